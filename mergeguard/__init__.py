@@ -1,0 +1,5 @@
+"""mergeguard: keeps Alembic migration histories mergeable."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

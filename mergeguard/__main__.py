@@ -1,0 +1,8 @@
+"""``python -m mergeguard``."""
+
+from __future__ import annotations
+
+from mergeguard.cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,179 @@
+"""The command line (click).  Contract: see DESIGN.md "Command line".
+
+Exit codes: 0 clean; 1 findings at error severity; 2 usage error; 3 could not
+run.  Findings go to stdout in the chosen format; summaries and errors go to
+stderr.  Heavy modules (git, libcst, rich) are imported inside commands so
+that ``mergeguard --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from mergeguard.model import Diagnostic
+    from mergeguard.workspace import Options, Workspace
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def common_options(func: F) -> F:
+    """``-C``, ``-c``, ``-n``, ``--versions``, ``--base``: on every command."""
+    decorators = [
+        click.option("-C", "directory", type=click.Path(file_okay=False, path_type=Path),
+                     default=None, help="Run as if started in DIR."),
+        click.option("-c", "--config", "config", type=click.Path(path_type=Path), default=None,
+                     help="Alembic ini file (default: discovered)."),
+        click.option("-n", "--name", "name", default=None,
+                     help="Ini section of the environment (like alembic -n)."),
+        click.option("--versions", "versions", multiple=True,
+                     type=click.Path(path_type=Path),
+                     help="Versions directory (repeatable); bypasses discovery."),
+        click.option("--base", "base", default=None,
+                     help="Base ref for commands without a range."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def make_options(directory: Path | None, config: Path | None, name: str | None,
+                 versions: Sequence[Path], base: str | None) -> Options:
+    from mergeguard.workspace import Options
+
+    return Options(directory or Path("."), config, name, tuple(versions), base)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="mergeguard", prog_name="mergeguard")
+def cli() -> None:
+    """Keep Alembic migration histories mergeable.
+
+    Reads migration files statically (never imports them) at any git ref, and
+    reports what a merge will do to the revision graph before it happens.
+    """
+
+
+FORMAT_HEADS = click.Choice(["text", "json"])
+FORMAT_GRAPH = click.Choice(["tree", "json", "dot", "mermaid"])
+
+
+@cli.command()
+@click.option("--ref", default=None, help="Read this commit instead of the working tree.")
+@click.option("--format", "fmt", type=FORMAT_HEADS, default="text", show_default=True)
+@common_options
+def heads(ref: str | None, fmt: str, **common: Any) -> None:
+    """Show the heads of every environment, like `alembic heads`."""
+    from mergeguard.report import jsonout, text
+
+    workspace, reads, diagnostics = _read(ref, common)
+    if fmt == "json":
+        click.echo(jsonout.heads_document(reads, diagnostics))
+    else:
+        console = _console()
+        text.render_heads(console, reads)
+        text.render_diagnostics(console, diagnostics)
+        _summary(diagnostics)
+    _finish(diagnostics)
+
+
+@cli.command()
+@click.option("--ref", default=None, help="Read this commit instead of the working tree.")
+@click.option("--format", "fmt", type=FORMAT_GRAPH, default="tree", show_default=True)
+@common_options
+def graph(ref: str | None, fmt: str, **common: Any) -> None:
+    """Draw the revision graph: a tree, JSON, Graphviz dot or Mermaid."""
+    from mergeguard.report import graphviews, text
+
+    workspace, reads, diagnostics = _read(ref, common)
+    if fmt == "json":
+        click.echo(graphviews.graph_document(reads, diagnostics))
+    elif fmt == "dot":
+        click.echo(graphviews.dot(reads), nl=False)
+    elif fmt == "mermaid":
+        click.echo(graphviews.mermaid(reads), nl=False)
+    else:
+        console = _console()
+        for read in reads:
+            console.print(graphviews.tree(read))
+        text.render_diagnostics(console, diagnostics)
+        _summary(diagnostics)
+    _finish(diagnostics)
+
+
+def _read(ref: str | None, common: dict[str, Any]) -> tuple[Workspace, tuple[Any, ...],
+                                                             tuple[Diagnostic, ...]]:
+    from mergeguard.engine import all_diagnostics
+    from mergeguard.workspace import Workspace
+
+    workspace = Workspace(make_options(**common))
+    snapshot = workspace.snapshot(ref)
+    reads = workspace.read(snapshot)
+    workspace.close()
+    return workspace, reads, all_diagnostics(reads)
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(file=sys.stdout, width=_width(), highlight=False)
+
+
+def _width() -> int | None:
+    columns = os.environ.get("COLUMNS")
+    return int(columns) if columns and columns.isdigit() else None
+
+
+def _summary(diagnostics: Sequence[Diagnostic]) -> None:
+    from mergeguard.report.text import summary_line
+
+    click.echo(summary_line(diagnostics), err=True)
+
+
+def _finish(diagnostics: Sequence[Diagnostic]) -> None:
+    if any(d.severity == "error" for d in diagnostics):
+        raise SystemExit(EXIT_FINDINGS)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; every failure a user can cause becomes a message and an
+    exit code, never a traceback."""
+    from mergeguard.errors import MergeguardError
+
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="mergeguard",
+                 standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("mergeguard: interrupted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
+    except MergeguardError as exc:
+        click.echo(f"mergeguard: error: {exc.message}", err=True)
+        if exc.hint:
+            click.echo(f"  hint: {exc.hint}", err=True)
+        return EXIT_CANNOT_RUN
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 0
+    except KeyboardInterrupt:
+        click.echo("mergeguard: interrupted", err=True)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug in mergeguard, not something the user did
+        if os.environ.get("MERGEGUARD_DEBUG"):
+            raise
+        click.echo(f"mergeguard: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo("  hint: set MERGEGUARD_DEBUG=1 for the traceback, and please report it",
+                   err=True)
+        return EXIT_CANNOT_RUN
+    return EXIT_CLEAN

@@ -1,0 +1,214 @@
+"""The pipeline: snapshot -> files -> facts (cached) -> scripts -> graph.
+
+Everything here works on a ``Snapshot`` and returns values; it prints nothing
+and touches no repository object (the CLI supplies snapshots from
+``gitsource``).  Each blob is parsed once per run and once ever while the
+cache lives: refs share almost all of their migration files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
+
+from mergeguard.cache import ParseCache
+from mergeguard.graph import RevisionGraph, build
+from mergeguard.model import Config, Diagnostic, Environment, FileEntry, MigrationScript
+from mergeguard.parse import READER_VERSION, read_module
+from mergeguard.parse.header import read_script
+from mergeguard.parse.values import Dyn, Expr, Lit, ModuleFacts, Ref, facts_from_json, \
+    facts_to_json, substitute
+from mergeguard.snapshot import Snapshot, is_under
+
+# Alembic's ``_only_source_rev_file``: ``.py`` files, not ``__init__`` or ``.#`` locks.
+_REVISION_FILE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")
+_MAX_IMPORT_DEPTH = 5
+
+CACHE_NAMESPACE = f"facts-{READER_VERSION}"
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentRead:
+    """One environment read at one snapshot: its graph and its problems."""
+
+    environment: Environment
+    origin: str
+    graph: RevisionGraph
+    scripts: tuple[MigrationScript, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+@dataclass
+class Reader:
+    """Reads environments from snapshots, sharing one parse cache.
+
+    ``constants`` are ``[tool.mergeguard.constants]``: values for imported
+    names that cannot be read from the repository.
+    """
+
+    cache: ParseCache
+    constants: Mapping[str, str | None] = field(default_factory=dict)
+    files_parsed: int = 0
+    files_read: int = 0
+
+    def read(self, snapshot: Snapshot, config: Config) -> tuple[EnvironmentRead, ...]:
+        """Every configured environment of ``snapshot``, in configuration order."""
+        return tuple(self.read_environment(snapshot, env) for env in config.environments)
+
+    def read_environment(self, snapshot: Snapshot, environment: Environment) -> EnvironmentRead:
+        entries = version_files(snapshot, environment)
+        facts = self.facts_for(snapshot, entries)
+        scripts: list[MigrationScript] = []
+        problems: list[Diagnostic] = []
+        for entry in entries:
+            resolver = _RefResolver(self, snapshot, entry.path)
+            result = read_script(facts[entry.blob], entry.path, entry.blob, resolver)
+            problems.extend(result.diagnostics)
+            if result.script is not None:
+                scripts.append(result.script)
+        graph, graph_problems = build(scripts, environment.name)
+        found = tuple(replace(d, environment=environment.name) for d in problems)
+        return EnvironmentRead(
+            environment, snapshot.origin, graph, tuple(scripts), found + graph_problems
+        )
+
+    def facts_for(self, snapshot: Snapshot, entries: Sequence[FileEntry]) -> dict[str, ModuleFacts]:
+        """Facts of every entry's blob: from the cache, else read in one batch."""
+        found: dict[str, ModuleFacts] = {}
+        missing: list[FileEntry] = []
+        for entry in entries:
+            if entry.blob in found:
+                continue
+            cached = self.cached(entry.blob)
+            if cached is None:
+                missing.append(entry)
+            else:
+                found[entry.blob] = cached
+        unique = list({e.blob: e for e in missing}.values())
+        for source in snapshot.read_many(unique):
+            facts = read_module(source.text)
+            self.cache.put(source.blob, facts_to_json(facts))
+            found[source.blob] = facts
+        self.files_read += len(entries)
+        self.files_parsed += len(unique)
+        return found
+
+    def cached(self, blob: str) -> ModuleFacts | None:
+        data = self.cache.get(blob)
+        if data is None:
+            return None
+        try:
+            return facts_from_json(data)
+        except (ValueError, TypeError, KeyError):
+            return None  # a damaged entry is re-read, never trusted
+
+    def module_facts(self, snapshot: Snapshot, path: PurePosixPath) -> ModuleFacts | None:
+        entries = [e for e in snapshot.files(path.parent) if e.path == path]
+        if not entries:
+            return None
+        return self.facts_for(snapshot, entries)[entries[0].blob]
+
+
+def version_files(snapshot: Snapshot, environment: Environment) -> tuple[FileEntry, ...]:
+    """The files Alembic would load, in its order: version locations as
+    configured; in each, files sorted, then (when recursive) sub-directories
+    sorted, depth first; ``__pycache__`` and non-revision names skipped."""
+    seen: set[PurePosixPath] = set()
+    result: list[FileEntry] = []
+    for location in environment.version_locations:
+        entries = [
+            e for e in snapshot.files(location)
+            if _is_revision_file(e.path, location, environment.recursive) and e.path not in seen
+        ]
+        entries.sort(key=lambda e: _walk_key(e.path, location))
+        seen.update(e.path for e in entries)
+        result.extend(entries)
+    return tuple(result)
+
+
+def _is_revision_file(path: PurePosixPath, location: PurePosixPath, recursive: bool) -> bool:
+    if not is_under(path, location):
+        return False
+    depth = len(path.parts) - (0 if location == PurePosixPath(".") else len(location.parts))
+    if depth > 1 and not recursive:
+        return False
+    if "__pycache__" in path.parts:
+        return False
+    return _REVISION_FILE.match(path.name) is not None
+
+
+def _walk_key(path: PurePosixPath, location: PurePosixPath) -> tuple[tuple[int, str], ...]:
+    """Top-down walk order: a directory's files (sorted) before its sub-directories."""
+    skip = 0 if location == PurePosixPath(".") else len(location.parts)
+    parts = path.parts[skip:]
+    return tuple((1, d) for d in parts[:-1]) + ((0, parts[-1]),)
+
+
+class _RefResolver:
+    """Resolves an imported name by reading the module it comes from (same
+    snapshot, statically), then ``[tool.mergeguard.constants]``."""
+
+    def __init__(self, reader: Reader, snapshot: Snapshot, importer: PurePosixPath, depth: int = 0):
+        self.reader = reader
+        self.snapshot = snapshot
+        self.importer = importer
+        self.depth = depth
+
+    def __call__(self, ref: Ref) -> Expr:
+        value = self.from_repository(ref)
+        if not isinstance(value, Dyn):
+            return value
+        for key in (ref.spelled, ref.target.lstrip("."), ref.target.rsplit(".", 1)[-1]):
+            if key in self.reader.constants:
+                return Lit(self.reader.constants[key])
+        return value
+
+    def from_repository(self, ref: Ref) -> Expr:
+        module, _, name = ref.target.rpartition(".")
+        unresolved = Dyn(f"the name {ref.spelled}, imported from {module or 'a module'}, "
+                         "which mergeguard could not read")
+        if self.depth >= _MAX_IMPORT_DEPTH:
+            return unresolved
+        path = self.module_path(module)
+        facts = self.reader.module_facts(self.snapshot, path) if path else None
+        binding = facts.binding(name) if facts and facts.error is None else None
+        if binding is None or path is None:
+            return unresolved
+        deeper = _RefResolver(self.reader, self.snapshot, path, self.depth + 1)
+        return substitute(binding.value, deeper)
+
+    def module_path(self, module: str) -> PurePosixPath | None:
+        """The file of ``module`` (dotted, maybe relative) in the snapshot."""
+        level = len(module) - len(module.lstrip("."))
+        parts = [p for p in module.lstrip(".").split(".") if p]
+        if level:
+            base = self.importer.parent
+            for _ in range(level - 1):
+                base = base.parent
+            return self.existing(base.joinpath(*parts)) if parts else \
+                self.existing_file(base / "__init__.py")
+        return self.by_suffix(parts) if parts else None
+
+    def existing(self, stem: PurePosixPath) -> PurePosixPath | None:
+        return self.existing_file(stem.with_name(stem.name + ".py")) or \
+            self.existing_file(stem / "__init__.py")
+
+    def existing_file(self, path: PurePosixPath) -> PurePosixPath | None:
+        return path if self.snapshot.read(path) is not None else None
+
+    def by_suffix(self, parts: list[str]) -> PurePosixPath | None:
+        """``a.b.c`` -> the shortest path ending in a/b/c.py or a/b/c/__init__.py."""
+        wanted = (tuple(parts[:-1]) + (parts[-1] + ".py",), tuple(parts) + ("__init__.py",))
+        candidates = [
+            path
+            for basename in (parts[-1] + ".py", "__init__.py")
+            for path in self.snapshot.find(basename)
+            if any(path.parts[-len(w):] == w for w in wanted)
+        ]
+        return min(candidates, key=lambda p: (len(p.parts), str(p))) if candidates else None
+
+
+def all_diagnostics(reads: Iterable[EnvironmentRead]) -> tuple[Diagnostic, ...]:
+    return tuple(d for r in reads for d in r.diagnostics)

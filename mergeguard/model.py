@@ -1,0 +1,187 @@
+"""Frozen value types shared by every mergeguard module.
+
+This module imports nothing from mergeguard (the Fixit ``ftypes`` model): the
+core passes these values around, and only the edges (git, files, terminal)
+turn them into I/O.  Collections are tuples so every value is hashable and
+immutable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """One file as read from a snapshot (a git tree, the index or the work tree).
+
+    ``blob`` is the git blob id of ``text`` (content addressed, so two refs that
+    share a file share its parse).  ``origin`` names the snapshot, e.g.
+    ``"refs/heads/main@3f2c1a0"``, ``"index"`` or ``"worktree"``.
+    """
+
+    path: PurePosixPath
+    blob: str
+    text: bytes
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """A file listed in a snapshot, before its bytes are read."""
+
+    path: PurePosixPath
+    blob: str
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A 1-based line and column in a source file."""
+
+    line: int
+    column: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a diagnostic points: a repository-relative path and a span."""
+
+    path: PurePosixPath
+    line: int = 1
+    column: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Spans:
+    """Where each header variable of a migration was assigned."""
+
+    revision: Span | None = None
+    down_revision: Span | None = None
+    branch_labels: Span | None = None
+    depends_on: Span | None = None
+    docstring: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One ``op.*`` call of ``upgrade()`` / ``downgrade()``.
+
+    ``opaque`` marks calls whose arguments are not literal: recorded, never
+    guessed.
+    """
+
+    kind: str
+    table: str | None
+    name: str | None
+    schema: str | None
+    span: Span
+    opaque: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationScript:
+    """The header facts of one migration file, read statically.
+
+    ``down_revisions`` is Alembic's ``down_revision`` as a tuple (empty for a
+    base).  ``complete`` is False when a header value could not be read
+    statically (an MG002 diagnostic says which); the graph still places the
+    revision so that its children are not reported as orphans.
+    """
+
+    path: PurePosixPath
+    revision: str
+    down_revisions: tuple[str, ...]
+    branch_labels: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    message: str = ""
+    spans: Spans = field(default_factory=Spans)
+    doc_revision_id: str | None = None
+    doc_revises: tuple[str, ...] | None = None
+    ignores: tuple[str, ...] = ()
+    complete: bool = True
+    blob: str = ""
+    operations: tuple[Operation, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """A problem found in the migrations (not a failure to run).
+
+    ``code`` and ``name`` come from the rule catalogue (MG001 ...), ``hint``
+    names the command or edit that fixes it.
+    """
+
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    location: Location | None = None
+    hint: str | None = None
+    revisions: tuple[str, ...] = ()
+    environment: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FilePatch:
+    """A change to write: ``before`` is None for a new file."""
+
+    path: PurePosixPath
+    before: str | None
+    after: str
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """One Alembic environment as configured at one snapshot.
+
+    ``version_locations`` are repository-relative directories in Alembic's
+    load order.  ``config_path`` is the ini (or pyproject) that defined it,
+    ``None`` when ``--versions`` bypassed discovery.
+    """
+
+    name: str
+    version_locations: tuple[PurePosixPath, ...]
+    script_location: PurePosixPath | None = None
+    config_path: PurePosixPath | None = None
+    section: str = "alembic"
+    recursive: bool = False
+    file_template: str | None = None
+    truncate_slug_length: int | None = None
+    timezone: str | None = None
+    output_encoding: str = "utf-8"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSettings:
+    """``[tool.mergeguard]`` from pyproject.toml (all optional)."""
+
+    base: str | None = None
+    environments: tuple[str, ...] = ()
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    constants: tuple[tuple[str, str | None], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Every environment found in one snapshot, plus mergeguard's settings."""
+
+    environments: tuple[Environment, ...]
+    settings: ToolSettings = field(default_factory=ToolSettings)
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentReport:
+    """What ``heads`` / ``graph`` report for one environment at one snapshot."""
+
+    name: str
+    origin: str
+    heads: tuple[str, ...]
+    effective_heads: tuple[str, ...]
+    bases: tuple[str, ...]
+    revisions: tuple[str, ...]
+    branch_labels: tuple[tuple[str, str], ...]

@@ -1,0 +1,181 @@
+"""What both header readers share: decoding, and the module-level walk.
+
+A front end (``read_ast`` or ``read_cst``) turns each top-level statement into
+neutral events; ``walk`` replays them the way Python would execute the module
+top to bottom, keeping the latest static value of every name, so that
+``PREV = "abc"; down_revision = PREV`` reads as ``"abc"`` and an imported name
+becomes a ``Ref`` to resolve later.  No code from the file is ever run.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import re
+import tokenize
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from mergeguard.model import Span
+from mergeguard.parse.values import Binding, Dyn, Expr, ModuleFacts, Ref
+
+# Bump when readers change what they produce: the cache is keyed by it.
+READER_VERSION = "1"
+
+
+class UnreadableSource(Exception):
+    """The bytes are not Python source a reader can parse; ``span`` says where."""
+
+    def __init__(self, message: str, span: Span | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.span = span
+
+
+@dataclass(frozen=True, slots=True)
+class ImportEvent:
+    """``import a.b as c`` / ``from a import b``: alias -> dotted target."""
+
+    aliases: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AssignEvent:
+    """``names = value``; ``value`` is a front-end node converted during the walk."""
+
+    names: tuple[str, ...]
+    value: object
+    span: Span
+    end_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class OpaqueEvent:
+    """Names bound in a way mergeguard does not follow (``if`` blocks, ``+=``,
+    ``def``, unpacking); ``what`` says how, for the MG002 message."""
+
+    names: tuple[str, ...]
+    what: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteEvent:
+    names: tuple[str, ...]
+
+
+Event = ImportEvent | AssignEvent | OpaqueEvent | DeleteEvent
+NameResolver = Callable[[str], Expr]
+Converter = Callable[[object, NameResolver], Expr]
+
+_IGNORE_COMMENT = re.compile(r"#\s*mergeguard:\s*ignore\[([^\]]*)\]")
+
+
+def decode(data: bytes) -> str:
+    """The text of ``data`` per PEP 263 (coding cookie, BOM, else UTF-8).
+
+    Raises UnreadableSource for binary or undecodable bytes, naming the line.
+    """
+    if b"\0" in data:
+        offset = data.index(b"\0")
+        return _raise(f"binary file (NUL byte at offset {offset})", Span(data[:offset].count(b"\n") + 1))
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        codecs.lookup(encoding)
+    except (SyntaxError, LookupError) as exc:
+        return _raise(f"bad coding declaration: {exc}", Span(1))
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return _raise(f"bytes that are not valid {encoding} ({exc.reason})", Span(line))
+
+
+def _raise(message: str, span: Span | None) -> str:
+    raise UnreadableSource(message, span)
+
+
+def syntax_message(exc: SyntaxError) -> str:
+    """A one-line description of a SyntaxError, spotting Python 2 files."""
+    text = f"syntax error: {exc.msg}"
+    if "print" in exc.msg or "Missing parentheses" in exc.msg or "exec" in exc.msg:
+        text += " (Python 2 syntax? Alembic runs migrations under Python 3)"
+    return text
+
+
+def walk(events: Iterable[Event], convert: Converter) -> dict[str, Binding]:
+    """Replay module-level events; return the final binding of every name."""
+    bindings: dict[str, Binding] = {}
+    imports: dict[str, str] = {}
+
+    def resolve(dotted: str) -> Expr:
+        head, _, rest = dotted.partition(".")
+        if head in bindings and not rest:
+            return bindings[head].value
+        if head in imports:
+            target = imports[head] + ("." + rest if rest else "")
+            return Ref(target, dotted)
+        return Dyn(f"the name {dotted}")
+
+    for event in events:
+        if isinstance(event, ImportEvent):
+            for alias, target in event.aliases:
+                imports[alias] = target
+                bindings.pop(alias, None)
+        elif isinstance(event, AssignEvent):
+            value = convert(event.value, resolve)
+            for name in event.names:
+                bindings[name] = Binding(name, value, event.span)
+                imports.pop(name, None)
+        elif isinstance(event, OpaqueEvent):
+            for name in event.names:
+                bindings[name] = Binding(name, Dyn(event.what), event.span)
+                imports.pop(name, None)
+        else:
+            for name in event.names:
+                bindings.pop(name, None)
+                imports.pop(name, None)
+    return bindings
+
+
+def ignore_codes(lines: list[str], start: int, end: int) -> tuple[str, ...]:
+    """Codes named by ``# mergeguard: ignore[...]`` comments on lines start..end."""
+    codes: list[str] = []
+    for line in lines[start - 1 : end]:
+        for match in _IGNORE_COMMENT.finditer(line):
+            codes.extend(c.strip() for c in match.group(1).split(",") if c.strip())
+    return tuple(codes)
+
+
+def assemble(
+    text: str,
+    events: list[Event],
+    convert: Converter,
+    docstring: tuple[str, Span] | None,
+) -> ModuleFacts:
+    """ModuleFacts from a front end's events: bindings in name order, ignores
+    from the comment on the ``down_revision`` statement."""
+    bindings = walk(events, convert)
+    ignores: tuple[str, ...] = ()
+    for event in events:
+        if isinstance(event, AssignEvent) and "down_revision" in event.names:
+            ignores = ignore_codes(text.splitlines(), event.span.line, event.end_line)
+    return ModuleFacts(
+        docstring=docstring[0] if docstring else None,
+        docstring_span=docstring[1] if docstring else None,
+        bindings=tuple(sorted(bindings.values(), key=lambda b: b.name)),
+        ignores=ignores,
+    )
+
+
+def char_column(line: str, byte_offset: int) -> int:
+    """1-based character column of a UTF-8 byte offset into ``line``."""
+    return len(line.encode("utf-8")[:byte_offset].decode("utf-8", "replace")) + 1
+
+
+def relative_target(level: int, module: str | None, name: str) -> str:
+    """The dotted target of ``from <dots><module> import name``."""
+    prefix = "." * level + (module or "")
+    if not prefix:
+        return name
+    return prefix + name if prefix.endswith(".") else f"{prefix}.{name}"

@@ -1,0 +1,1 @@
+"""Rendering: values in, text out.  The only package besides cli that imports rich."""

@@ -1,0 +1,54 @@
+"""JSON documents (contract: mergeguard/heads/1; diagnostics as in mergeguard/check/1)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from mergeguard.engine import EnvironmentRead
+from mergeguard.model import Diagnostic
+
+
+def diagnostic_dict(item: Diagnostic) -> dict[str, object]:
+    """One finding in the ``findings`` shape of ``mergeguard/check/1``."""
+    location = item.location
+    return {
+        "code": item.code,
+        "name": item.name,
+        "severity": item.severity,
+        "environment": item.environment,
+        "path": str(location.path) if location else None,
+        "line": location.line if location else None,
+        "column": location.column if location else None,
+        "revisions": list(item.revisions),
+        "message": item.message,
+        "hint": item.hint,
+    }
+
+
+def summary(diagnostics: Sequence[Diagnostic]) -> dict[str, int]:
+    errors = sum(1 for d in diagnostics if d.severity == "error")
+    return {"errors": errors, "warnings": len(diagnostics) - errors}
+
+
+def heads_document(reads: Sequence[EnvironmentRead], diagnostics: Sequence[Diagnostic]) -> str:
+    """``mergeguard/heads/1``: per environment, sorted lists; plus the findings."""
+    environments = []
+    for read in reads:
+        graph = read.graph
+        environments.append({
+            "name": read.environment.name,
+            "ref": read.origin,
+            "heads": sorted(graph.heads),
+            "effective_heads": sorted(graph.effective_heads),
+            "bases": sorted(graph.bases),
+            "revisions": sorted(graph.order),
+            "branch_labels": dict(sorted(graph.label_owners.items())),
+        })
+    document = {
+        "schema": "mergeguard/heads/1",
+        "environments": environments,
+        "findings": [diagnostic_dict(d) for d in diagnostics],
+        "summary": summary(diagnostics),
+    }
+    return json.dumps(document, indent=2)

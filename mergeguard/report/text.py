@@ -1,0 +1,75 @@
+"""Terminal text: findings grouped by file with their hints, and ``heads``.
+
+Colour comes from rich, which already honours ``NO_COLOR`` and turns itself
+off when stdout is not a terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import groupby
+
+from rich.console import Console
+from rich.markup import escape
+
+from mergeguard.engine import EnvironmentRead
+from mergeguard.model import Diagnostic
+
+_STYLE = {"error": "bold red", "warning": "yellow"}
+
+
+def _sort_key(item: Diagnostic) -> tuple[str, int, int, str]:
+    location = item.location
+    if location is None:
+        return ("", 0, 0, item.code)
+    return (str(location.path), location.line, location.column, item.code)
+
+
+def render_diagnostics(console: Console, diagnostics: Sequence[Diagnostic]) -> None:
+    """``path:line:col: CODE name message`` lines, grouped by file, hints under each."""
+    ordered = sorted(diagnostics, key=_sort_key)
+    for path, group in groupby(ordered, key=lambda d: _sort_key(d)[0]):
+        for item in group:
+            where = "" if item.location is None else \
+                f"{path}:{item.location.line}:{item.location.column}: "
+            env = f" [{escape(item.environment)}]" if item.environment else ""
+            style = _STYLE[item.severity]
+            console.print(
+                f"{escape(where)}[{style}]{item.code}[/{style}] {item.name}{env} "
+                f"{escape(item.message)}",
+                soft_wrap=True, highlight=False,
+            )
+            if item.hint:
+                console.print(f"  [dim]hint:[/dim] {escape(item.hint)}", soft_wrap=True,
+                              highlight=False)
+
+
+def summary_line(diagnostics: Sequence[Diagnostic]) -> str:
+    errors = sum(1 for d in diagnostics if d.severity == "error")
+    warnings = len(diagnostics) - errors
+    if not diagnostics:
+        return "mergeguard: no problems found"
+    return (f"mergeguard: {errors} error{'s' * (errors != 1)}, "
+            f"{warnings} warning{'s' * (warnings != 1)}")
+
+
+def heads_lines(read: EnvironmentRead) -> list[str]:
+    """Lines as ``alembic heads`` prints them: ``rev (labels) (head)`` or
+    ``(effective head)`` for a head that only a depends_on points at."""
+    graph = read.graph
+    lines = []
+    for head in graph.heads:
+        labels = sorted(graph.labels(head))
+        text = head + (f" ({', '.join(labels)})" if labels else "")
+        text += " (head)" if head in graph.effective_heads else " (effective head)"
+        lines.append(text)
+    return lines
+
+
+def render_heads(console: Console, reads: Sequence[EnvironmentRead]) -> None:
+    for read in reads:
+        if len(reads) > 1:
+            console.print(f"[bold]{escape(read.environment.name)}[/bold] "
+                          f"[dim]({escape(read.origin)})[/dim]", highlight=False)
+        for line in heads_lines(read):
+            console.print(escape(line), highlight=False, soft_wrap=True)

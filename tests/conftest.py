@@ -1,0 +1,192 @@
+"""Shared fixtures: real git repositories with real Alembic layouts.
+
+``RepoBuilder`` makes commits with the ``git`` executable (pinned identity and
+dates, no global or system config), so every test sees what a user's
+repository would hold.  ``migration_text`` writes a revision in either of
+Alembic's two template styles: ``plain`` (``revision = 'x'``) and
+``annotated`` (``revision: str = 'x'``, ``Union[str, Sequence[str], None]``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+STYLES = ("plain", "annotated")
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.com",
+    "GIT_COMMITTER_NAME": "Test Committer",
+    "GIT_COMMITTER_EMAIL": "committer@example.com",
+    "GIT_AUTHOR_DATE": "2024-01-01T00:00:00+00:00",
+    "GIT_COMMITTER_DATE": "2024-01-01T00:00:00+00:00",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_TERMINAL_PROMPT": "0",
+}
+
+ALEMBIC_INI = """\
+[alembic]
+script_location = %(here)s/migrations
+path_separator = os
+sqlalchemy.url = sqlite:///app.db
+
+[loggers]
+keys = root
+[handlers]
+keys = console
+[formatters]
+keys = generic
+[logger_root]
+level = WARN
+handlers = console
+[handler_console]
+class = StreamHandler
+args = (sys.stderr,)
+formatter = generic
+[formatter_generic]
+format = %%(levelname)-5.5s [%%(name)s] %%(message)s
+"""
+
+
+def _literal(value: str | Sequence[str] | None) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, str):
+        return repr(value)
+    items = ", ".join(repr(v) for v in value)
+    return f"({items},)" if len(value) == 1 else f"({items})"
+
+
+def migration_text(
+    revision: str,
+    down_revision: str | Sequence[str] | None,
+    *,
+    style: str = "plain",
+    message: str | None = None,
+    branch_labels: str | Sequence[str] | None = None,
+    depends_on: str | Sequence[str] | None = None,
+    upgrade: str = "pass",
+    downgrade: str = "pass",
+    prelude: str = "",
+) -> str:
+    """A migration file as ``alembic revision`` writes it, in one template style."""
+    message = message or f"revision {revision}"
+    revises = (
+        ""
+        if down_revision is None
+        else (down_revision if isinstance(down_revision, str) else ", ".join(down_revision))
+    )
+    doc = (
+        f'"""{message}\n\nRevision ID: {revision}\nRevises: {revises}\n'
+        'Create Date: 2024-01-01 00:00:00.000000\n\n"""\n'
+    )
+    body_up = "\n".join("    " + line for line in upgrade.splitlines())
+    body_down = "\n".join("    " + line for line in downgrade.splitlines())
+    if style == "plain":
+        header = (
+            "from alembic import op\nimport sqlalchemy as sa\n" + prelude + "\n\n"
+            "# revision identifiers, used by Alembic.\n"
+            f"revision = {_literal(revision)}\n"
+            f"down_revision = {_literal(down_revision)}\n"
+            f"branch_labels = {_literal(branch_labels)}\n"
+            f"depends_on = {_literal(depends_on)}\n\n\n"
+            f"def upgrade():\n{body_up}\n\n\ndef downgrade():\n{body_down}\n"
+        )
+    elif style == "annotated":
+        header = (
+            "from typing import Sequence, Union\n\n"
+            "from alembic import op\nimport sqlalchemy as sa\n" + prelude + "\n\n"
+            "# revision identifiers, used by Alembic.\n"
+            f"revision: str = {_literal(revision)}\n"
+            f"down_revision: Union[str, Sequence[str], None] = {_literal(down_revision)}\n"
+            f"branch_labels: Union[str, Sequence[str], None] = {_literal(branch_labels)}\n"
+            f"depends_on: Union[str, Sequence[str], None] = {_literal(depends_on)}\n\n\n"
+            f"def upgrade() -> None:\n{body_up}\n\n\ndef downgrade() -> None:\n{body_down}\n"
+        )
+    else:  # pragma: no cover - a typo in a test
+        raise ValueError(style)
+    return doc + header
+
+
+class RepoBuilder:
+    """A real git repository in a temporary directory, driven by ``git``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        self.git("init", "-q", "-b", "main")
+        self.git("config", "commit.gpgsign", "false")
+
+    def git(self, *args: str, check: bool = True, input: str | None = None) -> str:
+        env = {**os.environ, **GIT_ENV}
+        result = subprocess.run(
+            ["git", *args],
+            cwd=self.root,
+            env=env,
+            check=False,
+            capture_output=True,
+            text=True,
+            input=input,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"git {' '.join(args)} failed:\n{result.stderr}")
+        return result.stdout.strip()
+
+    def write(self, path: str, text: str | bytes) -> Path:
+        target = self.root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            target.write_bytes(text)
+        else:
+            target.write_text(text)
+        return target
+
+    def remove(self, path: str) -> None:
+        (self.root / path).unlink()
+
+    def init_alembic(self, ini: str = ALEMBIC_INI, versions: str = "migrations/versions") -> None:
+        """alembic.ini + migrations/ with env.py and an empty versions dir."""
+        self.write("alembic.ini", ini)
+        self.write(versions.rsplit("/", 1)[0] + "/env.py", "# env.py is never read by mergeguard\n")
+        self.write(versions + "/.keep", "")
+
+    def migration(
+        self,
+        revision: str,
+        down_revision: str | Sequence[str] | None,
+        *,
+        directory: str = "migrations/versions",
+        filename: str | None = None,
+        **kwargs: object,
+    ) -> str:
+        name = filename or f"{revision}_migration.py"
+        path = f"{directory}/{name}"
+        self.write(path, migration_text(revision, down_revision, **kwargs))  # type: ignore[arg-type]
+        return path
+
+    def commit(self, message: str = "commit") -> str:
+        self.git("add", "-A")
+        self.git("commit", "-q", "--allow-empty", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+    def branch(self, name: str, start: str = "HEAD") -> None:
+        self.git("checkout", "-q", "-b", name, start)
+
+    def checkout(self, name: str) -> None:
+        self.git("checkout", "-q", name)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Iterator[RepoBuilder]:
+    yield RepoBuilder(tmp_path / "repo")
+
+
+@pytest.fixture(params=STYLES)
+def style(request: pytest.FixtureRequest) -> str:
+    return str(request.param)

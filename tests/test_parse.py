@@ -1,0 +1,221 @@
+"""The static reader: header values, both readers equal, every bad input named."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+import pytest
+from conftest import STYLES, migration_text
+
+from mergeguard.parse import read_module
+from mergeguard.parse.header import doc_message, doc_revises, read_script
+from mergeguard.parse.read_ast import read_ast
+from mergeguard.parse.read_cst import read_cst
+from mergeguard.parse.reader import UnreadableSource, decode
+from mergeguard.parse.values import Dyn, Lit, Ref, Seq, facts_from_json, facts_to_json
+
+PATH = PurePosixPath("migrations/versions/x.py")
+
+
+def header(text: str) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    result = read_script(read_module(text.encode()), PATH)
+    assert result.script is not None, result.diagnostics
+    s = result.script
+    return s.revision, s.down_revisions, s.branch_labels, s.depends_on
+
+
+HEADER_CASES = [
+    ("revision = 'a'\ndown_revision = None\n", ("a", (), (), ())),
+    ('revision = "a"\ndown_revision = "b"\n', ("a", ("b",), (), ())),
+    ("revision = 'a' 'b'\ndown_revision = ('x' 'y', 'z')\n", ("ab", ("xy", "z"), (), ())),
+    ("revision: str = 'a'\ndown_revision: Union[str, Sequence[str], None] = ['b', 'c']\n",
+     ("a", ("b", "c"), (), ())),
+    ("revision = 'a'\ndown_revision = ()\nbranch_labels = 'x'\ndepends_on = ('d',)\n",
+     ("a", (), ("x",), ("d",))),
+    ("PREV = 'p'\nrevision = 'a'\ndown_revision = PREV\n", ("a", ("p",), (), ())),
+    ("revision = 'a'\nrevision = 'b'\ndown_revision = None\n", ("b", (), (), ())),
+    ("revision = 'a'\ndown_revision = 'x'\nbranch_labels = ('neutron-' + 'expand',)\n",
+     ("a", ("x",), ("neutron-expand",), ())),
+    ("revision = 'a'; down_revision = None\n", ("a", (), (), ())),
+    ("revision = down_revision = 'a'\ndown_revision = None\n", ("a", (), (), ())),
+    ("revision = 'a'\ndown_revision = ('b', 'b')\n", ("a", ("b",), (), ())),
+    ("revision = (\n    'a'\n)\ndown_revision = (\n  'b',  # first\n  'c',\n)\n",
+     ("a", ("b", "c"), (), ())),
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), HEADER_CASES)
+def test_header_values(source: str, expected: tuple[object, ...]) -> None:
+    assert header(source) == expected
+
+
+@pytest.mark.parametrize(("source", "_"), HEADER_CASES)
+def test_both_readers_agree(source: str, _: object) -> None:
+    assert read_ast(source) == read_cst(source)
+
+
+READER_FIXTURES = [
+    migration_text("abc", ("p1", "p2"), style=style, branch_labels=("x", "y"), depends_on="q")
+    for style in STYLES
+] + [
+    '"""Doc."""\nfrom neutron.db.migration import cli\nfrom . import consts as C\n'
+    "import a.b.c\nimport pkg.mod as m\n"
+    "revision = 'r'\ndown_revision = C.PREV  # mergeguard: ignore[MG101]\n"
+    "branch_labels = (cli.EXPAND_BRANCH,)\ndepends_on = 'n-' + a.b.c.X + m.Y\n",
+    "try:\n    from x import y\nexcept ImportError:\n    y = None\nrevision = 'a'\n"
+    "if y:\n    down_revision = 'b'\nelse:\n    down_revision = None\n",
+    "revision = 'a'\ndown_revision = get_down_revision(revision)\nbranch_labels = f'{x}'\n"
+    "depends_on = 1\nz = b'x'\nw = True\nv = ...\nu = -1\n",
+    "revision = 'a'\ndown_revision = None\nrevision += 'x'\nfor i in range(2): pass\n"
+    "@decorator\ndef f(): pass\nclass C: pass\ndel f\nq, r = 1, 2\n",
+    "u'''unicode doc'''\nrevision = u'a'\ndown_revision = (*x,)\n",
+    "revision = 'é'\ndown_revision = None  # α comment\n",
+]
+
+
+@pytest.mark.parametrize("source", READER_FIXTURES)
+def test_both_readers_agree_on_fixtures(source: str) -> None:
+    assert read_ast(source) == read_cst(source)
+
+
+def test_reader_facts_round_trip_through_json() -> None:
+    for source in READER_FIXTURES:
+        facts = read_ast(source)
+        assert facts_from_json(facts_to_json(facts)) == facts
+
+
+def test_imported_names_become_references() -> None:
+    facts = read_ast(READER_FIXTURES[2])
+    assert facts.binding("down_revision").value == Ref(".consts.PREV", "C.PREV")  # type: ignore[union-attr]
+    assert facts.binding("branch_labels").value == Seq(  # type: ignore[union-attr]
+        (Ref("neutron.db.migration.cli.EXPAND_BRANCH", "cli.EXPAND_BRANCH"),))
+    assert facts.ignores == ("MG101",)
+
+
+@pytest.mark.parametrize(("source", "name", "what"), [
+    ("revision = 'a'\ndown_revision = get_down_revision(revision)\n", "down_revision",
+     "a call to get_down_revision()"),
+    ("revision = 'a'\ndown_revision = f'{x}'\n", "down_revision", "an f-string"),
+    ("revision = 'a'\ndown_revision = PREV\n", "down_revision", "the name PREV"),
+    ("revision = 'a'\ndown_revision = None\nbranch_labels = os.environ['X']\n", "branch_labels",
+     "an expression that is not a literal"),
+    ("revision = make_id()\ndown_revision = None\n", "revision", "a call to make_id()"),
+    ("revision = 'a'\nif X:\n    down_revision = 'b'\n", "down_revision",
+     "assigned inside an if block"),
+])
+def test_dynamic_header_is_mg002_with_line(source: str, name: str, what: str) -> None:
+    result = read_script(read_module(source.encode()), PATH)
+    codes = [(d.code, d.location.line if d.location else None) for d in result.diagnostics]
+    line = next(i for i, text in enumerate(source.splitlines(), 1) if text.lstrip().startswith(
+        (name + " ", name + ":", name + "=")) or (name == "down_revision" and "if X" in text))
+    assert ("MG002", line) in codes
+    message = next(d.message for d in result.diagnostics if d.code == "MG002")
+    assert what in message and str(PATH) in message
+
+
+def test_dynamic_down_revision_keeps_the_revision_in_the_graph() -> None:
+    source = "revision = 'a'\ndown_revision = get_down_revision(revision)\n"
+    result = read_script(read_module(source.encode()), PATH)
+    assert result.script is not None and result.script.complete is False
+
+
+@pytest.mark.parametrize(("data", "fragment", "line"), [
+    (b"revision = 'a'\nprint 'hello'\n", "Python 2", 2),
+    (b"revision = 'a'\ndef upgrade(:\n", "syntax error", 2),
+    (b"revision = 'a'\x00\x01\x02", "binary file", 1),
+    (b"revision = 'a'\ndown_revision = '\xff\xfe'\n", "not valid utf-8", 2),
+    (b"# -*- coding: klingon -*-\nrevision = 'a'\n", "coding", 1),
+])
+def test_unreadable_files_are_mg001_with_line(data: bytes, fragment: str, line: int) -> None:
+    result = read_script(read_module(data), PATH)
+    assert result.script is None
+    [problem] = result.diagnostics
+    assert problem.code == "MG001"
+    assert fragment in problem.message
+    assert problem.location is not None and problem.location.line == line
+
+
+@pytest.mark.parametrize(("data", "fragment"), [
+    (b"", "empty"),
+    (b"\n\n# nothing here\n", "empty"),
+    (b'"""Helpers for migrations."""\n\ndef helper():\n    pass\n', "no module-level `revision`"),
+])
+def test_non_migrations_are_mg001(data: bytes, fragment: str) -> None:
+    [problem] = read_script(read_module(data), PATH).diagnostics
+    assert problem.code == "MG001" and fragment in problem.message
+
+
+def test_missing_down_revision_is_reported() -> None:
+    result = read_script(read_module(b"revision = 'a'\n"), PATH)
+    assert [d.code for d in result.diagnostics] == ["MG001"]
+    assert "down_revision" in result.diagnostics[0].message
+
+
+def test_empty_string_down_revision_is_a_base_with_a_warning() -> None:
+    result = read_script(read_module(b"revision = 'a'\ndown_revision = ''\n"), PATH)
+    assert result.script is not None and result.script.down_revisions == ()
+    [warning] = result.diagnostics
+    assert warning.severity == "warning" and warning.location.line == 2  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("source", "fragment"), [
+    ("revision = None\ndown_revision = None\n", "must be a string"),
+    ("revision = ('a', 'b')\ndown_revision = None\n", "must be a string"),
+])
+def test_non_string_revision_is_mg007(source: str, fragment: str) -> None:
+    result = read_script(read_module(source.encode()), PATH)
+    assert result.script is None
+    assert [d.code for d in result.diagnostics] == ["MG007"]
+    assert fragment in result.diagnostics[0].message
+
+
+def test_bad_label_values_are_reported() -> None:
+    result = read_script(read_module(b"revision = 'a'\ndown_revision = None\n"
+                                     b"branch_labels = ('',)\n"), PATH)
+    assert [d.code for d in result.diagnostics] == ["MG002"]
+
+
+def test_python2_file_falls_back_and_still_fails_cleanly() -> None:
+    facts = read_module(b"revision = 'a'\nexec 'x'\n")
+    assert facts.error is not None and "Python 2" in facts.error
+
+
+def test_coding_cookie_and_bom_are_honoured() -> None:
+    latin = "# -*- coding: latin-1 -*-\nrevision = 'caf\xe9'\ndown_revision = None\n"
+    script = read_script(read_module(latin.encode("latin-1")), PATH).script
+    assert script is not None and script.revision == "café"
+    assert decode(latin.encode("latin-1")).endswith("None\n")
+    assert read_module(b"\xef\xbb\xbfrevision = 'a'\ndown_revision = None\n").binding("revision")
+
+
+def test_decode_rejects_binary() -> None:
+    with pytest.raises(UnreadableSource):
+        decode(b"\x00\x01")
+
+
+def test_docstring_message_and_revises_line() -> None:
+    doc = "Add users\ntable\n\nRevision ID: abc\nRevises: p1, p2\nCreate Date: x\n"
+    assert doc_message(doc) == "Add users\ntable"
+    assert doc_revises(doc) == ("p1", "p2")
+    assert doc_revises("Revises: ('p1', 'p2')") == ("p1", "p2")
+    assert doc_revises("Revises: \n") == ()
+    assert doc_revises("no such line") is None
+
+
+def test_script_fields_in_both_template_styles() -> None:
+    for style in STYLES:
+        text = migration_text("r2", "r1", style=style, message="Add users", branch_labels="x")
+        result = read_script(read_module(text.encode()), PATH, blob="b" * 40)
+        script = result.script
+        assert script is not None and result.diagnostics == ()
+        assert (script.revision, script.down_revisions, script.branch_labels) == \
+            ("r2", ("r1",), ("x",))
+        assert script.message == "Add users"
+        assert script.doc_revision_id == "r2" and script.doc_revises == ("r1",)
+        assert script.spans.down_revision is not None
+        assert text.splitlines()[script.spans.down_revision.line - 1].startswith("down_revision")
+
+
+def test_values_used_in_messages() -> None:
+    assert read_ast("x = 1\n").binding("x").value == Dyn("a number")  # type: ignore[union-attr]
+    assert read_ast("x = None\n").binding("x").value == Lit(None)  # type: ignore[union-attr]
