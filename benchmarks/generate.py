@@ -43,11 +43,12 @@ from pathlib import Path
 import alembic
 from autogen import Change, Header, Schema, render, slug
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 MANIFEST = "mergeguard-bench.json"
 LABELS = ("audit", "reporting")
 COMMON_BATCHES = 8
 START_DATE = datetime(2021, 3, 1, 9, 0, 0)
+FOUR_YEARS_MINUTES = 4 * 365 * 24 * 60
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Bench Author",
     "GIT_AUTHOR_EMAIL": "bench@example.com",
@@ -245,9 +246,22 @@ def merge_message(node: Node, rng: random.Random) -> str:
     return "merge " + ", ".join(node.down)
 
 
+@dataclass
+class Clock:
+    """Create dates: the whole history spans about four years, whatever its size."""
+
+    now: datetime
+    step_minutes: float
+
+    def tick(self, rng: random.Random) -> datetime:
+        minutes = self.step_minutes * rng.uniform(0.2, 1.8)
+        self.now += timedelta(minutes=minutes, microseconds=rng.randint(0, 999999))
+        return self.now
+
+
 def write_migrations(versions: Path, nodes: list[Node], start: int, schema: Schema,
-                     style: str, clock: datetime) -> datetime:
-    """Render and write ``nodes``; returns the clock after the last create date."""
+                     style: str, clock: Clock) -> datetime:
+    """Render and write ``nodes``; returns the last create date."""
     for offset, node in enumerate(nodes):
         change: Change | None = None
         if node.merge:
@@ -258,14 +272,11 @@ def write_migrations(versions: Path, nodes: list[Node], start: int, schema: Sche
         else:
             change = schema.change(additive_only=node.in_fork or node.side != "common")
             message = change.message
-        clock += timedelta(minutes=schema.rng.randint(20, 3000),
-                           seconds=schema.rng.randint(0, 59),
-                           microseconds=schema.rng.randint(0, 999999))
         header = Header(node.revision, node.down, node.labels, node.depends_on,
-                        message, str(clock))
+                        message, str(clock.tick(schema.rng)))
         text = render(header, change, style_of(style, start + offset))
         (versions / f"{node.revision}_{slug(message)}.py").write_text(text)
-    return clock
+    return clock.now
 
 
 def git(repo: Path, *args: str, date: datetime | None = None) -> str:
@@ -331,18 +342,19 @@ def write_history(repo: Path, layout: Plan, style: str, rng: random.Random) -> d
     git(repo, "init", "-q", "-b", "main")
     scaffold(repo)
     commit_all(repo, "alembic init migrations", START_DATE)
-    schema, clock = Schema(rng), START_DATE
+    schema = Schema(rng)
+    clock = Clock(START_DATE, FOUR_YEARS_MINUTES / (len(layout.common) + len(layout.main_only)))
     for start, stop in batches(len(layout.common), COMMON_BATCHES):
-        clock = write_migrations(versions, layout.common[start:stop], start, schema, style, clock)
-        commit_all(repo, f"migrations {start + 1}-{stop}", clock)
+        date = write_migrations(versions, layout.common[start:stop], start, schema, style, clock)
+        commit_all(repo, f"migrations {start + 1}-{stop}", date)
     fork_commit = git(repo, "rev-parse", "HEAD")
     side_start = len(layout.common)
-    feature_schema = schema.fork()
+    feature_schema, feature_clock = schema.fork(), Clock(clock.now, clock.step_minutes)
     end = write_migrations(versions, layout.main_only, side_start, schema, style, clock)
     commit_all(repo, f"main: {len(layout.main_only)} new revisions", end)
     git(repo, "checkout", "-q", "-b", "feature", fork_commit)
     end = write_migrations(versions, layout.feature_only, side_start, feature_schema, style,
-                           clock)
+                           feature_clock)
     commit_all(repo, f"feature: {len(layout.feature_only)} new revisions", end)
     git(repo, "checkout", "-q", "main")
     set_up_origin(repo)

@@ -214,6 +214,8 @@ def to_row(scenario: Scenario, size: int, result: tuple[Series, str],
         row.note = f"exit {series.code}, expected {scenario.expect}"
     row.note = "; ".join(filter(None, [row.note, problem]))
     judge(row, scenario)
+    if problem:
+        row.verdict = "FAIL"  # a wrong answer fails whatever the timings
     return row
 
 
