@@ -15,10 +15,30 @@ import re
 from dataclasses import dataclass, field, replace
 
 TABLE_WORDS = (
-    "customers", "orders", "invoices", "products", "shipments", "payments",
-    "accounts", "sessions", "warehouses", "suppliers", "employees", "departments",
-    "tickets", "comments", "tags", "coupons", "subscriptions", "addresses",
-    "refunds", "carts", "events", "reports", "webhooks", "notifications",
+    "customers",
+    "orders",
+    "invoices",
+    "products",
+    "shipments",
+    "payments",
+    "accounts",
+    "sessions",
+    "warehouses",
+    "suppliers",
+    "employees",
+    "departments",
+    "tickets",
+    "comments",
+    "tags",
+    "coupons",
+    "subscriptions",
+    "addresses",
+    "refunds",
+    "carts",
+    "events",
+    "reports",
+    "webhooks",
+    "notifications",
 )
 # column name -> (model type, type as autogenerate renders it when reflected)
 COLUMN_TYPES = {
@@ -124,11 +144,13 @@ class Schema:
             column = self._new_column(table, self.tables[table], nullable=True)
             self.tables[table].append(column)
             self.taken.add(f"{table}.{column.name}")
-            change.extend(Change(
-                change.message,
-                [f"    op.add_column('{table}', {_column(column)})"],
-                [f"    op.drop_column('{table}', '{column.name}')"],
-            ))
+            change.extend(
+                Change(
+                    change.message,
+                    [f"    op.add_column('{table}', {_column(column)})"],
+                    [f"    op.drop_column('{table}', '{column.name}')"],
+                )
+            )
             change.message = f"add {column.name} to {table}"
         if len(change.upgrade) > 1:
             change.message = f"add {len(change.upgrade)} columns to {table}"
@@ -152,8 +174,7 @@ class Schema:
             down = [f"existing_type={column.reflected}", f"nullable={column.nullable}"]
             message = f"make {table}.{column.name} {'required' if column.nullable else 'optional'}"
             column.nullable = not column.nullable
-        return Change(message, [_alter(table, column.name, up)],
-                      [_alter(table, column.name, down)])
+        return Change(message, [_alter(table, column.name, up)], [_alter(table, column.name, down)])
 
     def drop_column(self) -> Change:
         table, column = self._existing_column()
@@ -202,14 +223,18 @@ class Schema:
 
 def _alter(table: str, column: str, arguments: list[str]) -> str:
     """``op.alter_column`` laid out as autogenerate does it."""
-    return ",\n               ".join([f"    op.alter_column('{table}', '{column}'", *arguments]) + ")"
+    return (
+        ",\n               ".join([f"    op.alter_column('{table}', '{column}'", *arguments]) + ")"
+    )
 
 
 def _column(column: Column, reflected: bool = False) -> str:
     """``sa.Column(...)``: the model's type, or the reflected one a downgrade restores."""
     if reflected:
-        return (f"sa.Column('{column.name}', {column.reflected}, autoincrement=False, "
-                f"nullable={column.nullable})")
+        return (
+            f"sa.Column('{column.name}', {column.reflected}, autoincrement=False, "
+            f"nullable={column.nullable})"
+        )
     return f"sa.Column('{column.name}', {column.model}, nullable={column.nullable})"
 
 
@@ -260,7 +285,8 @@ def render(header: Header, change: Change | None, style: str) -> str:
     imports = "from typing import Sequence, Union\n\n" if annotated else ""
     returns, up_doc, down_doc = (
         (" -> None", '    """Upgrade schema."""\n', '    """Downgrade schema."""\n')
-        if annotated else ("", "", "")
+        if annotated
+        else ("", "", "")
     )
     labels = repr(header.branch_labels) if header.branch_labels else "None"
     return (

@@ -203,15 +203,20 @@ class Planner:
         """Four ``depends_on`` across lines; returns (revision, depends_on) pairs."""
         position = {node.revision: i for i, node in enumerate(self.nodes)}
         final_tips = set(self.tips.values())
-        plans = [(0.35, "main", ("audit",)), (0.55, "main", ("@reporting",)),
-                 (0.70, "audit", ("main",)), (0.85, "main", ("audit", "reporting"))]
+        plans = [
+            (0.35, "main", ("audit",)),
+            (0.55, "main", ("@reporting",)),
+            (0.70, "audit", ("main",)),
+            (0.85, "main", ("audit", "reporting")),
+        ]
         added = []
         for fraction, line, targets in plans:
             node = self._dependant(int(common * fraction), common, line)
             if node is None:
                 continue
-            deps = tuple(self._target(t, position[node.revision], position, final_tips)
-                         for t in targets)
+            deps = tuple(
+                self._target(t, position[node.revision], position, final_tips) for t in targets
+            )
             if all(deps):
                 node.depends_on = deps
                 added.append((node.revision, deps))
@@ -223,12 +228,16 @@ class Planner:
                 return node
         return None
 
-    def _target(self, target: str, before: int, position: dict[str, int],
-                final_tips: set[str]) -> str:
+    def _target(
+        self, target: str, before: int, position: dict[str, int], final_tips: set[str]
+    ) -> str:
         """An older revision of line ``target`` (or its label), never a final head."""
         line = target.lstrip("@")
-        older = [rev for rev in self.by_line.get(line, [])
-                 if position[rev] < before and rev not in final_tips]
+        older = [
+            rev
+            for rev in self.by_line.get(line, [])
+            if position[rev] < before and rev not in final_tips
+        ]
         if not older:
             return ""
         return line if target.startswith("@") else self.rng.choice(older)
@@ -259,8 +268,9 @@ class Clock:
         return self.now
 
 
-def write_migrations(versions: Path, nodes: list[Node], start: int, schema: Schema,
-                     style: str, clock: Clock) -> datetime:
+def write_migrations(
+    versions: Path, nodes: list[Node], start: int, schema: Schema, style: str, clock: Clock
+) -> datetime:
     """Render and write ``nodes``; returns the last create date."""
     for offset, node in enumerate(nodes):
         change: Change | None = None
@@ -272,8 +282,14 @@ def write_migrations(versions: Path, nodes: list[Node], start: int, schema: Sche
         else:
             change = schema.change(additive_only=node.in_fork or node.side != "common")
             message = change.message
-        header = Header(node.revision, node.down, node.labels, node.depends_on,
-                        message, str(clock.tick(schema.rng)))
+        header = Header(
+            node.revision,
+            node.down,
+            node.labels,
+            node.depends_on,
+            message,
+            str(clock.tick(schema.rng)),
+        )
         text = render(header, change, style_of(style, start + offset))
         (versions / f"{node.revision}_{slug(message)}.py").write_text(text)
     return clock.now
@@ -285,8 +301,9 @@ def git(repo: Path, *args: str, date: datetime | None = None) -> str:
     if date is not None:
         stamp = date.strftime("%Y-%m-%dT%H:%M:%S+00:00")
         env |= {"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
-    done = subprocess.run(["git", "-C", str(repo), *args], env=env, check=True,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["git", "-C", str(repo), *args], env=env, check=True, capture_output=True, text=True
+    )
     return done.stdout.strip()
 
 
@@ -353,8 +370,9 @@ def write_history(repo: Path, layout: Plan, style: str, rng: random.Random) -> d
     end = write_migrations(versions, layout.main_only, side_start, schema, style, clock)
     commit_all(repo, f"main: {len(layout.main_only)} new revisions", end)
     git(repo, "checkout", "-q", "-b", "feature", fork_commit)
-    end = write_migrations(versions, layout.feature_only, side_start, feature_schema, style,
-                           feature_clock)
+    end = write_migrations(
+        versions, layout.feature_only, side_start, feature_schema, style, feature_clock
+    )
     commit_all(repo, f"feature: {len(layout.feature_only)} new revisions", end)
     git(repo, "checkout", "-q", "main")
     set_up_origin(repo)
@@ -394,8 +412,15 @@ def merged_heads(layout: Plan) -> list[str]:
     nodes = layout.common + layout.main_only + layout.feature_only
 
     def revisions() -> list[Revision]:
-        return [Revision(n.revision, n.down or None, dependencies=n.depends_on or None,
-                         branch_labels=n.labels or None) for n in nodes]
+        return [
+            Revision(
+                n.revision,
+                n.down or None,
+                dependencies=n.depends_on or None,
+                branch_labels=n.labels or None,
+            )
+            for n in nodes
+        ]
 
     return sorted(RevisionMap(revisions).heads)
 
@@ -408,8 +433,10 @@ def verify(repo: Path, layout: Plan, revisions: int) -> dict[str, list[str]]:
         heads, effective, count = alembic_heads(repo)
         want = expected_heads(layout, side)
         if heads != want or effective != want or count != revisions:
-            raise SystemExit(f"{side}: alembic sees heads {heads}, effective {effective}, "
-                             f"{count} revisions; expected {want} and {revisions}")
+            raise SystemExit(
+                f"{side}: alembic sees heads {heads}, effective {effective}, "
+                f"{count} revisions; expected {want} and {revisions}"
+            )
         found[side] = heads
     found["merged"] = merged_heads(layout)
     if len(found["merged"]) != len(LABELS) + 2:
@@ -417,8 +444,14 @@ def verify(repo: Path, layout: Plan, revisions: int) -> dict[str, list[str]]:
     return found
 
 
-def write_manifest(repo: Path, params: dict[str, object], layout: Plan,
-                   heads: dict[str, list[str]], refs: dict[str, str], seconds: float) -> None:
+def write_manifest(
+    repo: Path,
+    params: dict[str, object],
+    layout: Plan,
+    heads: dict[str, list[str]],
+    refs: dict[str, str],
+    seconds: float,
+) -> None:
     main_head = layout.main_only[-1]
     manifest = {
         "generator_version": GENERATOR_VERSION,
@@ -430,7 +463,8 @@ def write_manifest(repo: Path, params: dict[str, object], layout: Plan,
         "depends_on": [[rev, list(deps)] for rev, deps in layout.dependencies],
         "main_head_file": next(
             str(p.relative_to(repo))
-            for p in (repo / "migrations" / "versions").glob(f"{main_head.revision}_*.py")),
+            for p in (repo / "migrations" / "versions").glob(f"{main_head.revision}_*.py")
+        ),
         "refs": refs,
         "generation_seconds": round(seconds, 2),
     }
@@ -449,8 +483,7 @@ def generate(out: Path, revisions: int, style: str, seed: int, feature: int) -> 
     layout = plan(revisions, feature, rng)
     refs = write_history(out, layout, style, rng)
     heads = verify(out, layout, revisions)
-    params = {"revisions": revisions, "style": style, "seed": seed,
-              "feature_revisions": feature}
+    params = {"revisions": revisions, "style": style, "seed": seed, "feature_revisions": feature}
     write_manifest(out, params, layout, heads, refs, time.perf_counter() - started)
     return json.loads((out / ".git" / MANIFEST).read_text())
 
@@ -467,13 +500,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    manifest = generate(args.out.resolve(), args.revisions, args.style, args.seed,
-                        args.feature_revisions)
+    manifest = generate(
+        args.out.resolve(), args.revisions, args.style, args.seed, args.feature_revisions
+    )
     heads = manifest["heads"]
     assert isinstance(heads, dict)
-    print(f"{args.out}: {args.revisions} revisions in {manifest['generation_seconds']} s; "
-          f"heads on main {' '.join(heads['main'])}; merged with feature "
-          f"{len(heads['merged'])} heads")
+    print(
+        f"{args.out}: {args.revisions} revisions in {manifest['generation_seconds']} s; "
+        f"heads on main {' '.join(heads['main'])}; merged with feature "
+        f"{len(heads['merged'])} heads"
+    )
     return 0
 
 

@@ -65,15 +65,20 @@ def run_once(cmd: Sequence[str], cwd: Path, env: dict[str, str], timeout: float)
     """Run ``cmd`` once, timed; a timeout or a missing executable is an exit code too."""
     started = time.perf_counter()
     try:
-        done = subprocess.run(list(cmd), cwd=cwd, env=env, capture_output=True,
-                              timeout=timeout, check=False)
+        done = subprocess.run(
+            list(cmd), cwd=cwd, env=env, capture_output=True, timeout=timeout, check=False
+        )
     except subprocess.TimeoutExpired:
         return Outcome(time.perf_counter() - started, -1, f"timed out after {timeout:.0f} s")
     except OSError as error:
         return Outcome(0.0, 127, f"cannot start: {error}")
     seconds = time.perf_counter() - started
-    return Outcome(seconds, done.returncode, done.stderr.decode(errors="replace")[-4000:],
-                   done.stdout.decode(errors="replace")[:65536])
+    return Outcome(
+        seconds,
+        done.returncode,
+        done.stderr.decode(errors="replace")[-4000:],
+        done.stdout.decode(errors="replace")[:65536],
+    )
 
 
 class MemoryProbe:
@@ -81,21 +86,25 @@ class MemoryProbe:
 
     def __init__(self) -> None:
         self.gnu = self._gnu_time_works()
-        self.method = ("GNU /usr/bin/time -f %M (max RSS of the process tree's largest process)"
-                       if self.gnu else
-                       "python wrapper: ru_maxrss of RUSAGE_CHILDREN after one child run")
+        self.method = (
+            "GNU /usr/bin/time -f %M (max RSS of the process tree's largest process)"
+            if self.gnu
+            else "python wrapper: ru_maxrss of RUSAGE_CHILDREN after one child run"
+        )
 
     @staticmethod
     def _gnu_time_works() -> bool:
         if not os.access(GNU_TIME, os.X_OK):
             return False
-        done = subprocess.run([GNU_TIME, "-f", "%M", "true"], capture_output=True, text=True,
-                              check=False)
+        done = subprocess.run(
+            [GNU_TIME, "-f", "%M", "true"], capture_output=True, text=True, check=False
+        )
         words = done.stderr.split()
         return done.returncode == 0 and bool(words) and words[-1].isdigit()
 
-    def peak_kib(self, cmd: Sequence[str], cwd: Path, env: dict[str, str],
-                 timeout: float) -> int | None:
+    def peak_kib(
+        self, cmd: Sequence[str], cwd: Path, env: dict[str, str], timeout: float
+    ) -> int | None:
         """Peak resident set in KiB of one run of ``cmd``, or None when unreadable."""
         with tempfile.TemporaryDirectory() as scratch:
             out = Path(scratch) / "peak"
@@ -108,9 +117,17 @@ class MemoryProbe:
         return int(lines[-1]) if lines and lines[-1].isdigit() else None
 
 
-def measure(cmd: Sequence[str], cwd: Path, env: dict[str, str], *, repeat: int,
-            prepare: Callable[[], None], ok_codes: Sequence[int], probe: MemoryProbe,
-            timeout: float) -> Series:
+def measure(
+    cmd: Sequence[str],
+    cwd: Path,
+    env: dict[str, str],
+    *,
+    repeat: int,
+    prepare: Callable[[], None],
+    ok_codes: Sequence[int],
+    probe: MemoryProbe,
+    timeout: float,
+) -> Series:
     """One untimed warm-up, ``repeat`` timed runs, one memory probe; each after ``prepare``.
 
     The warm-up fills the interpreter's bytecode caches and, for warm

@@ -56,30 +56,78 @@ class Scenario:
 CHECK = ("check", "main..feature")
 SCENARIOS = (
     Scenario("alembic", "alembic heads (baseline)", "alembic", ("heads",), heads_of="main"),
-    Scenario("alembic-pyc", "alembic heads, bytecode cached", "alembic-pyc", ("heads",),
-             heads_of="main"),
-    Scenario("heads-cold", "mergeguard heads [cold]", "mergeguard", ("heads",), "cold",
-             heads_of="main"),
-    Scenario("heads-warm", "mergeguard heads [warm]", "mergeguard", ("heads",), "warm",
-             heads_of="main"),
-    Scenario("heads-nocache", "mergeguard heads [no cache]", "mergeguard", ("heads",), "off",
-             heads_of="main"),
-    Scenario("heads-ref-warm", "mergeguard heads --ref main~1 [warm]", "mergeguard",
-             ("heads", "--ref", "main~1"), "warm", heads_of="main~1"),
-    Scenario("check-cold", "mergeguard check main..feature [cold]", "mergeguard", CHECK,
-             "cold", (0, 1), 1),
-    Scenario("check-warm", "mergeguard check main..feature [warm]", "mergeguard", CHECK,
-             "warm", (0, 1), 1),
-    Scenario("check-nocache", "mergeguard check main..feature [no cache]", "mergeguard",
-             CHECK, "off", (0, 1), 1),
-    Scenario("staged-warm", "mergeguard check --staged [warm]", "mergeguard",
-             ("check", "--staged"), "warm", (0, 1), 0, staged=True),
+    Scenario(
+        "alembic-pyc", "alembic heads, bytecode cached", "alembic-pyc", ("heads",), heads_of="main"
+    ),
+    Scenario(
+        "heads-cold", "mergeguard heads [cold]", "mergeguard", ("heads",), "cold", heads_of="main"
+    ),
+    Scenario(
+        "heads-warm", "mergeguard heads [warm]", "mergeguard", ("heads",), "warm", heads_of="main"
+    ),
+    Scenario(
+        "heads-nocache",
+        "mergeguard heads [no cache]",
+        "mergeguard",
+        ("heads",),
+        "off",
+        heads_of="main",
+    ),
+    Scenario(
+        "heads-ref-warm",
+        "mergeguard heads --ref main~1 [warm]",
+        "mergeguard",
+        ("heads", "--ref", "main~1"),
+        "warm",
+        heads_of="main~1",
+    ),
+    Scenario(
+        "check-cold",
+        "mergeguard check main..feature [cold]",
+        "mergeguard",
+        CHECK,
+        "cold",
+        (0, 1),
+        1,
+    ),
+    Scenario(
+        "check-warm",
+        "mergeguard check main..feature [warm]",
+        "mergeguard",
+        CHECK,
+        "warm",
+        (0, 1),
+        1,
+    ),
+    Scenario(
+        "check-nocache",
+        "mergeguard check main..feature [no cache]",
+        "mergeguard",
+        CHECK,
+        "off",
+        (0, 1),
+        1,
+    ),
+    Scenario(
+        "staged-warm",
+        "mergeguard check --staged [warm]",
+        "mergeguard",
+        ("check", "--staged"),
+        "warm",
+        (0, 1),
+        0,
+        staged=True,
+    ),
     Scenario("help", "mergeguard --help", "mergeguard", ("--help",)),
 )
 # DESIGN.md "Performance" targets: (scenario key, size or None for any size) -> limit
 SECONDS_TARGETS = {("check-warm", 5000): 0.25, ("staged-warm", 5000): 0.15, ("help", None): 0.08}
-RATIO_TARGETS = {("heads-nocache", 5000): 0.55, ("check-nocache", 5000): 0.55,
-                 ("heads-nocache", 1000): 0.65, ("check-nocache", 1000): 0.65}
+RATIO_TARGETS = {
+    ("heads-nocache", 5000): 0.55,
+    ("check-nocache", 5000): 0.55,
+    ("heads-nocache", 1000): 0.65,
+    ("check-nocache", 1000): 0.65,
+}
 PEAK_MIB_TARGET = (5000, 100.0)
 
 
@@ -121,9 +169,11 @@ class Bench:
 
     def env(self, scenario: Scenario) -> dict[str, str]:
         """The baseline writes no bytecode; the others keep theirs under the workdir."""
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX",
-                            "MERGEGUARD_NO_CACHE")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX", "MERGEGUARD_NO_CACHE")
+        }
         env["NO_COLOR"] = "1"
         if scenario.tool == "alembic":
             env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -131,7 +181,8 @@ class Bench:
         env["PYTHONPYCACHEPREFIX"] = str(self.workdir / "pycache" / scenario.tool)
         if scenario.tool == "mergeguard" and self.default_mergeguard:
             env["PYTHONPATH"] = os.pathsep.join(
-                [str(PROJECT), *filter(None, [os.environ.get("PYTHONPATH")])])
+                [str(PROJECT), *filter(None, [os.environ.get("PYTHONPATH")])]
+            )
         if scenario.cache == "off":
             env["MERGEGUARD_NO_CACHE"] = "1"
         return env
@@ -174,8 +225,14 @@ def staged_change(repo: Path, relative: str) -> Iterator[None]:
     added = f"    op.add_column('{table}', sa.Column('bench_note', sa.Text(), nullable=True))\n"
     dropped = f"    op.drop_column('{table}', 'bench_note')\n"
     down_end, tail = rest.split(END_MARK, 1)
-    path.write_text(up_end + added + END_MARK + down_end.replace(
-        "###\n", "###\n" + dropped, 1) + END_MARK + tail)
+    path.write_text(
+        up_end
+        + added
+        + END_MARK
+        + down_end.replace("###\n", "###\n" + dropped, 1)
+        + END_MARK
+        + tail
+    )
     git(repo, "add", relative)
     try:
         yield
@@ -189,9 +246,16 @@ def run_scenario(bench: Bench, scenario: Scenario) -> tuple[Series, str]:
     relative = str(bench.manifest["main_head_file"])
     context = staged_change(bench.repo, relative) if scenario.staged else nullcontext()
     with context:
-        series = measure(bench.command(scenario), bench.repo, bench.env(scenario),
-                       repeat=bench.repeat, prepare=bench.prepare(scenario),
-                       ok_codes=scenario.ok_codes, probe=bench.probe, timeout=bench.timeout)
+        series = measure(
+            bench.command(scenario),
+            bench.repo,
+            bench.env(scenario),
+            repeat=bench.repeat,
+            prepare=bench.prepare(scenario),
+            ok_codes=scenario.ok_codes,
+            probe=bench.probe,
+            timeout=bench.timeout,
+        )
     if series.error or scenario.heads_of is None:
         return series, ""
     found = set(re.findall(r"\b[0-9a-f]{12}\b", series.stdout))
@@ -199,15 +263,22 @@ def run_scenario(bench: Bench, scenario: Scenario) -> tuple[Series, str]:
     return series, f"output lacks expected heads {' '.join(missing)}" if missing else ""
 
 
-def to_row(scenario: Scenario, size: int, result: tuple[Series, str],
-           baseline: float | None) -> Row:
+def to_row(
+    scenario: Scenario, size: int, result: tuple[Series, str], baseline: float | None
+) -> Row:
     series, problem = result
     median = statistics.median(series.times) if series.times else None
-    row = Row(scenario.key, scenario.label, size, median,
-              min(series.times) if series.times else None,
-              median / baseline if median is not None and baseline else None,
-              series.peak_kib / MIB if series.peak_kib is not None else None,
-              series.code, runs_s=[round(t, 4) for t in series.times])
+    row = Row(
+        scenario.key,
+        scenario.label,
+        size,
+        median,
+        min(series.times) if series.times else None,
+        median / baseline if median is not None and baseline else None,
+        series.peak_kib / MIB if series.peak_kib is not None else None,
+        series.code,
+        runs_s=[round(t, 4) for t in series.times],
+    )
     if series.error:
         row.note = f"not available ({series.error})"
     elif series.code != scenario.expect:
@@ -224,15 +295,19 @@ def judge(row: Row, scenario: Scenario) -> None:
     checks: list[tuple[str, bool | None]] = []
     for (key, size), limit in SECONDS_TARGETS.items():
         if key == row.key and size in (None, row.size):
-            checks.append((f"<= {limit:g} s", None if row.median_s is None
-                           else row.median_s <= limit))
+            checks.append(
+                (f"<= {limit:g} s", None if row.median_s is None else row.median_s <= limit)
+            )
     limit = RATIO_TARGETS.get((row.key, row.size))
     if limit is not None:
-        checks.append((f"<= {limit:g}x alembic", None if row.ratio is None
-                       else row.ratio <= limit))
+        checks.append((f"<= {limit:g}x alembic", None if row.ratio is None else row.ratio <= limit))
     if scenario.tool == "mergeguard" and row.size == PEAK_MIB_TARGET[0]:
-        checks.append((f"<= {PEAK_MIB_TARGET[1]:g} MiB", None if row.peak_mib is None
-                       else row.peak_mib <= PEAK_MIB_TARGET[1]))
+        checks.append(
+            (
+                f"<= {PEAK_MIB_TARGET[1]:g} MiB",
+                None if row.peak_mib is None else row.peak_mib <= PEAK_MIB_TARGET[1],
+            )
+        )
     row.target = ", ".join(text for text, _ in checks)
     results = [ok for _, ok in checks]
     if row.median_s is None:
@@ -244,8 +319,12 @@ def judge(row: Row, scenario: Scenario) -> None:
 
 
 def history_params(size: int, args: argparse.Namespace) -> dict[str, object]:
-    return {"revisions": size, "style": args.style, "seed": args.seed,
-            "feature_revisions": args.feature_revisions}
+    return {
+        "revisions": size,
+        "style": args.style,
+        "seed": args.seed,
+        "feature_revisions": args.feature_revisions,
+    }
 
 
 def read_manifest(repo: Path) -> dict[str, object] | None:
@@ -262,15 +341,32 @@ def ensure_history(workdir: Path, size: int, args: argparse.Namespace) -> Path:
     repo = workdir / f"history-{size}"
     params = history_params(size, args)
     manifest = read_manifest(repo)
-    fresh = (manifest is not None and manifest.get("params") == params
-             and manifest.get("generator_version") == GENERATOR_VERSION)
+    fresh = (
+        manifest is not None
+        and manifest.get("params") == params
+        and manifest.get("generator_version") == GENERATOR_VERSION
+    )
     if not fresh:
         if manifest is not None:
             shutil.rmtree(repo)  # an older generated history, not someone's files
         print(f"generating {repo} ...", file=sys.stderr)
-        subprocess.run([sys.executable, str(HERE / "generate.py"), "--revisions", str(size),
-                        "--out", str(repo), "--style", args.style, "--seed", str(args.seed),
-                        "--feature-revisions", str(args.feature_revisions)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "generate.py"),
+                "--revisions",
+                str(size),
+                "--out",
+                str(repo),
+                "--style",
+                args.style,
+                "--seed",
+                str(args.seed),
+                "--feature-revisions",
+                str(args.feature_revisions),
+            ],
+            check=True,
+        )
     git(repo, "checkout", "-q", "-f", "main")
     git(repo, "reset", "-q", "--hard", "main")
     remove_pycache(repo / "migrations")
@@ -296,8 +392,17 @@ def fmt(value: float | None, spec: str) -> str:
 
 def table(rows: list[Row]) -> str:
     """The plain-text table, one line per row, notes numbered underneath."""
-    head = ("scenario", "size", "median s", "min s", "x alembic", "peak MiB", "exit",
-            "DESIGN target", "verdict")
+    head = (
+        "scenario",
+        "size",
+        "median s",
+        "min s",
+        "x alembic",
+        "peak MiB",
+        "exit",
+        "DESIGN target",
+        "verdict",
+    )
     lines: list[tuple[str, ...]] = [head]
     notes: list[str] = []
     for row in rows:
@@ -305,24 +410,43 @@ def table(rows: list[Row]) -> str:
         if row.note:
             notes.append(f"[{len(notes) + 1}] {row.scenario} @ {row.size}: {row.note}")
             verdict += f" [{len(notes)}]"
-        lines.append((row.scenario, str(row.size), fmt(row.median_s, ".3f"),
-                      fmt(row.min_s, ".3f"), fmt(row.ratio, ".2f"), fmt(row.peak_mib, ".1f"),
-                      fmt(row.exit_code, "d"), row.target or "-", verdict))
+        lines.append(
+            (
+                row.scenario,
+                str(row.size),
+                fmt(row.median_s, ".3f"),
+                fmt(row.min_s, ".3f"),
+                fmt(row.ratio, ".2f"),
+                fmt(row.peak_mib, ".1f"),
+                fmt(row.exit_code, "d"),
+                row.target or "-",
+                verdict,
+            )
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-    text = ["  ".join(cell.ljust(w) if i in (0, 7, 8) else cell.rjust(w)
-                      for i, (cell, w) in enumerate(zip(line, widths, strict=True))).rstrip()
-            for line in lines]
+    text = [
+        "  ".join(
+            cell.ljust(w) if i in (0, 7, 8) else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+        ).rstrip()
+        for line in lines
+    ]
     text.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join([*text, *([""] + notes if notes else [])])
 
 
 def machine() -> dict[str, object]:
-    return {"platform": platform.platform(), "cpus": os.cpu_count(),
-            "python": platform.python_version(), "executable": sys.executable}
+    return {
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "executable": sys.executable,
+    }
 
 
-def write_json(path: Path, rows: list[Row], args: argparse.Namespace,
-               probe: MemoryProbe, mergeguard: list[str]) -> None:
+def write_json(
+    path: Path, rows: list[Row], args: argparse.Namespace, probe: MemoryProbe, mergeguard: list[str]
+) -> None:
     document = {
         "schema": "mergeguard-bench/1",
         "machine": machine(),
@@ -337,13 +461,19 @@ def write_json(path: Path, rows: list[Row], args: argparse.Namespace,
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000,5000",
-                        type=lambda text: [int(part) for part in text.split(",") if part])
+    parser.add_argument(
+        "--sizes",
+        default="1000,5000",
+        type=lambda text: [int(part) for part in text.split(",") if part],
+    )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--workdir", type=Path, default=HERE / "out")
     parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--mergeguard", default=None,
-                        help="command that runs mergeguard (default: sys.executable -m mergeguard)")
+    parser.add_argument(
+        "--mergeguard",
+        default=None,
+        help="command that runs mergeguard (default: sys.executable -m mergeguard)",
+    )
     parser.add_argument("--style", choices=("plain", "annotated", "mixed"), default="mixed")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--feature-revisions", type=int, default=5)
@@ -358,18 +488,29 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     workdir = args.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    mergeguard = (shlex.split(args.mergeguard) if args.mergeguard
-                  else [sys.executable, "-m", "mergeguard"])
+    mergeguard = (
+        shlex.split(args.mergeguard) if args.mergeguard else [sys.executable, "-m", "mergeguard"]
+    )
     probe = MemoryProbe()
     rows: list[Row] = []
     for size in args.sizes:
         repo = ensure_history(workdir, size, args)
-        bench = Bench(repo, read_manifest(repo) or {}, workdir, mergeguard,
-                      args.mergeguard is None, args.repeat, args.timeout, probe)
+        bench = Bench(
+            repo,
+            read_manifest(repo) or {},
+            workdir,
+            mergeguard,
+            args.mergeguard is None,
+            args.repeat,
+            args.timeout,
+            probe,
+        )
         rows += measure_size(bench, size)
     print(table(rows))
-    print(f"\nmedian of {args.repeat} runs after one warm-up; peak memory: {probe.method}; "
-          f"{machine()['cpus']} CPUs ({machine()['platform']}). Figures belong to this machine.")
+    print(
+        f"\nmedian of {args.repeat} runs after one warm-up; peak memory: {probe.method}; "
+        f"{machine()['cpus']} CPUs ({machine()['platform']}). Figures belong to this machine."
+    )
     if args.json:
         write_json(args.json, rows, args, probe, mergeguard)
     return 0

@@ -18,7 +18,7 @@ import click
 
 if TYPE_CHECKING:
     from mergeguard.model import Diagnostic
-    from mergeguard.workspace import Options, Workspace
+    from mergeguard.workspace import Options
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 
@@ -28,25 +28,49 @@ F = TypeVar("F", bound=Callable[..., Any])
 def common_options(func: F) -> F:
     """``-C``, ``-c``, ``-n``, ``--versions``, ``--base``: on every command."""
     decorators = [
-        click.option("-C", "directory", type=click.Path(file_okay=False, path_type=Path),
-                     default=None, help="Run as if started in DIR."),
-        click.option("-c", "--config", "config", type=click.Path(path_type=Path), default=None,
-                     help="Alembic ini file (default: discovered)."),
-        click.option("-n", "--name", "name", default=None,
-                     help="Ini section of the environment (like alembic -n)."),
-        click.option("--versions", "versions", multiple=True,
-                     type=click.Path(path_type=Path),
-                     help="Versions directory (repeatable); bypasses discovery."),
-        click.option("--base", "base", default=None,
-                     help="Base ref for commands without a range."),
+        click.option(
+            "-C",
+            "directory",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Run as if started in DIR.",
+        ),
+        click.option(
+            "-c",
+            "--config",
+            "config",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Alembic ini file (default: discovered).",
+        ),
+        click.option(
+            "-n",
+            "--name",
+            "name",
+            default=None,
+            help="Ini section of the environment (like alembic -n).",
+        ),
+        click.option(
+            "--versions",
+            "versions",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            help="Versions directory (repeatable); bypasses discovery.",
+        ),
+        click.option("--base", "base", default=None, help="Base ref for commands without a range."),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
     return func
 
 
-def make_options(directory: Path | None, config: Path | None, name: str | None,
-                 versions: Sequence[Path], base: str | None) -> Options:
+def make_options(
+    directory: Path | None,
+    config: Path | None,
+    name: str | None,
+    versions: Sequence[Path],
+    base: str | None,
+) -> Options:
     from mergeguard.workspace import Options
 
     return Options(directory or Path("."), config, name, tuple(versions), base)
@@ -74,13 +98,13 @@ def heads(ref: str | None, fmt: str, **common: Any) -> None:
     """Show the heads of every environment, like `alembic heads`."""
     from mergeguard.report import jsonout, text
 
-    workspace, reads, diagnostics = _read(ref, common)
+    reads, diagnostics = _read(ref, common)
     if fmt == "json":
         click.echo(jsonout.heads_document(reads, diagnostics))
     else:
-        console = _console()
-        text.render_heads(console, reads)
-        text.render_diagnostics(console, diagnostics)
+        click.echo(text.heads_text(reads), nl=False)
+        if diagnostics:
+            text.render_diagnostics(_console(), diagnostics)
         _summary(diagnostics)
     _finish(diagnostics)
 
@@ -93,7 +117,7 @@ def graph(ref: str | None, fmt: str, **common: Any) -> None:
     """Draw the revision graph: a tree, JSON, Graphviz dot or Mermaid."""
     from mergeguard.report import graphviews, text
 
-    workspace, reads, diagnostics = _read(ref, common)
+    reads, diagnostics = _read(ref, common)
     if fmt == "json":
         click.echo(graphviews.graph_document(reads, diagnostics))
     elif fmt == "dot":
@@ -109,8 +133,9 @@ def graph(ref: str | None, fmt: str, **common: Any) -> None:
     _finish(diagnostics)
 
 
-def _read(ref: str | None, common: dict[str, Any]) -> tuple[Workspace, tuple[Any, ...],
-                                                             tuple[Diagnostic, ...]]:
+def _read(
+    ref: str | None, common: dict[str, Any]
+) -> tuple[tuple[Any, ...], tuple[Diagnostic, ...]]:
     from mergeguard.engine import all_diagnostics
     from mergeguard.workspace import Workspace
 
@@ -118,7 +143,7 @@ def _read(ref: str | None, common: dict[str, Any]) -> tuple[Workspace, tuple[Any
     snapshot = workspace.snapshot(ref)
     reads = workspace.read(snapshot)
     workspace.close()
-    return workspace, reads, all_diagnostics(reads)
+    return reads, all_diagnostics(reads)
 
 
 def _console() -> Any:
@@ -149,8 +174,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mergeguard.errors import MergeguardError
 
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="mergeguard",
-                 standalone_mode=False)
+        cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="mergeguard",
+            standalone_mode=False,
+        )
     except click.exceptions.Abort:
         click.echo("mergeguard: interrupted", err=True)
         return 130
@@ -173,7 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("MERGEGUARD_DEBUG"):
             raise
         click.echo(f"mergeguard: internal error: {type(exc).__name__}: {exc}", err=True)
-        click.echo("  hint: set MERGEGUARD_DEBUG=1 for the traceback, and please report it",
-                   err=True)
+        click.echo(
+            "  hint: set MERGEGUARD_DEBUG=1 for the traceback, and please report it", err=True
+        )
         return EXIT_CANNOT_RUN
     return EXIT_CLEAN

@@ -673,7 +673,7 @@ def _named(envs: Sequence[Environment]) -> tuple[Environment, ...]:
     ]
     if len(set(names)) < len(names):
         names = [f"{env.config_path}:{env.section}" for env in envs]
-    return tuple(replace(env, name=name) for env, name in zip(envs, names))
+    return tuple(replace(env, name=name) for env, name in zip(envs, names, strict=True))
 
 
 def _versions_environment(versions: Sequence[PurePosixPath]) -> Environment:

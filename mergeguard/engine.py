@@ -16,15 +16,30 @@ from pathlib import PurePosixPath
 from mergeguard.cache import ParseCache
 from mergeguard.graph import RevisionGraph, build
 from mergeguard.model import Config, Diagnostic, Environment, FileEntry, MigrationScript
-from mergeguard.parse import READER_VERSION, read_module
-from mergeguard.parse.header import read_script
-from mergeguard.parse.values import Dyn, Expr, Lit, ModuleFacts, Ref, facts_from_json, \
-    facts_to_json, substitute
-from mergeguard.snapshot import Snapshot, is_under
+from mergeguard.parse import READER_VERSION, read_modules
+from mergeguard.parse.header import (
+    ScriptRead,
+    is_self_contained,
+    read_script,
+    script_from_row,
+    script_to_row,
+)
+from mergeguard.parse.values import (
+    Dyn,
+    Expr,
+    Lit,
+    ModuleFacts,
+    Ref,
+    facts_from_json,
+    facts_to_json,
+    substitute,
+)
+from mergeguard.snapshot import Snapshot
 
 # Alembic's ``_only_source_rev_file``: ``.py`` files, not ``__init__`` or ``.#`` locks.
 _REVISION_FILE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")
 _MAX_IMPORT_DEPTH = 5
+_ROOT = PurePosixPath(".")
 
 CACHE_NAMESPACE = f"facts-{READER_VERSION}"
 
@@ -45,13 +60,15 @@ class Reader:
     """Reads environments from snapshots, sharing one parse cache.
 
     ``constants`` are ``[tool.mergeguard.constants]``: values for imported
-    names that cannot be read from the repository.
+    names that cannot be read from the repository.  Scripts are memoized by
+    (path, blob), so the refs of one run share them as they share blobs.
     """
 
     cache: ParseCache
     constants: Mapping[str, str | None] = field(default_factory=dict)
     files_parsed: int = 0
     files_read: int = 0
+    _scripts: dict[tuple[PurePosixPath, str], MigrationScript] = field(default_factory=dict)
 
     def read(self, snapshot: Snapshot, config: Config) -> tuple[EnvironmentRead, ...]:
         """Every configured environment of ``snapshot``, in configuration order."""
@@ -59,43 +76,72 @@ class Reader:
 
     def read_environment(self, snapshot: Snapshot, environment: Environment) -> EnvironmentRead:
         entries = version_files(snapshot, environment)
-        facts = self.facts_for(snapshot, entries)
+        known = [self.known_script(entry) for entry in entries]
+        facts = self.facts_for(
+            snapshot, [e for e, s in zip(entries, known, strict=True) if s is None]
+        )
         scripts: list[MigrationScript] = []
         problems: list[Diagnostic] = []
-        for entry in entries:
-            resolver = _RefResolver(self, snapshot, entry.path)
-            result = read_script(facts[entry.blob], entry.path, entry.blob, resolver)
-            problems.extend(result.diagnostics)
-            if result.script is not None:
-                scripts.append(result.script)
+        for entry, script in zip(entries, known, strict=True):
+            if script is None:
+                result = self.script_of(snapshot, entry, facts[entry.blob])
+                problems.extend(result.diagnostics)
+                script = result.script
+            if script is not None:
+                scripts.append(script)
+        self.files_read += len(entries)
         graph, graph_problems = build(scripts, environment.name)
         found = tuple(replace(d, environment=environment.name) for d in problems)
         return EnvironmentRead(
             environment, snapshot.origin, graph, tuple(scripts), found + graph_problems
         )
 
+    def known_script(self, entry: FileEntry) -> MigrationScript | None:
+        """The script of ``entry`` from this run or from a cached row."""
+        script = self._scripts.get((entry.path, entry.blob))
+        if script is not None:
+            return script
+        row = self.cache.get(_ROW_PREFIX + entry.blob)
+        if row is None:
+            return None
+        try:
+            script = script_from_row(row, entry.path, entry.blob)
+        except (ValueError, TypeError):
+            return None  # a damaged row is re-read, never trusted
+        self._scripts[(entry.path, entry.blob)] = script
+        return script
+
+    def script_of(self, snapshot: Snapshot, entry: FileEntry, facts: ModuleFacts) -> ScriptRead:
+        """Read one script from its facts; cache it as a row when that is safe."""
+        resolver = _RefResolver(self, snapshot, entry.path)
+        result = read_script(facts, entry.path, entry.blob, resolver)
+        if result.script is not None and not result.diagnostics and is_self_contained(facts):
+            self.cache.put(_ROW_PREFIX + entry.blob, script_to_row(result.script))
+            self._scripts[(entry.path, entry.blob)] = result.script
+        else:
+            self.cache.put(entry.blob, facts_to_json(facts))
+        return result
+
     def facts_for(self, snapshot: Snapshot, entries: Sequence[FileEntry]) -> dict[str, ModuleFacts]:
-        """Facts of every entry's blob: from the cache, else read in one batch."""
+        """Facts of every entry's blob: cached ones, the rest read in one batch
+        (one ``cat-file --batch``) and parsed (in parallel when many)."""
         found: dict[str, ModuleFacts] = {}
-        missing: list[FileEntry] = []
+        missing: dict[str, FileEntry] = {}
         for entry in entries:
-            if entry.blob in found:
+            if entry.blob in found or entry.blob in missing:
                 continue
-            cached = self.cached(entry.blob)
+            cached = self.cached_facts(entry.blob)
             if cached is None:
-                missing.append(entry)
+                missing[entry.blob] = entry
             else:
                 found[entry.blob] = cached
-        unique = list({e.blob: e for e in missing}.values())
-        for source in snapshot.read_many(unique):
-            facts = read_module(source.text)
-            self.cache.put(source.blob, facts_to_json(facts))
+        sources = snapshot.read_many(list(missing.values()))
+        for source, facts in zip(sources, read_modules([s.text for s in sources]), strict=True):
             found[source.blob] = facts
-        self.files_read += len(entries)
-        self.files_parsed += len(unique)
+        self.files_parsed += len(sources)
         return found
 
-    def cached(self, blob: str) -> ModuleFacts | None:
+    def cached_facts(self, blob: str) -> ModuleFacts | None:
         data = self.cache.get(blob)
         if data is None:
             return None
@@ -105,10 +151,17 @@ class Reader:
             return None  # a damaged entry is re-read, never trusted
 
     def module_facts(self, snapshot: Snapshot, path: PurePosixPath) -> ModuleFacts | None:
+        """Facts of a module that migrations import constants from."""
         entries = [e for e in snapshot.files(path.parent) if e.path == path]
         if not entries:
             return None
-        return self.facts_for(snapshot, entries)[entries[0].blob]
+        blob = entries[0].blob
+        facts = self.facts_for(snapshot, entries)[blob]
+        self.cache.put(blob, facts_to_json(facts))
+        return facts
+
+
+_ROW_PREFIX = "s:"
 
 
 def version_files(snapshot: Snapshot, environment: Environment) -> tuple[FileEntry, ...]:
@@ -118,32 +171,27 @@ def version_files(snapshot: Snapshot, environment: Environment) -> tuple[FileEnt
     seen: set[PurePosixPath] = set()
     result: list[FileEntry] = []
     for location in environment.version_locations:
-        entries = [
-            e for e in snapshot.files(location)
-            if _is_revision_file(e.path, location, environment.recursive) and e.path not in seen
-        ]
-        entries.sort(key=lambda e: _walk_key(e.path, location))
-        seen.update(e.path for e in entries)
-        result.extend(entries)
+        skip = 0 if location == _ROOT else len(str(location)) + 1
+        keyed = []
+        for entry in snapshot.files(location):
+            relative = str(entry.path)[skip:].split("/")
+            if (
+                (len(relative) > 1 and not environment.recursive)
+                or "__pycache__" in relative
+                or _REVISION_FILE.match(relative[-1]) is None
+                or entry.path in seen
+            ):
+                continue
+            keyed.append((_walk_key(relative), entry))
+        keyed.sort(key=lambda pair: pair[0])
+        seen.update(entry.path for _, entry in keyed)
+        result.extend(entry for _, entry in keyed)
     return tuple(result)
 
 
-def _is_revision_file(path: PurePosixPath, location: PurePosixPath, recursive: bool) -> bool:
-    if not is_under(path, location):
-        return False
-    depth = len(path.parts) - (0 if location == PurePosixPath(".") else len(location.parts))
-    if depth > 1 and not recursive:
-        return False
-    if "__pycache__" in path.parts:
-        return False
-    return _REVISION_FILE.match(path.name) is not None
-
-
-def _walk_key(path: PurePosixPath, location: PurePosixPath) -> tuple[tuple[int, str], ...]:
+def _walk_key(relative: list[str]) -> tuple[tuple[int, str], ...]:
     """Top-down walk order: a directory's files (sorted) before its sub-directories."""
-    skip = 0 if location == PurePosixPath(".") else len(location.parts)
-    parts = path.parts[skip:]
-    return tuple((1, d) for d in parts[:-1]) + ((0, parts[-1]),)
+    return tuple((1, d) for d in relative[:-1]) + ((0, relative[-1]),)
 
 
 class _RefResolver:
@@ -167,8 +215,10 @@ class _RefResolver:
 
     def from_repository(self, ref: Ref) -> Expr:
         module, _, name = ref.target.rpartition(".")
-        unresolved = Dyn(f"the name {ref.spelled}, imported from {module or 'a module'}, "
-                         "which mergeguard could not read")
+        unresolved = Dyn(
+            f"the name {ref.spelled}, imported from {module or 'a module'}, "
+            "which mergeguard could not read"
+        )
         if self.depth >= _MAX_IMPORT_DEPTH:
             return unresolved
         path = self.module_path(module)
@@ -187,13 +237,17 @@ class _RefResolver:
             base = self.importer.parent
             for _ in range(level - 1):
                 base = base.parent
-            return self.existing(base.joinpath(*parts)) if parts else \
-                self.existing_file(base / "__init__.py")
+            return (
+                self.existing(base.joinpath(*parts))
+                if parts
+                else self.existing_file(base / "__init__.py")
+            )
         return self.by_suffix(parts) if parts else None
 
     def existing(self, stem: PurePosixPath) -> PurePosixPath | None:
-        return self.existing_file(stem.with_name(stem.name + ".py")) or \
-            self.existing_file(stem / "__init__.py")
+        return self.existing_file(stem.with_name(stem.name + ".py")) or self.existing_file(
+            stem / "__init__.py"
+        )
 
     def existing_file(self, path: PurePosixPath) -> PurePosixPath | None:
         return path if self.snapshot.read(path) is not None else None
@@ -205,7 +259,7 @@ class _RefResolver:
             path
             for basename in (parts[-1] + ".py", "__init__.py")
             for path in self.snapshot.find(basename)
-            if any(path.parts[-len(w):] == w for w in wanted)
+            if any(path.parts[-len(w) :] == w for w in wanted)
         ]
         return min(candidates, key=lambda p: (len(p.parts), str(p))) if candidates else None
 

@@ -196,7 +196,7 @@ class _Listing:
 
     def __init__(self, keys: Iterable[str]) -> None:
         self._keys = sorted(keys, key=_parts)
-        self._by_name: dict[str, tuple[PurePosixPath, ...]] | None = None
+        self._by_name: dict[str, list[str]] | None = None
 
     def _first_below(self, directory: str) -> int:
         """Index of the first key strictly below ``directory`` (if any is)."""
@@ -228,10 +228,20 @@ class _Listing:
             by_name: dict[str, list[str]] = {}
             for key in self._keys:
                 by_name.setdefault(key.rpartition("/")[2], []).append(key)
-            self._by_name = {
-                name: tuple(PurePosixPath(k) for k in keys) for name, keys in by_name.items()
-            }
-        return self._by_name.get(basename, ())
+            self._by_name = by_name
+        return tuple(_path(k) for k in self._by_name.get(basename, ()))
+
+
+_PATHS: dict[str, PurePosixPath] = {}
+
+
+def _path(key: str) -> PurePosixPath:
+    """The PurePosixPath of a key, shared by every snapshot of the run (refs
+    list mostly the same paths, and building paths is a measurable cost)."""
+    path = _PATHS.get(key)
+    if path is None:
+        path = _PATHS[key] = PurePosixPath(key)
+    return path
 
 
 def _dir_parts(directory: str) -> list[str]:
@@ -275,7 +285,7 @@ class _ListedSnapshot(ABC):
         entries = self._files_memo.get(directory)
         if entries is None:
             keys = self._listing().below(directory)
-            entries = tuple(FileEntry(PurePosixPath(k), self._blob_of(k)) for k in keys)
+            entries = tuple(FileEntry(_path(k), self._blob_of(k)) for k in keys)
             self._files_memo[directory] = entries
         return entries
 

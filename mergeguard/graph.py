@@ -29,6 +29,7 @@ from mergeguard.model import Diagnostic, Location, MigrationScript, Span
 from mergeguard.rules.catalogue import diagnostic
 
 ILLEGAL_ID_CHARS = frozenset("@-+:")
+_NO_LABELS: frozenset[str] = frozenset()
 
 
 class RevisionLookupError(LookupError):
@@ -108,7 +109,9 @@ class RevisionGraph:
 
     def descendants(self, revisions: Iterable[str], *, dependencies: bool = True) -> set[str]:
         """Every revision reachable upwards from ``revisions`` (themselves included)."""
-        return _reach(self, revisions, lambda n: n.children + (n.dependents if dependencies else ()))
+        return _reach(
+            self, revisions, lambda n: n.children + (n.dependents if dependencies else ())
+        )
 
     def topological(self) -> tuple[str, ...]:
         """All revisions, each after its parents and dependencies (load order
@@ -121,7 +124,9 @@ class RevisionGraph:
             revision = ready.pop(0)
             result.append(revision)
             node = self.nodes[revision]
-            for child in sorted(set(node.children) | set(node.dependents), key=position.__getitem__):
+            for child in sorted(
+                set(node.children) | set(node.dependents), key=position.__getitem__
+            ):
                 pending[child] -= 1
                 if pending[child] == 0:
                     ready.append(child)
@@ -164,17 +169,31 @@ class _Builder:
         self.environment = environment
         self.problems: list[Diagnostic] = []
 
-    def report(self, code: str, message: str, script: MigrationScript | None,
-               span: Span | None = None, **kwargs: object) -> None:
+    def report(
+        self,
+        code: str,
+        message: str,
+        script: MigrationScript | None,
+        span: Span | None = None,
+        **kwargs: object,
+    ) -> None:
         location = None
         if script is not None:
             span = span or script.spans.revision or Span(1)
             location = Location(script.path, span.line, span.column)
-        self.problems.append(diagnostic(
-            code, message, location, environment=self.environment, **kwargs  # type: ignore[arg-type]
-        ))
+        self.problems.append(
+            diagnostic(
+                code,
+                message,
+                location,
+                environment=self.environment,
+                **kwargs,  # type: ignore[arg-type]
+            )
+        )
 
-    def build(self, scripts: Sequence[MigrationScript]) -> tuple[RevisionGraph, tuple[Diagnostic, ...]]:
+    def build(
+        self, scripts: Sequence[MigrationScript]
+    ) -> tuple[RevisionGraph, tuple[Diagnostic, ...]]:
         by_id = self.unique_scripts(scripts)
         label_owners = self.label_owners(by_id)
         down, deps = self.edges(by_id, label_owners, scripts)
@@ -183,7 +202,14 @@ class _Builder:
         order = tuple(by_id)
         labels = _propagate_labels(order, by_id, down, children, dependents)
         nodes = {
-            r: Node(by_id[r], down[r], deps[r], children[r], dependents[r], frozenset(labels[r]))
+            r: Node(
+                by_id[r],
+                down[r],
+                deps[r],
+                children[r],
+                dependents[r],
+                frozenset(labels[r]) if labels[r] else _NO_LABELS,
+            )
             for r in order
         }
         graph = RevisionGraph(
@@ -210,7 +236,8 @@ class _Builder:
                     "MG003",
                     f"revision {script.revision} is declared by both {earlier.path} and "
                     f"{script.path}; Alembic keeps only one of them",
-                    script, revisions=(script.revision,),
+                    script,
+                    revisions=(script.revision,),
                     hint=f"give one of them a new id (`alembic revision` makes one) and "
                     f"re-point its children; or delete the copy in {script.path}",
                 )
@@ -224,8 +251,9 @@ class _Builder:
             self.report(
                 "MG007",
                 f"revision id {script.revision!r} in {script.path} has {what}, which Alembic "
-                "rejects (\"not allowed in revision identifier\")",
-                script, revisions=(script.revision,),
+                'rejects ("not allowed in revision identifier")',
+                script,
+                revisions=(script.revision,),
                 hint="use letters, digits and underscores (alembic revision makes 12 hex digits)",
             )
 
@@ -238,7 +266,9 @@ class _Builder:
                         "MG006",
                         f"branch label {label!r} of revision {revision} is also a revision id "
                         f"({by_id[label].path}); labels and ids share one namespace",
-                        script, script.spans.branch_labels, revisions=(revision, label),
+                        script,
+                        script.spans.branch_labels,
+                        revisions=(revision, label),
                         hint="rename the branch label",
                     )
                 elif label in owners:
@@ -246,7 +276,9 @@ class _Builder:
                         "MG006",
                         f"branch label {label!r} is declared by both {owners[label]} "
                         f"({by_id[owners[label]].path}) and {revision} ({script.path})",
-                        script, script.spans.branch_labels, revisions=(owners[label], revision),
+                        script,
+                        script.spans.branch_labels,
+                        revisions=(owners[label], revision),
                         hint="keep the label on the first revision of the branch only",
                     )
                 else:
@@ -254,21 +286,34 @@ class _Builder:
         return owners
 
     def edges(
-        self, by_id: Mapping[str, MigrationScript], owners: Mapping[str, str],
+        self,
+        by_id: Mapping[str, MigrationScript],
+        owners: Mapping[str, str],
         scripts: Sequence[MigrationScript],
     ) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
         """Present parents and resolved dependencies of every revision."""
         down: dict[str, tuple[str, ...]] = {}
         deps: dict[str, tuple[str, ...]] = {}
         for revision, script in by_id.items():
-            down[revision] = self.present(script, "down_revision", by_id, {}, scripts)
+            parents = script.down_revisions
+            if len(parents) == 1 and parents[0] in by_id and parents[0] != revision:
+                down[revision] = parents  # the common case, without the general checks
+            else:
+                down[revision] = self.present(script, "down_revision", by_id, {}, scripts)
+            if not script.depends_on:
+                deps[revision] = ()
+                continue
             resolved = self.present(script, "depends_on", by_id, owners, scripts)
             deps[revision] = tuple(dict.fromkeys(d for d in resolved if d not in down[revision]))
         return down, deps
 
     def present(
-        self, script: MigrationScript, field: str, by_id: Mapping[str, MigrationScript],
-        owners: Mapping[str, str], scripts: Sequence[MigrationScript],
+        self,
+        script: MigrationScript,
+        field: str,
+        by_id: Mapping[str, MigrationScript],
+        owners: Mapping[str, str],
+        scripts: Sequence[MigrationScript],
     ) -> tuple[str, ...]:
         """The revisions ``field`` names that exist (labels resolved through
         ``owners``); each missing one is an MG004, a self-reference an MG005."""
@@ -278,8 +323,11 @@ class _Builder:
             target = name if name in by_id else owners.get(name)
             if name == script.revision:
                 self.report(
-                    "MG005", f"revision {name} names itself in its {field}", script,
-                    _field_span(script, field), revisions=(name,),
+                    "MG005",
+                    f"revision {name} names itself in its {field}",
+                    script,
+                    _field_span(script, field),
+                    revisions=(name,),
                     hint=f"point {field} at the revision this one follows",
                 )
             elif target is None:
@@ -287,32 +335,45 @@ class _Builder:
                     "MG004",
                     f"{field} of {script.revision} names {name!r}, which no migration in "
                     f"this environment declares",
-                    script, _field_span(script, field), revisions=(script.revision,),
+                    script,
+                    _field_span(script, field),
+                    revisions=(script.revision,),
                     hint=_missing_hint(name, by_id, scripts),
                 )
             else:
                 found.append(target)
         return tuple(dict.fromkeys(found))
 
-    def cycles(self, by_id: Mapping[str, MigrationScript], down: Mapping[str, tuple[str, ...]],
-               deps: Mapping[str, tuple[str, ...]]) -> bool:
+    def cycles(
+        self,
+        by_id: Mapping[str, MigrationScript],
+        down: Mapping[str, tuple[str, ...]],
+        deps: Mapping[str, tuple[str, ...]],
+    ) -> bool:
         """Report every cycle (strongly connected component) once; True if any."""
-        edges = {r: down[r] + deps[r] for r in by_id}
+        edges = {r: down[r] + deps[r] if deps[r] else down[r] for r in by_id}
+        leftover = _not_topologically_ordered(edges)
+        if not leftover:
+            return False
         found = False
-        for component in _strongly_connected(edges):
+        for component in _strongly_connected({r: edges[r] for r in leftover}):
             if len(component) < 2:
                 continue
             found = True
             members = sorted(component, key=list(by_id).index)
             first = by_id[members[0]]
-            via = "down_revision" if all(
-                any(p in component for p in down[m]) for m in members
-            ) else "down_revision / depends_on"
+            via = (
+                "down_revision"
+                if all(any(p in component for p in down[m]) for m in members)
+                else "down_revision / depends_on"
+            )
             self.report(
                 "MG005",
                 f"revisions {' -> '.join(members)} form a cycle through {via}; "
-                "Alembic stops with \"Cycle is detected in revisions\"",
-                first, _field_span(first, "down_revision"), revisions=tuple(members),
+                'Alembic stops with "Cycle is detected in revisions"',
+                first,
+                _field_span(first, "down_revision"),
+                revisions=tuple(members),
                 hint="point one of them at a revision outside the cycle",
             )
         return found
@@ -327,8 +388,9 @@ def _missing_hint(
 ) -> str:
     for script in scripts:
         if name in (script.path.name, script.path.stem):
-            return (f"{name!r} looks like a file name; the revision in that file is "
-                    f"{script.revision!r}")
+            return (
+                f"{name!r} looks like a file name; the revision in that file is {script.revision!r}"
+            )
     prefixed = [r for r in by_id if r.startswith(name)] if len(name) >= 4 else []
     if len(prefixed) == 1:
         return f"Alembic needs the full id here: did you mean {prefixed[0]!r}?"
@@ -338,8 +400,9 @@ def _missing_hint(
     return "add the missing migration, or point at an existing revision (`mergeguard heads`)"
 
 
-def _invert(by_id: Mapping[str, MigrationScript],
-            edges: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+def _invert(
+    by_id: Mapping[str, MigrationScript], edges: Mapping[str, tuple[str, ...]]
+) -> dict[str, tuple[str, ...]]:
     inverted: dict[str, list[str]] = {r: [] for r in by_id}
     for revision in by_id:
         for parent in edges[revision]:
@@ -347,8 +410,26 @@ def _invert(by_id: Mapping[str, MigrationScript],
     return {r: tuple(v) for r, v in inverted.items()}
 
 
+def _not_topologically_ordered(edges: Mapping[str, tuple[str, ...]]) -> set[str]:
+    """Revisions Kahn's algorithm cannot order: those on a cycle and those
+    above one.  Empty for every sane history, which then skips Tarjan."""
+    pending = {r: len(parents) for r, parents in edges.items()}
+    below: dict[str, list[str]] = {}
+    for revision, parents in edges.items():
+        for parent in parents:
+            below.setdefault(parent, []).append(revision)
+    ready = [r for r, count in pending.items() if count == 0]
+    while ready:
+        for child in below.get(ready.pop(), ()):
+            pending[child] -= 1
+            if pending[child] == 0:
+                ready.append(child)
+    return {r for r, count in pending.items() if count > 0}
+
+
 def _strongly_connected(edges: Mapping[str, tuple[str, ...]]) -> Iterator[set[str]]:
-    """Tarjan's algorithm, iterative (histories are deeper than the recursion limit)."""
+    """Tarjan's algorithm, iterative (histories are deeper than the recursion
+    limit).  Edges to revisions outside ``edges`` are ignored."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -364,6 +445,9 @@ def _strongly_connected(edges: Mapping[str, tuple[str, ...]]) -> Iterator[set[st
                 stack.append(node)
                 on_stack.add(node)
             targets = edges[node]
+            if i < len(targets) and targets[i] not in edges:
+                work.append((node, i + 1))
+                continue
             if i < len(targets):
                 work.append((node, i + 1))
                 target = targets[i]
@@ -407,8 +491,11 @@ def _propagate_labels(
             labels[node].update(labels[revision])
             last = node
         parent: str | None = last
-        while parent is not None and not real_branch_point(parent) \
-                and len(by_id[parent].down_revisions) <= 1:
+        while (
+            parent is not None
+            and not real_branch_point(parent)
+            and len(by_id[parent].down_revisions) <= 1
+        ):
             labels[parent].update(labels[revision])
             scalar = by_id[parent].down_revisions
             parent = scalar[0] if scalar and scalar[0] in by_id else None
@@ -445,8 +532,11 @@ class _Resolver:
     def resolve(self, identifier: str) -> tuple[str, ...]:
         branch, _, ident = identifier.rpartition("@") if "@" in identifier else ("", "", identifier)
         if ident == "heads":
-            return self.filter_lineage(self.graph.heads, branch) if branch \
+            return (
+                self.filter_lineage(self.graph.heads, branch)
+                if branch
                 else self.graph.effective_heads
+            )
         if ident == "head":
             heads = self.filter_lineage(self.graph.heads, branch) if branch else self.graph.heads
             if len(heads) > 1:
@@ -478,8 +568,14 @@ class _Resolver:
             anchor = self.branch_revision(branch)
             matches = [m for m in matches if self.shares_lineage(owners.get(m, m), anchor)]
         if not matches:
-            short = ("; please ensure at least four characters are present for partial "
-                     "revision identifier matches") if len(ident) < 4 else ""
+            short = (
+                (
+                    "; please ensure at least four characters are present for partial "
+                    "revision identifier matches"
+                )
+                if len(ident) < 4
+                else ""
+            )
             raise RevisionLookupError(f"No such revision or branch '{ident}'{short}")
         if len(matches) > 1:
             shown = ", ".join(f"'{m}'" for m in matches[:3])
@@ -501,8 +597,9 @@ class _Resolver:
 
     def shares_lineage(self, target: str, anchor: str) -> bool:
         graph = self.graph
-        return anchor in graph.ancestors([target], dependencies=False) or \
-            anchor in graph.descendants([target], dependencies=False)
+        return anchor in graph.ancestors(
+            [target], dependencies=False
+        ) or anchor in graph.descendants([target], dependencies=False)
 
 
 def location_of(script: MigrationScript) -> Location:

@@ -16,6 +16,8 @@ from typing import Protocol
 
 from mergeguard.model import FileEntry, SourceFile
 
+ROOT = PurePosixPath(".")
+
 
 def blob_id(data: bytes) -> str:
     """The git blob id of ``data`` (what ``git hash-object`` prints)."""
@@ -39,7 +41,7 @@ class Snapshot(Protocol):
         """Names the snapshot in messages: ``main@3f2c1a0``, ``index``, ``worktree``."""
         ...
 
-    def files(self, under: PurePosixPath = PurePosixPath(".")) -> tuple[FileEntry, ...]:
+    def files(self, under: PurePosixPath = ROOT) -> tuple[FileEntry, ...]:
         """Every file below ``under`` (recursively), sorted by path; empty if none."""
         ...
 
@@ -73,7 +75,7 @@ class MemoryTree:
     def origin(self) -> str:
         return self._origin
 
-    def files(self, under: PurePosixPath = PurePosixPath(".")) -> tuple[FileEntry, ...]:
+    def files(self, under: PurePosixPath = ROOT) -> tuple[FileEntry, ...]:
         return tuple(
             FileEntry(path, blob_id(data))
             for path, data in sorted(self._files.items())
@@ -84,9 +86,7 @@ class MemoryTree:
         return self._files.get(PurePosixPath(path))
 
     def read_many(self, entries: Sequence[FileEntry]) -> tuple[SourceFile, ...]:
-        return tuple(
-            SourceFile(e.path, e.blob, self._files[e.path], self._origin) for e in entries
-        )
+        return tuple(SourceFile(e.path, e.blob, self._files[e.path], self._origin) for e in entries)
 
     def is_dir(self, path: PurePosixPath) -> bool:
         return any(is_under(p, path) for p in self._files)

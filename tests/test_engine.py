@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import ALEMBIC_INI, RepoBuilder, migration_text
+
 from mergeguard.cache import ParseCache
 from mergeguard.cli import main
 from mergeguard.config import discover
@@ -23,8 +23,12 @@ MIGRATION_BRANCHES = (CONTRACT_BRANCH, EXPAND_BRANCH)
 
 
 def neutron_like(repo: RepoBuilder) -> None:
-    repo.write("alembic.ini", ALEMBIC_INI.replace(
-        "%(here)s/migrations", "%(here)s/neutron/db/migration/alembic_migrations"))
+    repo.write(
+        "alembic.ini",
+        ALEMBIC_INI.replace(
+            "%(here)s/migrations", "%(here)s/neutron/db/migration/alembic_migrations"
+        ),
+    )
     repo.write("neutron/__init__.py", "")
     repo.write("neutron/db/__init__.py", "")
     repo.write("neutron/db/migration/__init__.py", "")
@@ -32,10 +36,17 @@ def neutron_like(repo: RepoBuilder) -> None:
     versions = "neutron/db/migration/alembic_migrations/versions"
     prelude = "from neutron.db.migration import cli\n"
     repo.migration("kilo", None, directory=versions)
-    repo.migration("exp1", "kilo", directory=versions, prelude=prelude,
-                   branch_labels="__CLI_EXPAND__")
-    repo.migration("con1", "kilo", directory=versions, prelude=prelude,
-                   branch_labels="__CLI_CONTRACT__", depends_on="__NEUTRON_EXP__")
+    repo.migration(
+        "exp1", "kilo", directory=versions, prelude=prelude, branch_labels="__CLI_EXPAND__"
+    )
+    repo.migration(
+        "con1",
+        "kilo",
+        directory=versions,
+        prelude=prelude,
+        branch_labels="__CLI_CONTRACT__",
+        depends_on="__NEUTRON_EXP__",
+    )
     for name in ("exp1", "con1"):
         path = repo.root / versions / f"{name}_migration.py"
         text = path.read_text()
@@ -50,8 +61,9 @@ def heads_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dic
     return code, json.loads(capsys.readouterr().out)
 
 
-def test_imported_constants_are_read_statically(repo: RepoBuilder,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_imported_constants_are_read_statically(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
     neutron_like(repo)
     repo.commit()
     code, document = heads_json(capsys, "-C", str(repo.root))
@@ -74,8 +86,9 @@ def test_constants_follow_the_ref(repo: RepoBuilder, capsys: pytest.CaptureFixtu
     assert "grow" in new["environments"][0]["branch_labels"]
 
 
-def test_unreadable_constant_is_mg002_unless_configured(repo: RepoBuilder,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_unreadable_constant_is_mg002_unless_configured(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo.init_alembic()
     prelude = "from somewhere_else import settings\n"
     repo.migration("aaa1", None, prelude=prelude, branch_labels="__X__")
@@ -92,8 +105,9 @@ def test_unreadable_constant_is_mg002_unless_configured(repo: RepoBuilder,
     assert code == 0 and document["environments"][0]["branch_labels"] == {"core": "aaa1"}
 
 
-def test_relative_import_from_the_versions_package(repo: RepoBuilder,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_relative_import_from_the_versions_package(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo.init_alembic()
     repo.write("migrations/versions/__init__.py", "")
     repo.write("migrations/__init__.py", "")
@@ -126,7 +140,8 @@ def test_second_run_parses_only_changed_blobs(repo: RepoBuilder) -> None:
 
     repo.migration("r020", "r019")
     (repo.root / "migrations/versions/r005_migration.py").write_text(
-        migration_text("r005", "r004", message="changed"))
+        migration_text("r005", "r004", message="changed")
+    )
     repo.commit()
     reader, repository = reader_for(repo.root)
     snapshot = repository.tree("HEAD")  # type: ignore[attr-defined]
@@ -171,8 +186,9 @@ def test_alembic_file_selection_and_order(repo: RepoBuilder) -> None:
 
 
 def test_several_environments(repo: RepoBuilder, capsys: pytest.CaptureFixture[str]) -> None:
-    repo.write("alembic.ini", "[main]\nscript_location = db/main\n\n"
-                              "[audit]\nscript_location = db/audit\n")
+    repo.write(
+        "alembic.ini", "[main]\nscript_location = db/main\n\n[audit]\nscript_location = db/audit\n"
+    )
     repo.migration("m1", None, directory="db/main/versions")
     repo.migration("a1", None, directory="db/audit/versions")
     repo.migration("a2", "a1", directory="db/audit/versions")

@@ -21,8 +21,24 @@ from mergeguard.graph import RevisionLookupError, build
 from mergeguard.model import MigrationScript
 
 # ids share prefixes on purpose, so partial-id resolution has ambiguity to get right
-ID_POOL = ["ab12", "ab13", "abc9", "b001", "b002", "c0ffee", "c0ffef", "d4", "e55e", "f00d",
-           "1a2b3c4d5e6f", "1a2b3c4d5e70", "9999", "feedbeef", "z1", "zz22"]
+ID_POOL = [
+    "ab12",
+    "ab13",
+    "abc9",
+    "b001",
+    "b002",
+    "c0ffee",
+    "c0ffef",
+    "d4",
+    "e55e",
+    "f00d",
+    "1a2b3c4d5e6f",
+    "1a2b3c4d5e70",
+    "9999",
+    "feedbeef",
+    "z1",
+    "zz22",
+]
 LABELS = ["expand", "contract", "audit", "feature_x", "lbl"]
 
 
@@ -45,12 +61,21 @@ def histories(draw: st.DrawFn) -> list[Rev]:
         earlier = ids[:i]
         parents: tuple[str, ...] = ()
         if earlier and draw(st.integers(0, 5)) > 0:
-            parents = tuple(draw(st.lists(st.sampled_from(earlier), min_size=1, max_size=3,
-                                          unique=True)))
+            parents = tuple(
+                draw(st.lists(st.sampled_from(earlier), min_size=1, max_size=3, unique=True))
+            )
         deps: tuple[str, ...] = ()
         if earlier and draw(st.integers(0, 4)) == 0:
-            deps = tuple(draw(st.lists(st.sampled_from(earlier + labels_so_far), min_size=1,
-                                       max_size=2, unique=True)))
+            deps = tuple(
+                draw(
+                    st.lists(
+                        st.sampled_from(earlier + labels_so_far),
+                        min_size=1,
+                        max_size=2,
+                        unique=True,
+                    )
+                )
+            )
         labels: tuple[str, ...] = ()
         if free_labels and draw(st.integers(0, 3)) == 0:
             labels = (free_labels.pop(draw(st.integers(0, len(free_labels) - 1))),)
@@ -63,8 +88,12 @@ def histories(draw: st.DrawFn) -> list[Rev]:
 def alembic_map(revs: list[Rev]) -> RevisionMap:
     def generate() -> list[Revision]:
         return [
-            Revision(r.revision, r.down or None, dependencies=r.deps or None,
-                     branch_labels=r.labels or None)
+            Revision(
+                r.revision,
+                r.down or None,
+                dependencies=r.deps or None,
+                branch_labels=r.labels or None,
+            )
             for r in revs
         ]
 
@@ -73,8 +102,13 @@ def alembic_map(revs: list[Rev]) -> RevisionMap:
 
 def our_graph(revs: list[Rev]):  # type: ignore[no-untyped-def]
     scripts = [
-        MigrationScript(PurePosixPath(f"v/{r.revision}.py"), r.revision, r.down,
-                        branch_labels=r.labels, depends_on=r.deps)
+        MigrationScript(
+            PurePosixPath(f"v/{r.revision}.py"),
+            r.revision,
+            r.down,
+            branch_labels=r.labels,
+            depends_on=r.deps,
+        )
         for r in revs
     ]
     graph, problems = build(scripts, "alembic")
@@ -101,9 +135,14 @@ def our_resolve(graph, ident: str) -> tuple[str, ...] | str:  # type: ignore[no-
 def identifiers(revs: list[Rev]) -> list[str]:
     labels = [label for r in revs for label in r.labels]
     prefixes = sorted({r.revision[:n] for r in revs for n in (2, 3, 4, 5)})
-    return (["heads", "head", "base"] + prefixes + labels
-            + [f"{label}@head" for label in labels] + [f"{label}@heads" for label in labels]
-            + [f"{label}@{r.revision}" for label in labels[:2] for r in revs[:3]])
+    return (
+        ["heads", "head", "base"]
+        + prefixes
+        + labels
+        + [f"{label}@head" for label in labels]
+        + [f"{label}@heads" for label in labels]
+        + [f"{label}@{r.revision}" for label in labels[:2] for r in revs[:3]]
+    )
 
 
 SETTINGS = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -151,9 +190,14 @@ def test_oracle_is_not_vacuous() -> None:
 @pytest.mark.parametrize("labelled_first", [True, False])
 def test_label_walks_back_to_previous_branch_point(labelled_first: bool) -> None:
     """The documented shape: a label on a chain reaches back to the branch point."""
-    revs = [Rev("a1", (), (), ()), Rev("b1", ("a1",), (), ()), Rev("c1", ("b1",), (), ()),
-            Rev("c2", ("b1",), (), ()), Rev("d1", ("c1",), (), ()),
-            Rev("e1", ("d1",), (), ("feature_x",))]
+    revs = [
+        Rev("a1", (), (), ()),
+        Rev("b1", ("a1",), (), ()),
+        Rev("c1", ("b1",), (), ()),
+        Rev("c2", ("b1",), (), ()),
+        Rev("d1", ("c1",), (), ()),
+        Rev("e1", ("d1",), (), ("feature_x",)),
+    ]
     if not labelled_first:
         revs.reverse()
     graph = our_graph(revs)

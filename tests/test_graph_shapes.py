@@ -10,27 +10,54 @@ from mergeguard.graph import RevisionLookupError, build
 from mergeguard.model import MigrationScript, Span, Spans
 
 
-def script(rev: str, down: str | tuple[str, ...] | None = None, *, labels: tuple[str, ...] = (),
-           deps: tuple[str, ...] = (), path: str | None = None) -> MigrationScript:
+def script(
+    rev: str,
+    down: str | tuple[str, ...] | None = None,
+    *,
+    labels: tuple[str, ...] = (),
+    deps: tuple[str, ...] = (),
+    path: str | None = None,
+) -> MigrationScript:
     downs = () if down is None else ((down,) if isinstance(down, str) else down)
-    return MigrationScript(PurePosixPath(path or f"versions/{rev}_x.py"), rev, downs,
-                           branch_labels=labels, depends_on=deps,
-                           spans=Spans(revision=Span(5), down_revision=Span(6),
-                                       branch_labels=Span(7), depends_on=Span(8)))
+    return MigrationScript(
+        PurePosixPath(path or f"versions/{rev}_x.py"),
+        rev,
+        downs,
+        branch_labels=labels,
+        depends_on=deps,
+        spans=Spans(
+            revision=Span(5), down_revision=Span(6), branch_labels=Span(7), depends_on=Span(8)
+        ),
+    )
 
 
 SHAPES = {
     "linear": ([script("a"), script("b", "a"), script("c", "b")], ("c",), ("c",), ("a",)),
     "fork": ([script("a"), script("b", "a"), script("c", "a")], ("b", "c"), ("b", "c"), ("a",)),
-    "diamond": ([script("a"), script("b", "a"), script("c", "a"), script("m", ("b", "c"))],
-                ("m",), ("m",), ("a",)),
-    "labelled-branches": ([script("a"), script("b", "a", labels=("x",)),
-                           script("c", "a", labels=("y",))], ("b", "c"), ("b", "c"), ("a",)),
-    "multiple-bases": ([script("a", labels=("one",)), script("b", labels=("two",)),
-                        script("c", "b")], ("a", "c"), ("a", "c"), ("a", "b")),
-    "depends-on-label": ([script("a", labels=("net",)), script("b"), script("c", "b",
-                                                                              deps=("net",))],
-                         ("a", "c"), ("c",), ("a", "b")),
+    "diamond": (
+        [script("a"), script("b", "a"), script("c", "a"), script("m", ("b", "c"))],
+        ("m",),
+        ("m",),
+        ("a",),
+    ),
+    "labelled-branches": (
+        [script("a"), script("b", "a", labels=("x",)), script("c", "a", labels=("y",))],
+        ("b", "c"),
+        ("b", "c"),
+        ("a",),
+    ),
+    "multiple-bases": (
+        [script("a", labels=("one",)), script("b", labels=("two",)), script("c", "b")],
+        ("a", "c"),
+        ("a", "c"),
+        ("a", "b"),
+    ),
+    "depends-on-label": (
+        [script("a", labels=("net",)), script("b"), script("c", "b", deps=("net",))],
+        ("a", "c"),
+        ("c",),
+        ("a", "b"),
+    ),
 }
 
 
@@ -64,8 +91,9 @@ def test_dangling_parent_is_mg004_with_close_match_hint() -> None:
 
 
 def test_file_name_given_instead_of_id() -> None:
-    _, problems = build([script("abc123", path="versions/001_init.py"),
-                         script("def456", "001_init")])
+    _, problems = build(
+        [script("abc123", path="versions/001_init.py"), script("def456", "001_init")]
+    )
     assert "looks like a file name" in (problems[0].hint or "")
     assert "'abc123'" in (problems[0].hint or "")
 
@@ -117,8 +145,15 @@ def test_invalid_ids(bad: str) -> None:
 
 
 def test_all_problems_reported_in_one_run() -> None:
-    _, problems = build([script("x", "zzz"), script("a"), script("a"), script("b-1", "b-1"),
-                         script("c", labels=("c",))])
+    _, problems = build(
+        [
+            script("x", "zzz"),
+            script("a"),
+            script("a"),
+            script("b-1", "b-1"),
+            script("c", labels=("c",)),
+        ]
+    )
     assert {p.code for p in problems} == {"MG003", "MG004", "MG005", "MG006", "MG007"}
 
 

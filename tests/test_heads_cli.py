@@ -31,8 +31,11 @@ def alembic_facts(root: Path) -> dict[str, object]:
         script = ScriptDirectory.from_config(cfg)
         rmap = script.revision_map
         revisions = sorted(r.revision for r in script.walk_revisions())
-        labels = {label: rev.revision for rev in script.walk_revisions()
-                  for label in (rev._orig_branch_labels or ())}
+        labels = {
+            label: rev.revision
+            for rev in script.walk_revisions()
+            for label in (rev._orig_branch_labels or ())
+        }
         return {
             "heads": sorted(rmap.heads),
             "effective_heads": sorted(rmap._real_heads),
@@ -59,8 +62,9 @@ def build_rich_history(repo: RepoBuilder, style: str) -> None:
     repo.commit("history")
 
 
-def test_heads_json_agrees_with_alembic(repo: RepoBuilder, style: str,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_heads_json_agrees_with_alembic(
+    repo: RepoBuilder, style: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     build_rich_history(repo, style)
     code, out, _ = run(capsys, "heads", "-C", str(repo.root), "--format", "json")
     assert code == 0
@@ -74,10 +78,16 @@ def test_heads_json_agrees_with_alembic(repo: RepoBuilder, style: str,
 
 def test_heads_text_matches_alembic_heads(repo: RepoBuilder, style: str) -> None:
     build_rich_history(repo, style)
-    ours = subprocess.run([sys.executable, "-m", "mergeguard", "heads"], cwd=repo.root,
-                          capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
-    theirs = subprocess.run([sys.executable, "-m", "alembic", "heads"], cwd=repo.root,
-                            capture_output=True, text=True)
+    ours = subprocess.run(
+        [sys.executable, "-m", "mergeguard", "heads"],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    theirs = subprocess.run(
+        [sys.executable, "-m", "alembic", "heads"], cwd=repo.root, capture_output=True, text=True
+    )
     assert theirs.returncode == 0, theirs.stderr
     assert ours.returncode == 0, ours.stderr
 
@@ -92,8 +102,9 @@ def test_heads_text_matches_alembic_heads(repo: RepoBuilder, style: str) -> None
     assert normalise(ours.stdout) == normalise(theirs.stdout)
 
 
-def test_ref_reads_a_commit_without_touching_the_work_tree(repo: RepoBuilder,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_ref_reads_a_commit_without_touching_the_work_tree(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo.init_alembic()
     repo.migration("aaa1", None)
     first = repo.commit("one")
@@ -114,23 +125,33 @@ def test_ref_reads_a_commit_without_touching_the_work_tree(repo: RepoBuilder,
     assert before == after and (repo.root / ".git" / "index").read_bytes() == index
 
 
-def test_checking_runs_no_migration_code(repo: RepoBuilder, tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_checking_runs_no_migration_code(
+    repo: RepoBuilder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A migration that writes a sentinel at import time is read, never run."""
     sentinel = tmp_path / "sentinel"
-    payload = (f"open({str(sentinel)!r}, 'w').write('ran')\n"
-               "import sys; sys.modules['mergeguard_sentinel'] = object()\n")
+    payload = (
+        f"open({str(sentinel)!r}, 'w').write('ran')\n"
+        "import sys; sys.modules['mergeguard_sentinel'] = object()\n"
+    )
     repo.init_alembic()
     repo.migration("aaa1", None, prelude=payload, upgrade=payload)
     repo.migration("bbb2", "aaa1", prelude=payload)
     repo.commit()
-    for args in (["heads"], ["heads", "--format", "json"], ["heads", "--ref", "HEAD"],
-                 ["graph"], ["graph", "--format", "json"], ["graph", "--format", "dot"],
-                 ["graph", "--format", "mermaid"]):
+    for args in (
+        ["heads"],
+        ["heads", "--format", "json"],
+        ["heads", "--ref", "HEAD"],
+        ["graph"],
+        ["graph", "--format", "json"],
+        ["graph", "--format", "dot"],
+        ["graph", "--format", "mermaid"],
+    ):
         code, out, _ = run(capsys, *args, "-C", str(repo.root))
         assert code == 0 and "bbb2" in out
-    result = subprocess.run([sys.executable, "-m", "mergeguard", "heads"], cwd=repo.root,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "mergeguard", "heads"], cwd=repo.root, capture_output=True, text=True
+    )
     assert result.returncode == 0 and result.stdout == "bbb2 (head)\n"
     assert not sentinel.exists()
     assert "mergeguard_sentinel" not in sys.modules
@@ -139,16 +160,19 @@ def test_checking_runs_no_migration_code(repo: RepoBuilder, tmp_path: Path,
     assert sentinel.read_text() == "ran"
 
 
-def test_integrity_problems_exit_1_with_file_and_line(repo: RepoBuilder,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_integrity_problems_exit_1_with_file_and_line(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo.init_alembic()
     repo.migration("aaa1", None)
     repo.migration("bbb2", "aaa0")
     repo.write("migrations/versions/broken.py", "revision = 'x'\nprint 'py2'\n")
     repo.write("migrations/versions/helpers.py", "def helper():\n    pass\n")
     repo.write("migrations/versions/binary.py", b"\x00\x01\x02\xff")
-    repo.write("migrations/versions/dyn.py",
-               "revision = 'ddd4'\ndown_revision = get_down_revision(revision)\n")
+    repo.write(
+        "migrations/versions/dyn.py",
+        "revision = 'ddd4'\ndown_revision = get_down_revision(revision)\n",
+    )
     repo.write("migrations/versions/__init__.py", "")
     repo.write("migrations/versions/notes.txt", "not python")
     repo.commit()
@@ -169,13 +193,17 @@ def test_integrity_problems_exit_1_with_file_and_line(repo: RepoBuilder,
     assert all(f["environment"] == "alembic" and f["line"] for f in findings)
 
 
-@pytest.mark.parametrize(("args", "fragment"), [
-    (["--ref", "no-such-branch"], "no-such-branch"),
-    (["-c", "missing.ini"], "missing.ini"),
-    (["-n", "nosection"], "nosection"),
-])
-def test_cannot_run_is_exit_3_with_message(repo: RepoBuilder, capsys: pytest.CaptureFixture[str],
-                                           args: list[str], fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--ref", "no-such-branch"], "no-such-branch"),
+        (["-c", "missing.ini"], "missing.ini"),
+        (["-n", "nosection"], "nosection"),
+    ],
+)
+def test_cannot_run_is_exit_3_with_message(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str], args: list[str], fragment: str
+) -> None:
     repo.init_alembic()
     repo.migration("aaa1", None)
     repo.commit()
@@ -184,8 +212,9 @@ def test_cannot_run_is_exit_3_with_message(repo: RepoBuilder, capsys: pytest.Cap
     assert fragment in err and "Traceback" not in err
 
 
-def test_no_configuration_and_no_repository(tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_configuration_and_no_repository(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = run(capsys, "heads", "-C", str(tmp_path))
     assert code == 3 and "not in a git repository" in err.lower()
     repo = RepoBuilder(tmp_path / "r")
@@ -200,8 +229,9 @@ def test_usage_error_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "no-such-command")[0] == 2
 
 
-def test_versions_flag_and_bare_repository(repo: RepoBuilder, tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_versions_flag_and_bare_repository(
+    repo: RepoBuilder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo.migration("aaa1", None, directory="db/revs")
     repo.migration("bbb2", "aaa1", directory="db/revs")
     repo.commit()
@@ -230,9 +260,11 @@ def test_graph_formats(repo: RepoBuilder, capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_help_imports_neither_libcst_nor_git() -> None:
-    probe = ("import sys\nfrom mergeguard.cli import main\ncode = main(['--help'])\n"
-             "assert code == 0\nbad = [m for m in ('libcst', 'git', 'rich') if m in sys.modules]\n"
-             "print(bad)\n")
+    probe = (
+        "import sys\nfrom mergeguard.cli import main\ncode = main(['--help'])\n"
+        "assert code == 0\nbad = [m for m in ('libcst', 'git', 'rich') if m in sys.modules]\n"
+        "print(bad)\n"
+    )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("[]")

@@ -28,19 +28,27 @@ HEADER_CASES = [
     ("revision = 'a'\ndown_revision = None\n", ("a", (), (), ())),
     ('revision = "a"\ndown_revision = "b"\n', ("a", ("b",), (), ())),
     ("revision = 'a' 'b'\ndown_revision = ('x' 'y', 'z')\n", ("ab", ("xy", "z"), (), ())),
-    ("revision: str = 'a'\ndown_revision: Union[str, Sequence[str], None] = ['b', 'c']\n",
-     ("a", ("b", "c"), (), ())),
-    ("revision = 'a'\ndown_revision = ()\nbranch_labels = 'x'\ndepends_on = ('d',)\n",
-     ("a", (), ("x",), ("d",))),
+    (
+        "revision: str = 'a'\ndown_revision: Union[str, Sequence[str], None] = ['b', 'c']\n",
+        ("a", ("b", "c"), (), ()),
+    ),
+    (
+        "revision = 'a'\ndown_revision = ()\nbranch_labels = 'x'\ndepends_on = ('d',)\n",
+        ("a", (), ("x",), ("d",)),
+    ),
     ("PREV = 'p'\nrevision = 'a'\ndown_revision = PREV\n", ("a", ("p",), (), ())),
     ("revision = 'a'\nrevision = 'b'\ndown_revision = None\n", ("b", (), (), ())),
-    ("revision = 'a'\ndown_revision = 'x'\nbranch_labels = ('neutron-' + 'expand',)\n",
-     ("a", ("x",), ("neutron-expand",), ())),
+    (
+        "revision = 'a'\ndown_revision = 'x'\nbranch_labels = ('neutron-' + 'expand',)\n",
+        ("a", ("x",), ("neutron-expand",), ()),
+    ),
     ("revision = 'a'; down_revision = None\n", ("a", (), (), ())),
     ("revision = down_revision = 'a'\ndown_revision = None\n", ("a", (), (), ())),
     ("revision = 'a'\ndown_revision = ('b', 'b')\n", ("a", ("b",), (), ())),
-    ("revision = (\n    'a'\n)\ndown_revision = (\n  'b',  # first\n  'c',\n)\n",
-     ("a", ("b", "c"), (), ())),
+    (
+        "revision = (\n    'a'\n)\ndown_revision = (\n  'b',  # first\n  'c',\n)\n",
+        ("a", ("b", "c"), (), ()),
+    ),
 ]
 
 
@@ -88,26 +96,43 @@ def test_imported_names_become_references() -> None:
     facts = read_ast(READER_FIXTURES[2])
     assert facts.binding("down_revision").value == Ref(".consts.PREV", "C.PREV")  # type: ignore[union-attr]
     assert facts.binding("branch_labels").value == Seq(  # type: ignore[union-attr]
-        (Ref("neutron.db.migration.cli.EXPAND_BRANCH", "cli.EXPAND_BRANCH"),))
+        (Ref("neutron.db.migration.cli.EXPAND_BRANCH", "cli.EXPAND_BRANCH"),)
+    )
     assert facts.ignores == ("MG101",)
 
 
-@pytest.mark.parametrize(("source", "name", "what"), [
-    ("revision = 'a'\ndown_revision = get_down_revision(revision)\n", "down_revision",
-     "a call to get_down_revision()"),
-    ("revision = 'a'\ndown_revision = f'{x}'\n", "down_revision", "an f-string"),
-    ("revision = 'a'\ndown_revision = PREV\n", "down_revision", "the name PREV"),
-    ("revision = 'a'\ndown_revision = None\nbranch_labels = os.environ['X']\n", "branch_labels",
-     "an expression that is not a literal"),
-    ("revision = make_id()\ndown_revision = None\n", "revision", "a call to make_id()"),
-    ("revision = 'a'\nif X:\n    down_revision = 'b'\n", "down_revision",
-     "assigned inside an if block"),
-])
+@pytest.mark.parametrize(
+    ("source", "name", "what"),
+    [
+        (
+            "revision = 'a'\ndown_revision = get_down_revision(revision)\n",
+            "down_revision",
+            "a call to get_down_revision()",
+        ),
+        ("revision = 'a'\ndown_revision = f'{x}'\n", "down_revision", "an f-string"),
+        ("revision = 'a'\ndown_revision = PREV\n", "down_revision", "the name PREV"),
+        (
+            "revision = 'a'\ndown_revision = None\nbranch_labels = os.environ['X']\n",
+            "branch_labels",
+            "an expression that is not a literal",
+        ),
+        ("revision = make_id()\ndown_revision = None\n", "revision", "a call to make_id()"),
+        (
+            "revision = 'a'\nif X:\n    down_revision = 'b'\n",
+            "down_revision",
+            "assigned inside an if block",
+        ),
+    ],
+)
 def test_dynamic_header_is_mg002_with_line(source: str, name: str, what: str) -> None:
     result = read_script(read_module(source.encode()), PATH)
     codes = [(d.code, d.location.line if d.location else None) for d in result.diagnostics]
-    line = next(i for i, text in enumerate(source.splitlines(), 1) if text.lstrip().startswith(
-        (name + " ", name + ":", name + "=")) or (name == "down_revision" and "if X" in text))
+    line = next(
+        i
+        for i, text in enumerate(source.splitlines(), 1)
+        if text.lstrip().startswith((name + " ", name + ":", name + "="))
+        or (name == "down_revision" and "if X" in text)
+    )
     assert ("MG002", line) in codes
     message = next(d.message for d in result.diagnostics if d.code == "MG002")
     assert what in message and str(PATH) in message
@@ -119,13 +144,16 @@ def test_dynamic_down_revision_keeps_the_revision_in_the_graph() -> None:
     assert result.script is not None and result.script.complete is False
 
 
-@pytest.mark.parametrize(("data", "fragment", "line"), [
-    (b"revision = 'a'\nprint 'hello'\n", "Python 2", 2),
-    (b"revision = 'a'\ndef upgrade(:\n", "syntax error", 2),
-    (b"revision = 'a'\x00\x01\x02", "binary file", 1),
-    (b"revision = 'a'\ndown_revision = '\xff\xfe'\n", "not valid utf-8", 2),
-    (b"# -*- coding: klingon -*-\nrevision = 'a'\n", "coding", 1),
-])
+@pytest.mark.parametrize(
+    ("data", "fragment", "line"),
+    [
+        (b"revision = 'a'\nprint 'hello'\n", "Python 2", 2),
+        (b"revision = 'a'\ndef upgrade(:\n", "syntax error", 2),
+        (b"revision = 'a'\x00\x01\x02", "binary file", 1),
+        (b"revision = 'a'\ndown_revision = '\xff\xfe'\n", "not valid utf-8", 2),
+        (b"# -*- coding: klingon -*-\nrevision = 'a'\n", "coding", 1),
+    ],
+)
 def test_unreadable_files_are_mg001_with_line(data: bytes, fragment: str, line: int) -> None:
     result = read_script(read_module(data), PATH)
     assert result.script is None
@@ -135,11 +163,17 @@ def test_unreadable_files_are_mg001_with_line(data: bytes, fragment: str, line: 
     assert problem.location is not None and problem.location.line == line
 
 
-@pytest.mark.parametrize(("data", "fragment"), [
-    (b"", "empty"),
-    (b"\n\n# nothing here\n", "empty"),
-    (b'"""Helpers for migrations."""\n\ndef helper():\n    pass\n', "no module-level `revision`"),
-])
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        (b"", "empty"),
+        (b"\n\n# nothing here\n", "empty"),
+        (
+            b'"""Helpers for migrations."""\n\ndef helper():\n    pass\n',
+            "no module-level `revision`",
+        ),
+    ],
+)
 def test_non_migrations_are_mg001(data: bytes, fragment: str) -> None:
     [problem] = read_script(read_module(data), PATH).diagnostics
     assert problem.code == "MG001" and fragment in problem.message
@@ -158,10 +192,13 @@ def test_empty_string_down_revision_is_a_base_with_a_warning() -> None:
     assert warning.severity == "warning" and warning.location.line == 2  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize(("source", "fragment"), [
-    ("revision = None\ndown_revision = None\n", "must be a string"),
-    ("revision = ('a', 'b')\ndown_revision = None\n", "must be a string"),
-])
+@pytest.mark.parametrize(
+    ("source", "fragment"),
+    [
+        ("revision = None\ndown_revision = None\n", "must be a string"),
+        ("revision = ('a', 'b')\ndown_revision = None\n", "must be a string"),
+    ],
+)
 def test_non_string_revision_is_mg007(source: str, fragment: str) -> None:
     result = read_script(read_module(source.encode()), PATH)
     assert result.script is None
@@ -170,8 +207,9 @@ def test_non_string_revision_is_mg007(source: str, fragment: str) -> None:
 
 
 def test_bad_label_values_are_reported() -> None:
-    result = read_script(read_module(b"revision = 'a'\ndown_revision = None\n"
-                                     b"branch_labels = ('',)\n"), PATH)
+    result = read_script(
+        read_module(b"revision = 'a'\ndown_revision = None\nbranch_labels = ('',)\n"), PATH
+    )
     assert [d.code for d in result.diagnostics] == ["MG002"]
 
 
@@ -208,8 +246,11 @@ def test_script_fields_in_both_template_styles() -> None:
         result = read_script(read_module(text.encode()), PATH, blob="b" * 40)
         script = result.script
         assert script is not None and result.diagnostics == ()
-        assert (script.revision, script.down_revisions, script.branch_labels) == \
-            ("r2", ("r1",), ("x",))
+        assert (script.revision, script.down_revisions, script.branch_labels) == (
+            "r2",
+            ("r1",),
+            ("x",),
+        )
         assert script.message == "Add users"
         assert script.doc_revision_id == "r2" and script.doc_revises == ("r1",)
         assert script.spans.down_revision is not None

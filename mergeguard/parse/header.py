@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 from mergeguard.model import Diagnostic, Location, MigrationScript, Span, Spans
 from mergeguard.parse.values import (
     HEADER_NAMES,
+    Binding,
     Dyn,
     Expr,
     Lit,
@@ -33,7 +34,7 @@ RefResolver = Callable[[Ref], Expr]
 
 CONSTANTS_HINT = (
     "write a literal, or declare the value in pyproject.toml under "
-    "[tool.mergeguard.constants] (e.g. \"{name}\" = \"value\")"
+    '[tool.mergeguard.constants] (e.g. "{name}" = "value")'
 )
 
 _REVISION_ID = re.compile(r"^[ \t]*Revision ID:[ \t]*(\S*)", re.MULTILINE)
@@ -141,14 +142,15 @@ class _Reading:
     def not_a_migration(self) -> ScriptRead:
         present = [n for n in HEADER_NAMES if self.facts.binding(n) is not None]
         why = (
-            "it is empty" if not self.facts.bindings and self.facts.docstring is None
+            "it is empty"
+            if not self.facts.bindings and self.facts.docstring is None
             else "it has no module-level `revision` variable"
         )
         extra = f" (it sets {', '.join(present)})" if present else ""
         problem = diagnostic(
             "MG001",
             f"{self.path} is in a versions directory but is not a migration: {why}{extra}; "
-            "Alembic stops with \"Could not determine revision id from filename\"",
+            'Alembic stops with "Could not determine revision id from filename"',
             self.at(None),
             hint="move helper modules out of the versions directory, or add "
             "`revision = '<id>'` and `down_revision = ...`",
@@ -168,13 +170,15 @@ class _Reading:
         ref = _first_ref(binding.value) if binding else None
         spelled = ref.spelled if ref else name
         self.complete = False
-        self.problems.append(diagnostic(
-            "MG002",
-            f"{name} in {self.path} is {what}: mergeguard reads migrations without "
-            "running them, so it cannot know this value",
-            self.at(span),
-            hint=CONSTANTS_HINT.format(name=spelled),
-        ))
+        self.problems.append(
+            diagnostic(
+                "MG002",
+                f"{name} in {self.path} is {what}: mergeguard reads migrations without "
+                "running them, so it cannot know this value",
+                self.at(span),
+                hint=CONSTANTS_HINT.format(name=spelled),
+            )
+        )
 
     def revision_id(self, value: Expr, span: Span) -> str | None:
         value = substitute(value, self.resolve_ref)
@@ -183,34 +187,39 @@ class _Reading:
         if first_unresolved(value) is not None:
             self.dynamic("revision", value, span)
             return None
-        self.problems.append(diagnostic(
-            "MG007",
-            f"revision in {self.path} must be a string, not {_describe(value)}",
-            self.at(span),
-            hint="set `revision = '<12 hex digits>'` as `alembic revision` writes it",
-        ))
+        self.problems.append(
+            diagnostic(
+                "MG007",
+                f"revision in {self.path} must be a string, not {_describe(value)}",
+                self.at(span),
+                hint="set `revision = '<12 hex digits>'` as `alembic revision` writes it",
+            )
+        )
         return None
 
     def down_revisions(self) -> tuple[str, ...]:
         value, span = self.resolved("down_revision")
         if value is None:
             self.complete = False
-            self.problems.append(diagnostic(
-                "MG001",
-                f"{self.path} has no `down_revision` variable (Alembic fails to load it)",
-                self.at(self.facts.binding("revision").span if self.facts.binding("revision")
-                        else None),
-                hint="add `down_revision = None` for a base, or the parent revision id",
-            ))
+            self.problems.append(
+                diagnostic(
+                    "MG001",
+                    f"{self.path} has no `down_revision` variable (Alembic fails to load it)",
+                    self.at(_span_of(self.facts.binding("revision"))),
+                    hint="add `down_revision = None` for a base, or the parent revision id",
+                )
+            )
             return ()
         if isinstance(value, Lit) and value.value == "":
-            self.problems.append(diagnostic(
-                "MG007",
-                f"down_revision in {self.path} is an empty string: read as a base",
-                self.at(span),
-                severity="warning",
-                hint="write `down_revision = None` for a base revision",
-            ))
+            self.problems.append(
+                diagnostic(
+                    "MG007",
+                    f"down_revision in {self.path} is an empty string: read as a base",
+                    self.at(span),
+                    severity="warning",
+                    hint="write `down_revision = None` for a base revision",
+                )
+            )
             return ()
         ids = self.strings("down_revision", value, span)
         return tuple(dict.fromkeys(ids))
@@ -229,13 +238,15 @@ class _Reading:
             return tuple(i.value for i in value.items if isinstance(i, Lit) and i.value)
         if first_unresolved(value) is None:
             self.complete = False
-            self.problems.append(diagnostic(
-                "MG002",
-                f"{name} in {self.path} holds {_describe(value)}; Alembic expects a "
-                "string, None, or a tuple of non-empty strings",
-                self.at(span),
-                hint=f"write {name} as a string or a tuple of revision ids",
-            ))
+            self.problems.append(
+                diagnostic(
+                    "MG002",
+                    f"{name} in {self.path} holds {_describe(value)}; Alembic expects a "
+                    "string, None, or a tuple of non-empty strings",
+                    self.at(span),
+                    hint=f"write {name} as a string or a tuple of revision ids",
+                )
+            )
             return ()
         self.dynamic(name, value, span)
         return ()
@@ -252,6 +263,10 @@ class _Reading:
             depends_on=span("depends_on"),
             docstring=self.facts.docstring_span,
         )
+
+
+def _span_of(binding: Binding | None) -> Span | None:
+    return binding.span if binding else None
 
 
 def _first_ref(value: Expr) -> Ref | None:
@@ -271,3 +286,90 @@ def _describe(value: Expr) -> str:
     if isinstance(value, Seq):
         return "a sequence with an empty or non-string item" if value.items else "an empty tuple"
     return "a value that is not a literal"
+
+
+# -- cache rows ------------------------------------------------------------------
+# A script whose header is all literals and read without problems depends on
+# its own bytes only, so its facts can be cached by blob id as one flat row and
+# rebuilt without touching the reader again.  The path is not part of the row:
+# the same blob may live at several paths.
+
+
+def is_self_contained(facts: ModuleFacts) -> bool:
+    """True when no header value refers to another module."""
+    return all(
+        _first_ref(binding.value) is None
+        for binding in facts.bindings
+        if binding.name in HEADER_NAMES
+    )
+
+
+def _flat_spans(spans: Spans) -> list[int]:
+    """Five spans as ten ints (0, 0 for a missing one)."""
+    flat: list[int] = []
+    for span in (
+        spans.revision,
+        spans.down_revision,
+        spans.branch_labels,
+        spans.depends_on,
+        spans.docstring,
+    ):
+        flat.extend((span.line, span.column) if span else (0, 0))
+    return flat
+
+
+def _spans_from_flat(flat: object) -> Spans:
+    if type(flat) is not list or len(flat) != 10 or any(type(x) is not int for x in flat):
+        raise ValueError("bad spans")
+    pairs = [Span(flat[i], flat[i + 1]) if flat[i] else None for i in range(0, 10, 2)]
+    return Spans(*pairs)
+
+
+def script_to_row(script: MigrationScript) -> list[object]:
+    return [
+        script.revision,
+        list(script.down_revisions),
+        list(script.branch_labels),
+        list(script.depends_on),
+        script.message,
+        _flat_spans(script.spans),
+        script.doc_revision_id,
+        None if script.doc_revises is None else list(script.doc_revises),
+        list(script.ignores),
+        script.complete,
+    ]
+
+
+def _strings(data: object) -> tuple[str, ...]:
+    if type(data) is not list or any(type(x) is not str for x in data):
+        raise ValueError("bad string list")
+    return tuple(data)
+
+
+def script_from_row(row: object, path: PurePosixPath, blob: str) -> MigrationScript:
+    """Inverse of script_to_row; raises ValueError on a damaged row (the cache
+    is untrusted input: every field is type-checked)."""
+    if type(row) is not list or len(row) != 10:
+        raise ValueError("bad row")
+    revision, down, labels, deps, message, spans, doc_id, doc_revs, ignores, complete = row
+    if (
+        type(revision) is not str
+        or type(message) is not str
+        or type(complete) is not bool
+        or not (doc_id is None or type(doc_id) is str)
+    ):
+        raise ValueError("bad row")
+    return MigrationScript(
+        path=path,
+        revision=revision,
+        down_revisions=_strings(down),
+        branch_labels=_strings(labels),
+        depends_on=_strings(deps),
+        message=message,
+        spans=_spans_from_flat(spans),
+        doc_revision_id=doc_id,
+        doc_revises=None if doc_revs is None else _strings(doc_revs),
+        ignores=_strings(ignores),
+        complete=complete,
+        blob=blob,
+    )

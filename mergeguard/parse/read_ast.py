@@ -24,7 +24,15 @@ from mergeguard.parse.reader import (
     relative_target,
     syntax_message,
 )
-from mergeguard.parse.values import Dyn, Expr, Lit, ModuleFacts, Seq, concat_values
+from mergeguard.parse.values import (
+    HEADER_NAMES,
+    Dyn,
+    Expr,
+    Lit,
+    ModuleFacts,
+    Seq,
+    concat_values,
+)
 
 _COMPOUND = {
     ast.If: "an if block",
@@ -81,7 +89,8 @@ def _events(body: list[ast.stmt], lines: list[str]) -> Iterator[Event]:
         elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
             yield OpaqueEvent((node.target.id,), "an augmented assignment (+=)", span)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            yield OpaqueEvent((node.name,), "a function or class definition", span)
+            if node.name in HEADER_NAMES:  # upgrade()/downgrade() are not worth a binding
+                yield OpaqueEvent((node.name,), "a function or class definition", span)
         elif isinstance(node, ast.Delete):
             yield DeleteEvent(tuple(t.id for t in node.targets if isinstance(t, ast.Name)))
         elif type(node) in _COMPOUND:

@@ -24,7 +24,15 @@ from mergeguard.parse.reader import (
     assemble,
     relative_target,
 )
-from mergeguard.parse.values import Dyn, Expr, Lit, ModuleFacts, Seq, concat_values
+from mergeguard.parse.values import (
+    HEADER_NAMES,
+    Dyn,
+    Expr,
+    Lit,
+    ModuleFacts,
+    Seq,
+    concat_values,
+)
 
 _COMPOUND: dict[type[cst.CSTNode], str] = {
     cst.If: "an if block",
@@ -93,8 +101,11 @@ def _events(body: Sequence[cst.CSTNode], positions: Positions) -> Iterator[Event
             for small in statement.body:
                 yield from _small_events(small, positions)
         elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-            line = positions[statement.name].start.line
-            yield OpaqueEvent((statement.name.value,), "a function or class definition", Span(line))
+            if statement.name.value in HEADER_NAMES:  # as read_ast: only header names
+                line = positions[statement.name].start.line
+                yield OpaqueEvent(
+                    (statement.name.value,), "a function or class definition", Span(line)
+                )
         elif type(statement) in _COMPOUND:
             yield from _compound_events(statement, _COMPOUND[type(statement)], positions)
 
@@ -107,8 +118,10 @@ def _small_events(small: cst.CSTNode, positions: Positions) -> Iterator[Event]:
         module = _dotted(small.module) if small.module else None
         yield ImportEvent(
             tuple(
-                (_alias_name(a) or _dotted_req(a.name), relative_target(len(small.relative), module,
-                                                                         _dotted_req(a.name)))
+                (
+                    _alias_name(a) or _dotted_req(a.name),
+                    relative_target(len(small.relative), module, _dotted_req(a.name)),
+                )
                 for a in small.names
             )
         )
@@ -120,9 +133,9 @@ def _small_events(small: cst.CSTNode, positions: Positions) -> Iterator[Event]:
         target = small.target
         names = target.elements if isinstance(target, (cst.Tuple, cst.List)) else ()
         direct = (target.value,) if isinstance(target, cst.Name) else ()
-        yield DeleteEvent(direct + tuple(
-            e.value.value for e in names if isinstance(e.value, cst.Name)
-        ))
+        yield DeleteEvent(
+            direct + tuple(e.value.value for e in names if isinstance(e.value, cst.Name))
+        )
 
 
 def _alias_name(alias: cst.ImportAlias) -> str | None:
@@ -144,9 +157,7 @@ def _import_alias(alias: cst.ImportAlias) -> tuple[str, str]:
 def _assign_events(node: cst.Assign | cst.AnnAssign, span: Span, end: int) -> Iterator[Event]:
     if node.value is None:
         return
-    targets = (
-        [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
-    )
+    targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
     names = tuple(t.value for t in targets if isinstance(t, cst.Name))
     unpacked = tuple(
         n for t in targets if isinstance(t, (cst.Tuple, cst.List)) for n in _names_in(t)
@@ -175,7 +186,8 @@ def _compound_events(node: cst.CSTNode, what: str, positions: Positions) -> Iter
             yield from _small_events(child, positions)
         elif isinstance(child, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
             targets = (
-                [t.target for t in child.targets] if isinstance(child, cst.Assign)
+                [t.target for t in child.targets]
+                if isinstance(child, cst.Assign)
                 else [child.target]
             )
             assigned.extend(n for t in targets for n in _names_in(t))
@@ -191,7 +203,7 @@ def _compound_events(node: cst.CSTNode, what: str, positions: Positions) -> Iter
 def _blocks(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The child suites of a compound statement in ast's field order
     (body, orelse, finalbody, handlers)."""
-    blocks: list[cst.CSTNode] = [getattr(node, "body")]
+    blocks: list[cst.CSTNode] = [node.body]  # type: ignore[attr-defined]
     orelse = getattr(node, "orelse", None)
     if isinstance(orelse, cst.If):
         blocks.append(orelse)

@@ -20,7 +20,7 @@ from mergeguard.model import Span
 from mergeguard.parse.values import Binding, Dyn, Expr, ModuleFacts, Ref
 
 # Bump when readers change what they produce: the cache is keyed by it.
-READER_VERSION = "1"
+READER_VERSION = "3"
 
 
 class UnreadableSource(Exception):
@@ -78,7 +78,9 @@ def decode(data: bytes) -> str:
     """
     if b"\0" in data:
         offset = data.index(b"\0")
-        return _raise(f"binary file (NUL byte at offset {offset})", Span(data[:offset].count(b"\n") + 1))
+        return _raise(
+            f"binary file (NUL byte at offset {offset})", Span(data[:offset].count(b"\n") + 1)
+        )
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         codecs.lookup(encoding)

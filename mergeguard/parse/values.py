@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Union
 
 from mergeguard.model import Span
 
@@ -57,7 +56,7 @@ class Dyn:
     what: str
 
 
-Expr = Union[Lit, Seq, Concat, Ref, Dyn]
+Expr = Lit | Seq | Concat | Ref | Dyn
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +140,7 @@ def first_unresolved(value: Expr) -> Expr | None:
 
 # -- JSON, for the cache -------------------------------------------------------
 
-JSON = Union[None, str, int, list["JSON"], dict[str, "JSON"]]
+JSON = None | str | int | list["JSON"] | dict[str, "JSON"]
 
 
 def expr_to_json(value: Expr) -> JSON:

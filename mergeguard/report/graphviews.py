@@ -6,8 +6,8 @@ import json
 import re
 from collections.abc import Sequence
 
-from rich.tree import Tree
 from rich.markup import escape
+from rich.tree import Tree
 
 from mergeguard.engine import EnvironmentRead
 from mergeguard.graph import RevisionGraph
@@ -53,7 +53,9 @@ def _grow(graph: RevisionGraph, parent: Tree, start: str, drawn: set[str]) -> No
             continue
         drawn.add(revision)
         node = graph.nodes[revision]
-        label = " ".join([f"[cyan]{escape(revision)}[/cyan]", *map(escape, markers(graph, revision))])
+        label = " ".join(
+            [f"[cyan]{escape(revision)}[/cyan]", *map(escape, markers(graph, revision))]
+        )
         if node.script.message:
             label += f" [dim]{escape(node.script.message.splitlines()[0])}[/dim]"
         if node.deps:
@@ -122,28 +124,38 @@ def graph_document(reads: Sequence[EnvironmentRead], diagnostics: Sequence[Diagn
         revisions = []
         for revision in graph.topological():
             node = graph.nodes[revision]
-            revisions.append({
-                "revision": revision,
-                "path": str(node.script.path),
-                "message": node.script.message,
-                "down_revisions": list(node.script.down_revisions),
-                "depends_on": list(node.script.depends_on),
-                "branch_labels": sorted(node.script.branch_labels),
-                "labels": sorted(node.labels),
-                "is_head": revision in graph.heads,
-                "is_effective_head": revision in graph.effective_heads,
-                "is_base": revision in graph.bases,
-                "is_branch_point": node.is_branch_point,
-                "is_merge_point": node.is_merge_point,
-            })
-        environments.append({
-            "name": read.environment.name, "ref": read.origin,
-            "heads": sorted(graph.heads), "effective_heads": sorted(graph.effective_heads),
-            "bases": sorted(graph.bases), "revisions": revisions,
-        })
-    return json.dumps({
-        "schema": "mergeguard/graph/1",
-        "environments": environments,
-        "findings": [diagnostic_dict(d) for d in diagnostics],
-        "summary": summary(diagnostics),
-    }, indent=2)
+            revisions.append(
+                {
+                    "revision": revision,
+                    "path": str(node.script.path),
+                    "message": node.script.message,
+                    "down_revisions": list(node.script.down_revisions),
+                    "depends_on": list(node.script.depends_on),
+                    "branch_labels": sorted(node.script.branch_labels),
+                    "labels": sorted(node.labels),
+                    "is_head": revision in graph.heads,
+                    "is_effective_head": revision in graph.effective_heads,
+                    "is_base": revision in graph.bases,
+                    "is_branch_point": node.is_branch_point,
+                    "is_merge_point": node.is_merge_point,
+                }
+            )
+        environments.append(
+            {
+                "name": read.environment.name,
+                "ref": read.origin,
+                "heads": sorted(graph.heads),
+                "effective_heads": sorted(graph.effective_heads),
+                "bases": sorted(graph.bases),
+                "revisions": revisions,
+            }
+        )
+    return json.dumps(
+        {
+            "schema": "mergeguard/graph/1",
+            "environments": environments,
+            "findings": [diagnostic_dict(d) for d in diagnostics],
+            "summary": summary(diagnostics),
+        },
+        indent=2,
+    )

@@ -36,15 +36,17 @@ def heads_document(reads: Sequence[EnvironmentRead], diagnostics: Sequence[Diagn
     environments = []
     for read in reads:
         graph = read.graph
-        environments.append({
-            "name": read.environment.name,
-            "ref": read.origin,
-            "heads": sorted(graph.heads),
-            "effective_heads": sorted(graph.effective_heads),
-            "bases": sorted(graph.bases),
-            "revisions": sorted(graph.order),
-            "branch_labels": dict(sorted(graph.label_owners.items())),
-        })
+        environments.append(
+            {
+                "name": read.environment.name,
+                "ref": read.origin,
+                "heads": sorted(graph.heads),
+                "effective_heads": sorted(graph.effective_heads),
+                "bases": sorted(graph.bases),
+                "revisions": sorted(graph.order),
+                "branch_labels": dict(sorted(graph.label_owners.items())),
+            }
+        )
     document = {
         "schema": "mergeguard/heads/1",
         "environments": environments,

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import groupby
-
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING
 
 from mergeguard.engine import EnvironmentRead
 from mergeguard.model import Diagnostic
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _STYLE = {"error": "bold red", "warning": "yellow"}
 
@@ -27,21 +28,28 @@ def _sort_key(item: Diagnostic) -> tuple[str, int, int, str]:
 
 def render_diagnostics(console: Console, diagnostics: Sequence[Diagnostic]) -> None:
     """``path:line:col: CODE name message`` lines, grouped by file, hints under each."""
+    from rich.markup import escape
+
     ordered = sorted(diagnostics, key=_sort_key)
     for path, group in groupby(ordered, key=lambda d: _sort_key(d)[0]):
         for item in group:
-            where = "" if item.location is None else \
-                f"{path}:{item.location.line}:{item.location.column}: "
+            where = (
+                ""
+                if item.location is None
+                else f"{path}:{item.location.line}:{item.location.column}: "
+            )
             env = f" [{escape(item.environment)}]" if item.environment else ""
             style = _STYLE[item.severity]
             console.print(
                 f"{escape(where)}[{style}]{item.code}[/{style}] {item.name}{env} "
                 f"{escape(item.message)}",
-                soft_wrap=True, highlight=False,
+                soft_wrap=True,
+                highlight=False,
             )
             if item.hint:
-                console.print(f"  [dim]hint:[/dim] {escape(item.hint)}", soft_wrap=True,
-                              highlight=False)
+                console.print(
+                    f"  [dim]hint:[/dim] {escape(item.hint)}", soft_wrap=True, highlight=False
+                )
 
 
 def summary_line(diagnostics: Sequence[Diagnostic]) -> str:
@@ -49,8 +57,10 @@ def summary_line(diagnostics: Sequence[Diagnostic]) -> str:
     warnings = len(diagnostics) - errors
     if not diagnostics:
         return "mergeguard: no problems found"
-    return (f"mergeguard: {errors} error{'s' * (errors != 1)}, "
-            f"{warnings} warning{'s' * (warnings != 1)}")
+    return (
+        f"mergeguard: {errors} error{'s' * (errors != 1)}, "
+        f"{warnings} warning{'s' * (warnings != 1)}"
+    )
 
 
 def heads_lines(read: EnvironmentRead) -> list[str]:
@@ -66,10 +76,12 @@ def heads_lines(read: EnvironmentRead) -> list[str]:
     return lines
 
 
-def render_heads(console: Console, reads: Sequence[EnvironmentRead]) -> None:
+def heads_text(reads: Sequence[EnvironmentRead]) -> str:
+    """Plain text (no rich needed): one block per environment, titled when
+    there are several, each exactly as ``alembic heads`` would print it."""
+    lines: list[str] = []
     for read in reads:
         if len(reads) > 1:
-            console.print(f"[bold]{escape(read.environment.name)}[/bold] "
-                          f"[dim]({escape(read.origin)})[/dim]", highlight=False)
-        for line in heads_lines(read):
-            console.print(escape(line), highlight=False, soft_wrap=True)
+            lines.append(f"{read.environment.name} ({read.origin}):")
+        lines.extend(heads_lines(read))
+    return "".join(line + "\n" for line in lines)
