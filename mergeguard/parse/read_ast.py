@@ -23,6 +23,7 @@ from mergeguard.parse.reader import (
     char_column,
     relative_target,
     syntax_message,
+    token_span,
 )
 from mergeguard.parse.values import (
     HEADER_NAMES,
@@ -68,7 +69,7 @@ def _docstring(module: ast.Module) -> tuple[str, Span] | None:
 
 def _span(node: ast.stmt, lines: list[str]) -> Span:
     line = lines[node.lineno - 1] if node.lineno <= len(lines) else ""
-    return Span(node.lineno, char_column(line, node.col_offset))
+    return token_span(lines, node.lineno, char_column(line, node.col_offset))
 
 
 def _events(body: list[ast.stmt], lines: list[str]) -> Iterator[Event]:

@@ -23,6 +23,7 @@ from mergeguard.parse.reader import (
     UnreadableSource,
     assemble,
     relative_target,
+    token_span,
 )
 from mergeguard.parse.values import (
     HEADER_NAMES,
@@ -42,7 +43,19 @@ _COMPOUND: dict[type[cst.CSTNode], str] = {
     cst.With: "a with block",
 }
 
-Positions = dict[cst.CSTNode, CodeRange]
+class Positions:
+    """libcst's positions of one module, plus its lines to report token spans."""
+
+    def __init__(self, ranges: dict[cst.CSTNode, CodeRange], lines: list[str]) -> None:
+        self.ranges = ranges
+        self.lines = lines
+
+    def __getitem__(self, node: cst.CSTNode) -> CodeRange:
+        return self.ranges[node]
+
+    def start(self, node: cst.CSTNode) -> Span:
+        start = self.ranges[node].start
+        return token_span(self.lines, start.line, start.column + 1)
 
 
 def parse_module(text: str) -> cst.Module:
@@ -59,15 +72,10 @@ def parse_module(text: str) -> cst.Module:
 def read_cst(text: str) -> ModuleFacts:
     """ModuleFacts of ``text``; raises UnreadableSource on a syntax error."""
     wrapper = MetadataWrapper(parse_module(text), unsafe_skip_copy=True)
-    positions: Positions = dict(wrapper.resolve(PositionProvider))
+    positions = Positions(dict(wrapper.resolve(PositionProvider)), text.splitlines())
     module = wrapper.module
     events = list(_events(module.body, positions))
     return assemble(text, events, _convert, _docstring(module, positions))
-
-
-def _start(node: cst.CSTNode, positions: Positions) -> Span:
-    start = positions[node].start
-    return Span(start.line, start.column + 1)
 
 
 def _docstring(module: cst.Module, positions: Positions) -> tuple[str, Span] | None:
@@ -79,7 +87,7 @@ def _docstring(module: cst.Module, positions: Positions) -> tuple[str, Span] | N
     value = _string_value(first.value)
     if not isinstance(value, str):
         return None
-    return value, _start(first, positions)
+    return value, positions.start(first)
 
 
 def _string_value(node: cst.BaseExpression) -> str | bytes | None:
@@ -111,7 +119,7 @@ def _events(body: Sequence[cst.CSTNode], positions: Positions) -> Iterator[Event
 
 
 def _small_events(small: cst.CSTNode, positions: Positions) -> Iterator[Event]:
-    span = _start(small, positions)
+    span = positions.start(small)
     if isinstance(small, cst.Import):
         yield ImportEvent(tuple(_import_alias(a) for a in small.names))
     elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):

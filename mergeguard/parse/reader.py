@@ -175,6 +175,18 @@ def char_column(line: str, byte_offset: int) -> int:
     return len(line.encode("utf-8")[:byte_offset].decode("utf-8", "replace")) + 1
 
 
+def token_span(lines: list[str], line: int, column: int) -> Span:
+    """The span of the first token at or after (line, column): libcst starts a
+    statement that follows a bare ``\\`` continuation on the backslash's
+    line, ``ast`` on the token's; both readers report the token's."""
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    while text[column - 1 :].strip() == "\\" and line < len(lines):
+        line += 1
+        text = lines[line - 1]
+        column = len(text) - len(text.lstrip()) + 1
+    return Span(line, column)
+
+
 def relative_target(level: int, module: str | None, name: str) -> str:
     """The dotted target of ``from <dots><module> import name``."""
     prefix = "." * level + (module or "")
