@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 import pytest
+from conftest import STYLES, migration_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from conftest import STYLES, migration_text
 
 from mergeguard.parse import read_module
 from mergeguard.parse.header import doc_message, doc_revises, read_script
@@ -265,11 +265,31 @@ def test_values_used_in_messages() -> None:
 
 
 FRAGMENTS = [
-    "revision = 'a'\n", "down_revision = None\n", "down_revision = ('a', 'b')\n",
-    "branch_labels = x.y\n", "from . import c\n", "import a.b as c\n", "def upgrade():\n",
-    "    pass\n", "if x:\n", "try:\n", "except E:\n", "'''doc\n", "\"\"\"\n", "(\n", ")\n",
-    "revision: str\n", "depends_on = f'{a}'\n", "del revision\n", "\t", "\\\n", "# c\n",
-    "revision += 'x'\n", "x, y = z\n", "lambda: (yield)\n", "print 'x'\n",
+    "revision = 'a'\n",
+    "down_revision = None\n",
+    "down_revision = ('a', 'b')\n",
+    "branch_labels = x.y\n",
+    "from . import c\n",
+    "import a.b as c\n",
+    "def upgrade():\n",
+    "    pass\n",
+    "if x:\n",
+    "try:\n",
+    "except E:\n",
+    "'''doc\n",
+    '"""\n',
+    "(\n",
+    ")\n",
+    "revision: str\n",
+    "depends_on = f'{a}'\n",
+    "del revision\n",
+    "\t",
+    "\\\n",
+    "# c\n",
+    "revision += 'x'\n",
+    "x, y = z\n",
+    "lambda: (yield)\n",
+    "print 'x'\n",
 ]
 
 

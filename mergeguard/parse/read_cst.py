@@ -43,6 +43,7 @@ _COMPOUND: dict[type[cst.CSTNode], str] = {
     cst.With: "a with block",
 }
 
+
 class Positions:
     """libcst's positions of one module, plus its lines to report token spans."""
 
