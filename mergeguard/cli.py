@@ -133,6 +133,72 @@ def graph(ref: str | None, fmt: str, **common: Any) -> None:
     _finish(diagnostics)
 
 
+FORMAT_CHECK = click.Choice(["text", "json", "github", "sarif", "markdown"])
+
+
+def _selectors(values: Sequence[str]) -> tuple[str, ...]:
+    """``--select MG1,MG2 --select x`` -> ("MG1", "MG2", "x"); unknown ones are
+    a usage error (a typo must not silence a rule)."""
+    from mergeguard.rules import unknown_selectors
+
+    found = tuple(p.strip() for v in values for p in v.split(",") if p.strip())
+    unknown = unknown_selectors(found)
+    if unknown:
+        raise click.BadParameter(f"no rule is named {', '.join(unknown)} (see `mergeguard rules`)")
+    return found
+
+
+@cli.command()
+@click.argument("range_spec", metavar="[RANGE]", required=False)
+@click.option("--staged", is_flag=True, help="Check the index instead of the working tree.")
+@click.option("--format", "fmt", type=FORMAT_CHECK, default="text", show_default=True)
+@click.option("--select", multiple=True, help="Only these rules (code, prefix or name).")
+@click.option("--ignore", multiple=True, help="Skip these rules (code, prefix or name).")
+@common_options
+def check(
+    range_spec: str | None,
+    staged: bool,
+    fmt: str,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    **common: Any,
+) -> None:
+    """Predict what merging does to the revision graph.
+
+    RANGE is A..B (or A...B): B is checked against A from their merge base, and
+    their merge is predicted.  Without RANGE: a merge in progress, else
+    pre-commit's pushed refs, else the working tree (or --staged index) against
+    --base / [tool.mergeguard] base / the upstream branch.
+    """
+    from mergeguard.rules import Selection, evaluate
+    from mergeguard.workspace import Workspace
+
+    chosen, skipped = _selectors(select), _selectors(ignore)
+    workspace = Workspace(make_options(**common))
+    scenario = workspace.scenario(range_spec, staged=staged)
+    settings = workspace.settings(staged)
+    selection = Selection(chosen or settings.select, settings.ignore + skipped)
+    diagnostics = evaluate(scenario, selection)
+    workspace.close()
+    _emit_check(fmt, scenario, diagnostics)
+    _finish(diagnostics)
+
+
+def _emit_check(fmt: str, scenario: Any, diagnostics: tuple[Diagnostic, ...]) -> None:
+    from mergeguard.report import jsonout, text
+
+    if fmt == "json":
+        click.echo(jsonout.check_document(scenario, diagnostics))
+        return
+    if fmt == "text":
+        text.render_diagnostics(_console(), diagnostics)
+    else:
+        from mergeguard.report import formats
+
+        click.echo(formats.render(fmt, scenario, diagnostics), nl=False)
+    click.echo(f"{text.summary_line(diagnostics)} ({text.describe(scenario)})", err=True)
+
+
 def _read(
     ref: str | None, common: dict[str, Any]
 ) -> tuple[tuple[Any, ...], tuple[Diagnostic, ...]]:

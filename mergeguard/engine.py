@@ -71,7 +71,9 @@ class Reader:
     _scripts: dict[tuple[PurePosixPath, str], MigrationScript] = field(default_factory=dict)
 
     def read(self, snapshot: Snapshot, config: Config) -> tuple[EnvironmentRead, ...]:
-        """Every configured environment of ``snapshot``, in configuration order."""
+        """Every configured environment of ``snapshot``, in configuration order
+        (imported names resolved with that snapshot's own ``constants``)."""
+        self.constants = dict(config.settings.constants)
         return tuple(self.read_environment(snapshot, env) for env in config.environments)
 
     def read_environment(self, snapshot: Snapshot, environment: Environment) -> EnvironmentRead:

@@ -64,6 +64,8 @@ class Spans:
     branch_labels: Span | None = None
     depends_on: Span | None = None
     docstring: Span | None = None
+    doc_revision_id: Span | None = None
+    doc_revises: Span | None = None
 
 
 @dataclass(frozen=True, slots=True)

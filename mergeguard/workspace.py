@@ -1,12 +1,14 @@
 """The edge between the command line and the core: a repository, its
-configuration at each snapshot, and one parse cache for the whole run.
+configuration at each snapshot, one parse cache for the whole run, and the
+scenarios of ``check`` (which refs and trees are base, theirs, ours, merged).
 
-Commands ask a Workspace for snapshots (a ref, the index, the work tree) and
-for the environments read from them; nothing here prints.
+Commands ask a Workspace for snapshots and reads; nothing here prints.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -14,8 +16,15 @@ from mergeguard.cache import ParseCache, default_cache_path
 from mergeguard.config import discover
 from mergeguard.engine import CACHE_NAMESPACE, EnvironmentRead, Reader
 from mergeguard.errors import MergeguardError
-from mergeguard.model import Config
-from mergeguard.snapshot import Snapshot
+from mergeguard.model import Config, ToolSettings
+from mergeguard.scenario import MERGE, RANGE, TREE, MergedTree, MergeScenario, Side, changed_paths
+from mergeguard.snapshot import MemoryTree, Snapshot
+
+NULL_SHA = "0" * 40
+SHALLOW_HINT = (
+    "fetch the full history: `git fetch --unshallow` (GitHub Actions: actions/checkout "
+    "with `fetch-depth: 0`)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,16 +38,30 @@ class Options:
     base: str | None = None
 
 
+def parse_range(spec: str) -> tuple[str, str | None]:
+    """``A..B`` / ``A...B`` -> (A, B); an empty side is HEAD; a single ref
+    ``R`` -> (R, None): the working tree checked against R."""
+    for separator in ("...", ".."):
+        if separator in spec:
+            left, _, right = spec.partition(separator)
+            return left or "HEAD", right or "HEAD"
+    return spec, None
+
+
 class Workspace:
     """One repository opened for one command run."""
 
-    def __init__(self, options: Options) -> None:
+    def __init__(self, options: Options, environ: Mapping[str, str] | None = None) -> None:
         from mergeguard.gitsource import open_repository  # git only when a command runs
 
         self.options = options
+        self.environ = os.environ if environ is None else environ
         self.repo = open_repository(options.directory)
         self.cache = ParseCache(default_cache_path(self.repo.common_dir), CACHE_NAMESPACE)
-        self._readers: dict[int, Reader] = {}
+        self.reader = Reader(self.cache)
+        self._settings: ToolSettings | None = None
+
+    # -- reading -------------------------------------------------------------------
 
     def repo_path(self, path: Path) -> PurePosixPath:
         """A user-given path (relative to ``-C``) as a repository-relative path."""
@@ -77,9 +100,181 @@ class Workspace:
 
     def read(self, snapshot: Snapshot) -> tuple[EnvironmentRead, ...]:
         """Every environment configured at ``snapshot``, read through the cache."""
-        config = self.config(snapshot)
-        reader = Reader(self.cache, dict(config.settings.constants))
-        return reader.read(snapshot, config)
+        return self.reader.read(snapshot, self.config(snapshot))
 
     def close(self) -> None:
         self.cache.save()
+
+    # -- scenarios -----------------------------------------------------------------
+
+    def scenario(self, spec: str | None = None, *, staged: bool = False) -> MergeScenario:
+        """The scenario ``check`` judges (DESIGN.md "Ranges"): an explicit range;
+        else a merge in progress; else pre-commit's pre-push refs; else the
+        tree, against the configured base when there is one."""
+        if spec:
+            left, right = parse_range(spec)
+            return self.range_scenario(left, right) if right else self.tree_scenario(left, staged)
+        merge_head = self.repo.merge_head() if self.repo.work_tree else None
+        if merge_head:
+            return self.merge_scenario(merge_head, staged)
+        pushed = self.pushed_range()
+        if pushed:
+            return self.range_scenario(*pushed)
+        return self.tree_scenario(self.configured_base(staged), staged)
+
+    def settings(self, staged: bool = False) -> ToolSettings:
+        """``[tool.mergeguard]`` of the tree being worked on (defaults if unreadable)."""
+        if self._settings is None:
+            try:
+                self._settings = self.config(self.snapshot(staged=staged)).settings
+            except MergeguardError:
+                self._settings = ToolSettings()
+        return self._settings
+
+    def pushed_range(self) -> tuple[str, str] | None:
+        """pre-commit's pre-push stage: the remote's ref and the pushed one
+        (read here: hook arguments are not shell-expanded)."""
+        source = self.environ.get("PRE_COMMIT_FROM_REF") or self.environ.get("PRE_COMMIT_SOURCE")
+        target = self.environ.get("PRE_COMMIT_TO_REF") or self.environ.get("PRE_COMMIT_ORIGIN")
+        if source and target and source != NULL_SHA and target != NULL_SHA:
+            return source, target
+        return None
+
+    def configured_base(self, staged: bool) -> str | None:
+        """``--base``, ``[tool.mergeguard] base``, a GitHub pull request's base
+        branch, or the current branch's upstream (None when there is none)."""
+        if self.options.base:
+            return self.options.base
+        settings = self.settings(staged)
+        if settings.base:
+            return settings.base
+        github_base = self.environ.get("GITHUB_BASE_REF")
+        if github_base:
+            return f"origin/{github_base}"
+        return self.repo.upstream()
+
+    def side(
+        self, role: str, label: str, snapshot: Snapshot, sha: str | None, *, required: bool
+    ) -> Side:
+        """One side read.  Only the checked side must have an Alembic
+        configuration: a base from before Alembic was set up simply has no
+        revisions."""
+        try:
+            reads = self.read(snapshot)
+        except MergeguardError:
+            if required:
+                raise
+            reads = ()
+        return Side(role, label, snapshot.origin, sha, {r.environment.name: r for r in reads})
+
+    def merge_base_tree(self, left: str, right: str) -> tuple[Snapshot, str | None]:
+        """The merge base of two commits as a snapshot (an empty tree when the
+        histories share nothing); a shallow clone without it cannot be checked."""
+        base = self.repo.merge_base(left, right)
+        if base is not None:
+            return self.repo.tree(base), base
+        if self.repo.is_shallow():
+            raise MergeguardError(
+                f"{left[:12]} and {right[:12]} have no merge base in this shallow clone",
+                hint=SHALLOW_HINT,
+            )
+        return MemoryTree({}, origin="(no common ancestor)"), None
+
+    def range_scenario(self, left: str, right: str) -> MergeScenario:
+        """``check A..B``: theirs = A, ours = B, merged = git merge of both."""
+        left_sha, right_sha = self.repo.resolve(left), self.repo.resolve(right)
+        base_tree, base_sha = self.merge_base_tree(left_sha, right_sha)
+        theirs_tree, ours_tree = self.repo.tree(left), self.repo.tree(right)
+        return self._assemble(
+            RANGE,
+            (base_tree, base_sha),
+            (left, theirs_tree, left_sha),
+            (right, ours_tree, right_sha),
+        )
+
+    def merge_scenario(self, merge_head: str, staged: bool) -> MergeScenario:
+        """A merge in progress: HEAD and MERGE_HEAD, the tree is the merge."""
+        head = self.repo.resolve("HEAD")
+        base_tree, base_sha = self.merge_base_tree(head, merge_head)
+        merged = self.snapshot(staged=staged)
+        ours_label = self.repo.current_branch() or "HEAD"
+        return self._assemble(
+            MERGE,
+            (base_tree, base_sha),
+            (f"MERGE_HEAD ({merge_head[:7]})", self.repo.tree(merge_head), merge_head),
+            (ours_label, self.repo.tree(head), head),
+            merged=merged,
+        )
+
+    def tree_scenario(self, base_ref: str | None, staged: bool) -> MergeScenario:
+        """The working tree (or index) itself, against ``base_ref`` when given."""
+        tree = self.snapshot(staged=staged)
+        label = "index" if staged else "working tree"
+        head = self._head()
+        if base_ref is None:
+            head_tree = self.repo.tree("HEAD") if head else MemoryTree({}, origin="(no commits)")
+            return self._assemble(
+                TREE,
+                (head_tree, head),
+                ("HEAD", head_tree, head),
+                (label, tree, None),
+                has_base=False,
+            )
+        base_sha = self.repo.resolve(base_ref)
+        base_tree, merge_base = (
+            self.merge_base_tree(base_sha, head) if head else (MemoryTree({}), None)
+        )
+        return self._assemble(
+            TREE,
+            (base_tree, merge_base),
+            (base_ref, self.repo.tree(base_ref), base_sha),
+            (label, tree, None),
+        )
+
+    def _head(self) -> str | None:
+        try:
+            return self.repo.resolve("HEAD")
+        except MergeguardError:
+            return None  # a repository without commits yet
+
+    def _assemble(
+        self,
+        kind: str,
+        base: tuple[Snapshot, str | None],
+        theirs: tuple[str, Snapshot, str | None],
+        ours: tuple[str, Snapshot, str | None],
+        *,
+        merged: Snapshot | None = None,
+        has_base: bool = True,
+    ) -> MergeScenario:
+        base_tree, base_sha = base
+        their_label, their_tree, their_sha = theirs
+        our_label, our_tree, our_sha = ours
+        conflicts: tuple[PurePosixPath, ...] = ()
+        fast_forward = their_sha is not None and their_sha == base_sha
+        if merged is None and (fast_forward or not has_base):
+            merged = our_tree
+        elif merged is None:
+            merged_tree = MergedTree(
+                base_tree, their_tree, our_tree, f"merge of {their_label} and {our_label}"
+            )
+            conflicts, merged = merged_tree.conflicts, merged_tree
+        checked = merged if kind == MERGE else our_tree
+        base_side = self.side("base", "merge base", base_tree, base_sha, required=False)
+        theirs_side = self.side("theirs", their_label, their_tree, their_sha, required=False)
+        ours_side = self.side("ours", our_label, our_tree, our_sha, required=kind != MERGE)
+        merged_side = (
+            ours_side
+            if merged is our_tree
+            else self.side("merged", "merge", merged, None, required=kind == MERGE)
+        )
+        return MergeScenario(
+            kind=kind,
+            base=base_side,
+            theirs=theirs_side,
+            ours=ours_side,
+            merged=merged_side,
+            touched=changed_paths(base_tree, checked),
+            conflicts=conflicts,
+            has_base=has_base,
+        )

@@ -256,13 +256,24 @@ class _Reading:
             binding = self.facts.binding(name)
             return binding.span if binding else None
 
+        doc, doc_span = self.facts.docstring, self.facts.docstring_span
         return Spans(
             revision=span("revision"),
             down_revision=span("down_revision"),
             branch_labels=span("branch_labels"),
             depends_on=span("depends_on"),
-            docstring=self.facts.docstring_span,
+            docstring=doc_span,
+            doc_revision_id=_doc_field_span(doc, doc_span, _REVISION_ID),
+            doc_revises=_doc_field_span(doc, doc_span, _REVISES),
         )
+
+
+def _doc_field_span(doc: str | None, start: Span | None, field: re.Pattern[str]) -> Span | None:
+    """The line of a ``Revision ID:`` / ``Revises:`` line inside the docstring."""
+    match = field.search(doc or "")
+    if match is None or start is None or doc is None:
+        return None
+    return Span(start.line + doc[: match.start()].count("\n"), 1)
 
 
 def _span_of(binding: Binding | None) -> Span | None:
@@ -319,9 +330,9 @@ def _flat_spans(spans: Spans) -> list[int]:
 
 
 def _spans_from_flat(flat: object) -> Spans:
-    if type(flat) is not list or len(flat) != 10 or any(type(x) is not int for x in flat):
+    if type(flat) is not list or len(flat) != 14 or any(type(x) is not int for x in flat):
         raise ValueError("bad spans")
-    pairs = [Span(flat[i], flat[i + 1]) if flat[i] else None for i in range(0, 10, 2)]
+    pairs = [Span(flat[i], flat[i + 1]) if flat[i] else None for i in range(0, 14, 2)]
     return Spans(*pairs)
 
 

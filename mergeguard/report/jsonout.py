@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from mergeguard.engine import EnvironmentRead
 from mergeguard.model import Diagnostic
+from mergeguard.scenario import MergeScenario
 
 
 def diagnostic_dict(item: Diagnostic) -> dict[str, object]:
@@ -50,6 +51,27 @@ def heads_document(reads: Sequence[EnvironmentRead], diagnostics: Sequence[Diagn
     document = {
         "schema": "mergeguard/heads/1",
         "environments": environments,
+        "findings": [diagnostic_dict(d) for d in diagnostics],
+        "summary": summary(diagnostics),
+    }
+    return json.dumps(document, indent=2)
+
+
+def check_document(scenario: MergeScenario, diagnostics: Sequence[Diagnostic]) -> str:
+    """``mergeguard/check/1``: the range's shas, the findings, the counts."""
+    document = {
+        "schema": "mergeguard/check/1",
+        "range": {
+            "base": scenario.base.sha,
+            "theirs": scenario.theirs.sha,
+            "ours": scenario.ours.sha,
+        },
+        "scenario": {
+            "kind": scenario.kind,
+            "theirs": scenario.theirs.label,
+            "ours": scenario.ours.label,
+            "conflicts": [str(p) for p in scenario.conflicts],
+        },
         "findings": [diagnostic_dict(d) for d in diagnostics],
         "summary": summary(diagnostics),
     }

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from mergeguard.engine import EnvironmentRead
 from mergeguard.model import Diagnostic
+from mergeguard.scenario import MERGE, RANGE, MergeScenario
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -38,7 +39,7 @@ def render_diagnostics(console: Console, diagnostics: Sequence[Diagnostic]) -> N
                 if item.location is None
                 else f"{path}:{item.location.line}:{item.location.column}: "
             )
-            env = f" [{escape(item.environment)}]" if item.environment else ""
+            env = " " + escape(f"[{item.environment}]") if item.environment else ""
             style = _STYLE[item.severity]
             console.print(
                 f"{escape(where)}[{style}]{item.code}[/{style}] {item.name}{env} "
@@ -85,3 +86,15 @@ def heads_text(reads: Sequence[EnvironmentRead]) -> str:
             lines.append(f"{read.environment.name} ({read.origin}):")
         lines.extend(heads_lines(read))
     return "".join(line + "\n" for line in lines)
+
+
+def describe(scenario: MergeScenario) -> str:
+    """What was checked, in a few words, for the summary line."""
+    base = scenario.base.sha[:7] if scenario.base.sha else "none"
+    if scenario.kind == RANGE:
+        return f"{scenario.theirs.label}..{scenario.ours.label}, merge base {base}"
+    if scenario.kind == MERGE:
+        return f"merge of {scenario.theirs.label} into {scenario.ours.label} in progress"
+    if scenario.has_base:
+        return f"{scenario.ours.label} against {scenario.theirs.label}, merge base {base}"
+    return f"{scenario.ours.label}"

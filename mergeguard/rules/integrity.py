@@ -1,0 +1,76 @@
+"""Integrity rules (MG0xx) in a check: the parser's and the graph's findings on
+the checked side, narrowed to what the range is responsible for, plus MG008.
+
+A linter that nags about history nobody can change gets switched off, so a
+problem in a file the range did not touch is reported only when it breaks the
+graph (MG003-MG006), and as a warning when the left side already had it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+from mergeguard.model import Diagnostic, Location, MigrationScript, Span
+from mergeguard.rules.catalogue import diagnostic
+from mergeguard.scenario import MergeScenario
+
+GRAPH_BREAKING = frozenset({"MG003", "MG004", "MG005", "MG006"})
+
+
+def integrity(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
+    """The checked side's MG001-MG007 that concern this range."""
+    side = scenario.checked
+    read = side.reads.get(env)
+    if read is None:
+        return
+    touched_revisions = {s.revision for s in read.scripts if s.path in scenario.touched}
+    theirs = scenario.theirs.reads.get(env)
+    known = {(d.code, d.message) for d in theirs.diagnostics} if theirs else set()
+    for item in read.diagnostics:
+        path = item.location.path if item.location else None
+        if path in scenario.touched or touched_revisions.intersection(item.revisions):
+            yield item
+        elif item.code in GRAPH_BREAKING:
+            if scenario.has_base and (item.code, item.message) in known:
+                yield replace(
+                    item,
+                    severity="warning",
+                    message=f"{item.message} (already on {scenario.theirs.label})",
+                )
+            else:
+                yield item
+    for script in read.scripts:
+        if script.path in scenario.touched:
+            yield from docstring_drift(script, env)
+
+
+def _doc_location(script: MigrationScript, span: Span | None) -> Location:
+    span = span or script.spans.docstring or Span(1)
+    return Location(script.path, span.line, span.column)
+
+
+def docstring_drift(script: MigrationScript, env: str) -> Iterator[Diagnostic]:
+    """MG008: ``Revision ID:`` / ``Revises:`` disagree with the variables."""
+    doc_id, revises = script.doc_revision_id, script.doc_revises
+    if doc_id is not None and doc_id != script.revision:
+        yield diagnostic(
+            "MG008",
+            f"the docstring of {script.path} says `Revision ID: {doc_id}` but revision = "
+            f"{script.revision!r}",
+            _doc_location(script, script.spans.doc_revision_id),
+            hint=f"change the docstring line to `Revision ID: {script.revision}`",
+            revisions=(script.revision,),
+            environment=env,
+        )
+    if revises is not None and script.complete and set(revises) != set(script.down_revisions):
+        wanted = ", ".join(script.down_revisions)
+        yield diagnostic(
+            "MG008",
+            f"the docstring of {script.path} says `Revises: {', '.join(revises)}` but "
+            f"down_revision is {wanted or 'None'}",
+            _doc_location(script, script.spans.doc_revises),
+            hint=f"change the docstring line to `Revises: {wanted}`",
+            revisions=(script.revision,),
+            environment=env,
+        )

@@ -1,0 +1,172 @@
+"""The sides of one check: base, theirs, ours and what a merge would leave.
+
+``check A..B`` compares ``ours`` (B, the side under review) with ``theirs``
+(A, where it will land) from their merge base, and predicts ``merged``: the
+files as ``git merge`` would leave them, three-way by path.  Without a range
+the checked tree (working tree or index) is ``ours``; during a merge the
+working tree is ``merged``.  Everything here is values over ``Snapshot``s: the
+workspace (the edge) decides which refs and trees they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from mergeguard.engine import EnvironmentRead
+from mergeguard.graph import RevisionGraph
+from mergeguard.model import FileEntry, MigrationScript, SourceFile
+from mergeguard.snapshot import ROOT, Snapshot, is_under
+
+RANGE = "range"  # check A..B: ours = B, theirs = A
+MERGE = "merge"  # a merge in progress: ours = HEAD, theirs = MERGE_HEAD, merged = the tree
+TREE = "tree"  # no range: the tree itself, against a base when one is known
+
+
+@dataclass(frozen=True, slots=True)
+class Side:
+    """One snapshot read: its role, how the user named it, and its environments."""
+
+    role: str
+    label: str
+    origin: str
+    sha: str | None
+    reads: Mapping[str, EnvironmentRead]
+
+    def graph(self, environment: str) -> RevisionGraph | None:
+        read = self.reads.get(environment)
+        return read.graph if read else None
+
+    def scripts(self, environment: str) -> dict[str, MigrationScript]:
+        """Revision id -> script of one environment (empty when it has none)."""
+        graph = self.graph(environment)
+        return {} if graph is None else {r: graph.script(r) for r in graph.order}
+
+
+@dataclass(frozen=True, slots=True)
+class MergeScenario:
+    """base / theirs / ours / merged of one check (see the module docstring).
+
+    ``checked`` is the side whose tree is being judged: ``ours`` for a range
+    and for a plain tree, ``merged`` during a merge.  ``touched`` are the files
+    the checked side added or changed since ``base``; ``conflicts`` the files
+    both sides changed differently (the merge takes ours and says so).
+    """
+
+    kind: str
+    base: Side
+    theirs: Side
+    ours: Side
+    merged: Side
+    touched: frozenset[PurePosixPath] = frozenset()
+    conflicts: tuple[PurePosixPath, ...] = ()
+    has_base: bool = True
+
+    @property
+    def checked(self) -> Side:
+        return self.merged if self.kind == MERGE else self.ours
+
+    @property
+    def fast_forward(self) -> bool:
+        """True when theirs is the merge base: merging changes nothing on their side."""
+        return self.theirs.sha is not None and self.theirs.sha == self.base.sha
+
+    def environments(self) -> tuple[str, ...]:
+        names: dict[str, None] = {}
+        for side in (self.checked, self.ours, self.theirs, self.merged):
+            names.update(dict.fromkeys(side.reads))
+        return tuple(names)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pick:
+    """The version of one path a three-way merge keeps, and where to read it."""
+
+    blob: str
+    source: Snapshot
+
+
+class MergedTree:
+    """A ``Snapshot`` of ``git merge`` by path: a path changed on one side
+    only takes that side; changed on both (differently) takes ours and is a
+    conflict; deleted on one side and untouched on the other is deleted."""
+
+    def __init__(self, base: Snapshot, theirs: Snapshot, ours: Snapshot, origin: str) -> None:
+        self._origin = origin
+        self._picks: dict[PurePosixPath, _Pick] = {}
+        self.conflicts: tuple[PurePosixPath, ...] = ()
+        self._merge(_blobs(base), _blobs(theirs), _blobs(ours), theirs, ours)
+
+    def _merge(
+        self,
+        base: dict[PurePosixPath, str],
+        theirs: dict[PurePosixPath, str],
+        ours: dict[PurePosixPath, str],
+        their_tree: Snapshot,
+        our_tree: Snapshot,
+    ) -> None:
+        conflicts = []
+        for path in sorted(base.keys() | theirs.keys() | ours.keys()):
+            b, t, o = base.get(path), theirs.get(path), ours.get(path)
+            if t == o or t == b:
+                pick, source = o, our_tree
+            elif o == b:
+                pick, source = t, their_tree
+            else:
+                pick, source = o, our_tree
+                conflicts.append(path)
+            if pick is not None:
+                self._picks[path] = _Pick(pick, source)
+        self.conflicts = tuple(conflicts)
+
+    @property
+    def origin(self) -> str:
+        return self._origin
+
+    def files(self, under: PurePosixPath = ROOT) -> tuple[FileEntry, ...]:
+        return tuple(
+            FileEntry(path, pick.blob)
+            for path, pick in sorted(self._picks.items())
+            if is_under(path, under)
+        )
+
+    def read(self, path: PurePosixPath) -> bytes | None:
+        pick = self._picks.get(path)
+        return None if pick is None else pick.source.read(path)
+
+    def read_many(self, entries: Sequence[FileEntry]) -> tuple[SourceFile, ...]:
+        """Each file read through the side it was taken from (one batch per side)."""
+        by_source: dict[int, list[FileEntry]] = {}
+        sources: dict[int, Snapshot] = {}
+        for entry in entries:
+            source = self._picks[entry.path].source
+            by_source.setdefault(id(source), []).append(entry)
+            sources[id(source)] = source
+        found: dict[PurePosixPath, SourceFile] = {}
+        for key, group in by_source.items():
+            for item in sources[key].read_many(group):
+                found[item.path] = SourceFile(item.path, item.blob, item.text, self._origin)
+        return tuple(found[e.path] for e in entries)
+
+    def is_dir(self, path: PurePosixPath) -> bool:
+        return any(is_under(p, path) for p in self._picks)
+
+    def find(self, basename: str) -> tuple[PurePosixPath, ...]:
+        return tuple(p for p in sorted(self._picks) if p.name == basename)
+
+
+def _blobs(snapshot: Snapshot) -> dict[PurePosixPath, str]:
+    return {entry.path: entry.blob for entry in snapshot.files(ROOT)}
+
+
+def changed_paths(base: Snapshot, side: Snapshot) -> frozenset[PurePosixPath]:
+    """Files ``side`` added or changed compared with ``base`` (deletions excluded)."""
+    before = _blobs(base)
+    return frozenset(p for p, blob in _blobs(side).items() if before.get(p) != blob)
+
+
+def added_revisions(base: Side, side: Side, environment: str) -> dict[str, MigrationScript]:
+    """Revisions ``side`` has that ``base`` has not (the work of that side)."""
+    before = base.scripts(environment)
+    return {r: s for r, s in side.scripts(environment).items() if r not in before}
