@@ -139,7 +139,7 @@ FORMAT_CHECK = click.Choice(["text", "json", "github", "sarif", "markdown"])
 def _selectors(values: Sequence[str]) -> tuple[str, ...]:
     """``--select MG1,MG2 --select x`` -> ("MG1", "MG2", "x"); unknown ones are
     a usage error (a typo must not silence a rule)."""
-    from mergeguard.rules import unknown_selectors
+    from mergeguard.rules.run import unknown_selectors
 
     found = tuple(p.strip() for v in values for p in v.split(",") if p.strip())
     unknown = unknown_selectors(found)
@@ -170,7 +170,7 @@ def check(
     pre-commit's pushed refs, else the working tree (or --staged index) against
     --base / [tool.mergeguard] base / the upstream branch.
     """
-    from mergeguard.rules import Selection, evaluate
+    from mergeguard.rules.run import Selection, evaluate
     from mergeguard.workspace import Workspace
 
     chosen, skipped = _selectors(select), _selectors(ignore)

@@ -1,0 +1,78 @@
+"""Running the rules: evaluate a scenario, apply selection and waivers.
+
+``evaluate`` runs every rule on every environment of a scenario, then applies
+the user's selection (``select`` / ``ignore`` by code, code prefix or name) and
+the waivers written in the migrations themselves
+(``down_revision = ...  # mergeguard: ignore[MG101]``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from mergeguard.model import Diagnostic
+from mergeguard.rules.catalogue import RULES
+from mergeguard.rules.integrity import integrity
+from mergeguard.rules.topology import TOPOLOGY_RULES
+from mergeguard.scenario import MergeScenario
+
+
+def matches(pattern: str, code: str, name: str) -> bool:
+    """A selector names a rule by code (``MG102``), prefix (``MG1``) or name."""
+    pattern = pattern.strip()
+    return code.startswith(pattern.upper()) or pattern.lower() == name
+
+
+def unknown_selectors(patterns: Iterable[str]) -> list[str]:
+    """The selectors that name no rule at all (a typo silences nothing)."""
+    return [p for p in patterns if not any(matches(p, r.code, r.name) for r in RULES)]
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which rules report: all selected ones (all when ``select`` is empty)
+    that no ``ignore`` names."""
+
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+    def allows(self, code: str, name: str) -> bool:
+        selected = not self.select or any(matches(p, code, name) for p in self.select)
+        return selected and not any(matches(p, code, name) for p in self.ignore)
+
+
+def evaluate(scenario: MergeScenario, selection: Selection = Selection()) -> tuple[Diagnostic, ...]:
+    """Every finding of ``scenario`` that the selection and the waivers keep,
+    in a stable order (environment, file, line, code)."""
+    found: list[Diagnostic] = []
+    for env in scenario.environments():
+        found.extend(integrity(scenario, env))
+        for rule in TOPOLOGY_RULES:
+            found.extend(rule(scenario, env))
+    kept = [d for d in found if selection.allows(d.code, d.name) and not _waived(d, scenario)]
+    return tuple(sorted(dict.fromkeys(kept), key=_order))
+
+
+def _order(item: Diagnostic) -> tuple[str, str, int, str]:
+    location = item.location
+    path = str(location.path) if location else ""
+    return (item.environment, path, location.line if location else 0, item.code)
+
+
+def _waived(item: Diagnostic, scenario: MergeScenario) -> bool:
+    """True when a migration the finding is about waives its code or name."""
+    patterns: list[str] = []
+    for side in (scenario.checked, scenario.ours):
+        read = side.reads.get(item.environment)
+        if read is None:
+            continue
+        for script in read.scripts:
+            about = item.location is not None and script.path == item.location.path
+            if about or script.revision in item.revisions:
+                patterns.extend(script.ignores)
+    return any(matches(p, item.code, item.name) for p in patterns)
+
+
+def errors(diagnostics: Sequence[Diagnostic]) -> int:
+    return sum(1 for d in diagnostics if d.severity == "error")
