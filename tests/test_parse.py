@@ -309,3 +309,17 @@ def test_no_arrangement_of_fragments_raises(parts: list[str]) -> None:
 @settings(max_examples=300, deadline=None)
 def test_no_bytes_raise(data: bytes) -> None:
     read_script(read_module(data), PATH)
+
+
+def test_cache_rows_round_trip() -> None:
+    import json
+
+    from mergeguard.parse.header import script_from_row, script_to_row
+
+    for style in STYLES:
+        text = migration_text("r2", ("r1", "r0"), style=style, branch_labels="x", depends_on="d")
+        text = text.replace("down_revision", "down_revision", 1)
+        script = read_script(read_module(text.encode()), PATH, blob="b" * 40).script
+        assert script is not None and script.spans.doc_revises is not None
+        row = json.loads(json.dumps(script_to_row(script)))
+        assert script_from_row(row, PATH, "b" * 40) == script

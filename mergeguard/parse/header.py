@@ -316,7 +316,7 @@ def is_self_contained(facts: ModuleFacts) -> bool:
 
 
 def _flat_spans(spans: Spans) -> list[int]:
-    """Five spans as ten ints (0, 0 for a missing one)."""
+    """The seven spans as fourteen ints (0, 0 for a missing one)."""
     flat: list[int] = []
     for span in (
         spans.revision,
@@ -324,6 +324,8 @@ def _flat_spans(spans: Spans) -> list[int]:
         spans.branch_labels,
         spans.depends_on,
         spans.docstring,
+        spans.doc_revision_id,
+        spans.doc_revises,
     ):
         flat.extend((span.line, span.column) if span else (0, 0))
     return flat
