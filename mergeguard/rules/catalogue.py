@@ -7,17 +7,24 @@ finding, so a code can never be reported under the wrong name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mergeguard.model import Diagnostic, Location, Severity
+from mergeguard.rules.texts import TEXTS
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
+    """One rule: ``summary`` is one line; ``what``, ``why`` and ``fix`` are the
+    sections of its documentation (``mergeguard explain CODE``, docs/rules.md)."""
+
     code: str
     name: str
     severity: Severity
     summary: str
+    what: str = ""
+    why: str = ""
+    fix: str = ""
 
 
 RULES: tuple[Rule, ...] = (
@@ -122,7 +129,17 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 
+RULES = tuple(
+    replace(rule, what=TEXTS[rule.code][0], why=TEXTS[rule.code][1], fix=TEXTS[rule.code][2])
+    for rule in RULES
+)
 BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
+
+
+def find_rule(selector: str) -> Rule | None:
+    """The rule named by a code (any case) or a kebab-case name."""
+    wanted = selector.strip()
+    return BY_CODE.get(wanted.upper()) or next((r for r in RULES if r.name == wanted), None)
 
 
 def diagnostic(

@@ -29,17 +29,34 @@ def unknown_selectors(patterns: Iterable[str]) -> list[str]:
     return [p for p in patterns if not any(matches(p, r.code, r.name) for r in RULES)]
 
 
+def _specificity(pattern: str, code: str, name: str) -> int:
+    """How precisely ``pattern`` names the rule: a name or full code beats a
+    prefix, a longer prefix beats a shorter one; -1 when it does not match."""
+    if not matches(pattern, code, name):
+        return -1
+    return (
+        10
+        if pattern.strip().lower() == name or len(pattern.strip()) == len(code)
+        else len(pattern.strip())
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Selection:
-    """Which rules report: all selected ones (all when ``select`` is empty)
-    that no ``ignore`` names."""
+    """Which rules report.  As in ruff, the most specific selector decides
+    (``ignore = ["MG1"]`` with ``--select MG102`` keeps MG102); on a tie,
+    ignore wins; with no matching selector a rule reports unless ``select``
+    is given."""
 
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
 
     def allows(self, code: str, name: str) -> bool:
-        selected = not self.select or any(matches(p, code, name) for p in self.select)
-        return selected and not any(matches(p, code, name) for p in self.ignore)
+        chosen = max((_specificity(p, code, name) for p in self.select), default=-1)
+        skipped = max((_specificity(p, code, name) for p in self.ignore), default=-1)
+        if skipped >= 0 and skipped >= chosen:
+            return False
+        return chosen >= 0 or not self.select
 
 
 def evaluate(scenario: MergeScenario, selection: Selection = Selection()) -> tuple[Diagnostic, ...]:

@@ -25,7 +25,7 @@ def conflict_groups(graph: RevisionGraph) -> dict[str, tuple[str, ...]]:
     The key is a branch label, or ``""`` for heads that carry none.  A set of
     heads is listed once, under the first key (sorted) that holds it."""
     by_key: dict[str, list[str]] = {}
-    for head in graph.heads:
+    for head in sound_heads(graph):
         for key in sorted(graph.labels(head)) or [UNLABELLED]:
             by_key.setdefault(key, []).append(head)
     groups: dict[str, tuple[str, ...]] = {}
@@ -38,11 +38,24 @@ def conflict_groups(graph: RevisionGraph) -> dict[str, tuple[str, ...]]:
     return groups
 
 
+def sound_heads(graph: RevisionGraph) -> tuple[str, ...]:
+    """Heads whose own header is known: a revision with a dynamic header
+    (MG002) or a missing parent (MG004) is reported as such, not as a head."""
+    return tuple(
+        head
+        for head in graph.heads
+        if graph.script(head).complete
+        and len(graph.nodes[head].down) == len(graph.script(head).down_revisions)
+    )
+
+
 def head_count(graph: RevisionGraph | None, key: str) -> int:
     if graph is None:
         return 0
     return sum(
-        1 for head in graph.heads if (key in graph.labels(head) if key else not graph.labels(head))
+        1
+        for head in sound_heads(graph)
+        if (key in graph.labels(head) if key else not graph.labels(head))
     )
 
 

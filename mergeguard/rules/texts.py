@@ -1,0 +1,162 @@
+"""The documentation of every rule: What / Why / Fix (the Example section comes
+from ``rules.examples``, which are also the rules' tests).
+
+Kept apart from the catalogue so the catalogue stays a short table.
+"""
+
+from __future__ import annotations
+
+TEXTS: dict[str, tuple[str, str, str]] = {
+    "MG001": (
+        "A file in a versions directory that Python 3 cannot parse (a syntax error, bytes "
+        "that are not valid in its encoding, a binary file), or a module there that is not "
+        "a migration at all (no `revision` variable).",
+        "Alembic imports every `.py` file of a versions directory; one that fails stops "
+        "`alembic upgrade` for everybody, and a helper module there makes Alembic refuse "
+        'the directory ("Could not determine revision id from filename").',
+        "Fix the syntax (the finding names the line), re-save the file as UTF-8, or move "
+        "helper modules out of the versions directory (`__init__.py` is skipped).",
+    ),
+    "MG002": (
+        "A header variable (`revision`, `down_revision`, `branch_labels`, `depends_on`) "
+        "whose value is not a literal mergeguard can read without running the file: a call "
+        "(`get_down_revision(revision)`), an f-string, a name bound by code.",
+        "mergeguard never imports migrations (they are untrusted input in a pull request), "
+        "so a computed value leaves the revision graph unknown.",
+        "Write the value as a string or tuple literal.  Names imported from a module of "
+        "the same repository are read statically; for anything else declare the value under "
+        "`[tool.mergeguard.constants]` in pyproject.toml.",
+    ),
+    "MG003": (
+        "Two files declare the same `revision` id.",
+        "Alembic keeps only one of them (the later file it loads) and warns; the other "
+        "migration silently never runs.",
+        "Give one file a new id (`alembic revision` makes one) and re-point the revisions "
+        "that follow it; or delete the copy.",
+    ),
+    "MG004": (
+        "A `down_revision` or `depends_on` names a revision (or branch label) that no file "
+        "declares: a typo, a file name written instead of the id, a partial id, or a parent "
+        "deleted by the range.",
+        'Alembic stops with a KeyError/"not present" error before doing anything.',
+        "Point at the existing id; the hint names the closest one, or the id declared in "
+        "the file whose name was used.",
+    ),
+    "MG005": (
+        "A cycle through `down_revision` or `depends_on` (including a revision that names itself).",
+        'Alembic refuses the history ("Cycle is detected in revisions").',
+        "Point one revision of the cycle at a revision outside it.",
+    ),
+    "MG006": (
+        "A branch label declared by two revisions, or equal to a revision id (labels and "
+        "ids share one namespace).",
+        'Alembic refuses the history ("Branch name ... already used by revision ...").',
+        "Keep the label on the first revision of its branch only, or rename it.",
+    ),
+    "MG007": (
+        "A revision id Alembic rejects: characters `@ - + :`, an empty id, a non-string "
+        "value; or `down_revision = ''`, which mergeguard reads as a base (warning).",
+        'Alembic raises "Character(s) not allowed in revision identifier"; those '
+        "characters have meanings in `alembic upgrade label@head+1`.",
+        "Use letters, digits and underscores (`alembic revision` makes 12 hex digits); "
+        "write `down_revision = None` for a base.",
+    ),
+    "MG008": (
+        "The docstring's `Revision ID:` / `Revises:` lines disagree with the `revision` / "
+        "`down_revision` variables of a file the range adds or changes (a warning).",
+        "Reviewers read the docstring; after a hand edit or a rebase it lies about the "
+        "history.  Only touched files are checked: old drift cannot be changed anymore.",
+        "Update the docstring line; `mergeguard fix --rebase` keeps it in step itself.",
+    ),
+    "MG101": (
+        "The checked tree has several heads on one line: heads whose ancestries share a "
+        "branch label, or heads without any label.  Labelled independent lines "
+        "(expand/contract, several labelled bases) are fine.",
+        '`alembic upgrade head` (or `label@head`) fails with "Multiple head revisions are '
+        'present".  In a range, heads the left side already had are one warning.',
+        "Join the heads with a merge revision: `mergeguard fix --merge`.",
+    ),
+    "MG102": (
+        "Each side of the range is fine alone, but both added revisions on diverging heads "
+        "since the merge base: after the merge the history has several heads.  Reported "
+        "before the merge, naming both revisions and the fork point.",
+        "git merges the files cleanly and every pull request was green; deployment then "
+        'fails with "Multiple head revisions".',
+        "Move this branch's revisions onto the other side's head (`mergeguard fix "
+        "--rebase A..B`, safe while they are unpublished), or add a merge revision "
+        "(`mergeguard fix --merge A..B`).",
+    ),
+    "MG103": (
+        "A revision that exists on the left side of the range (published) was re-pointed "
+        "(`down_revision`, `depends_on` or `branch_labels` changed), renamed (new id in the "
+        "same file) or deleted on the checked side.",
+        "Databases that already applied it record its id; Alembic then skips or repeats "
+        "migrations silently.",
+        "Restore the revision as published; put new work in a new revision or join heads "
+        "with `mergeguard fix --merge` (never `--rebase` a published revision).",
+    ),
+    "MG104": (
+        "The range adds a root (`down_revision = None`) without a branch label to an "
+        "environment that already had revisions.",
+        "A second unlabelled root is a second unlabelled head: `alembic upgrade head` fails.",
+        "Point `down_revision` at the current head, or label the new independent line "
+        "(`branch_labels = ('name',)`).",
+    ),
+    "MG105": (
+        'Both sides add the same revision id with different content (two "003" files).',
+        "After the merge Alembic keeps one file and drops the other (MG003), so one "
+        "branch's migration never runs.",
+        "Give one of them a new id and re-point what follows it.",
+    ),
+    "MG106": (
+        "A new merge revision joins heads that another merge revision already joins, or "
+        "joins a revision with its own ancestor (a warning).",
+        "It adds a no-op node that makes the history harder to read and to rebase.",
+        "Delete the redundant merge revision, or make it join only the heads that remain.",
+    ),
+    "MG201": (
+        "Sibling branches both add the same column.",
+        'Whichever branch runs second fails with "duplicate column".',
+        "Keep the column on one side, or move it into the merge revision.",
+    ),
+    "MG202": (
+        "Sibling branches both create the same table.",
+        'Whichever branch runs second fails with "table already exists".',
+        "Keep the table on one side, or move it into the merge revision.",
+    ),
+    "MG203": (
+        "Sibling branches both create an index, constraint or named type with the same name.",
+        'Whichever branch runs second fails with "already exists".',
+        "Keep it on one side, or rename one of them.",
+    ),
+    "MG204": (
+        "One branch drops a table or column that the other adds to, alters, renames or indexes.",
+        "The result depends on the order the branches run in, and one order fails.",
+        "Reconcile the two changes in one branch, or in the merge revision.",
+    ),
+    "MG205": (
+        "Both branches alter or rename the same column differently.",
+        "The second alteration fails or silently wins.",
+        "Decide on one change and keep it in one branch.",
+    ),
+    "MG301": (
+        "A branch alone, or the merged head, fails to upgrade on a scratch database.",
+        "What fails on an empty scratch database fails in deployment.",
+        "Fix the failing migration named in the finding.",
+    ),
+    "MG302": (
+        "Sibling branches applied in different orders fail or give different schemas.",
+        "Alembic may run sibling branches in any order.",
+        "Make the branches independent, or order them with depends_on or a merge.",
+    ),
+    "MG303": (
+        "The way back down fails.",
+        "A downgrade that fails blocks a rollback when it is needed most.",
+        "Fix the failing downgrade() named in the finding.",
+    ),
+    "MG304": (
+        "Downgrade then upgrade does not give back the same schema.",
+        "downgrade() does not undo upgrade(); the next upgrade fails or drifts.",
+        "Make downgrade() the inverse of upgrade().",
+    ),
+}
