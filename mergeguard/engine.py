@@ -44,15 +44,44 @@ _ROOT = PurePosixPath(".")
 CACHE_NAMESPACE = f"facts-{READER_VERSION}"
 
 
-@dataclass(frozen=True, slots=True)
 class EnvironmentRead:
-    """One environment read at one snapshot: its graph and its problems."""
+    """One environment read at one snapshot: its scripts, graph and problems.
 
-    environment: Environment
-    origin: str
-    graph: RevisionGraph
-    scripts: tuple[MigrationScript, ...]
-    diagnostics: tuple[Diagnostic, ...]
+    The graph is built on first use: a check reads four snapshots but often
+    needs the graphs of fewer (the merge base is compared by scripts only).
+    """
+
+    def __init__(
+        self,
+        environment: Environment,
+        origin: str,
+        scripts: tuple[MigrationScript, ...],
+        read_problems: tuple[Diagnostic, ...],
+    ) -> None:
+        self.environment = environment
+        self.origin = origin
+        self.scripts = scripts
+        self._read_problems = read_problems
+        self._built: tuple[RevisionGraph, tuple[Diagnostic, ...]] | None = None
+
+    def _build(self) -> tuple[RevisionGraph, tuple[Diagnostic, ...]]:
+        if self._built is None:
+            self._built = build(self.scripts, self.environment.name)
+        return self._built
+
+    @property
+    def graph(self) -> RevisionGraph:
+        return self._build()[0]
+
+    @property
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
+        """Problems reading the files, then the graph's integrity problems."""
+        return self._read_problems + self._build()[1]
+
+    @property
+    def revisions(self) -> dict[str, MigrationScript]:
+        """Revision id -> script, as Alembic's map keeps it (the later file wins)."""
+        return {script.revision: script for script in self.scripts}
 
 
 @dataclass
@@ -92,11 +121,8 @@ class Reader:
             if script is not None:
                 scripts.append(script)
         self.files_read += len(entries)
-        graph, graph_problems = build(scripts, environment.name)
         found = tuple(replace(d, environment=environment.name) for d in problems)
-        return EnvironmentRead(
-            environment, snapshot.origin, graph, tuple(scripts), found + graph_problems
-        )
+        return EnvironmentRead(environment, snapshot.origin, tuple(scripts), found)
 
     def known_script(self, entry: FileEntry) -> MigrationScript | None:
         """The script of ``entry`` from this run or from a cached row."""

@@ -11,7 +11,7 @@ workspace (the edge) decides which refs and trees they are.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from mergeguard.engine import EnvironmentRead
@@ -33,15 +33,22 @@ class Side:
     origin: str
     sha: str | None
     reads: Mapping[str, EnvironmentRead]
+    memo: dict[str, dict[str, MigrationScript]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def graph(self, environment: str) -> RevisionGraph | None:
         read = self.reads.get(environment)
         return read.graph if read else None
 
     def scripts(self, environment: str) -> dict[str, MigrationScript]:
-        """Revision id -> script of one environment (empty when it has none)."""
-        graph = self.graph(environment)
-        return {} if graph is None else {r: graph.script(r) for r in graph.order}
+        """Revision id -> script of one environment (empty when it has none);
+        memoized, without building the graph."""
+        found = self.memo.get(environment)
+        if found is None:
+            read = self.reads.get(environment)
+            found = self.memo[environment] = read.revisions if read else {}
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +114,7 @@ class MergedTree:
         our_tree: Snapshot,
     ) -> None:
         conflicts = []
-        for path in sorted(base.keys() | theirs.keys() | ours.keys()):
+        for path in base.keys() | theirs.keys() | ours.keys():
             b, t, o = base.get(path), theirs.get(path), ours.get(path)
             if t == o or t == b:
                 pick, source = o, our_tree
@@ -118,18 +125,17 @@ class MergedTree:
                 conflicts.append(path)
             if pick is not None:
                 self._picks[path] = _Pick(pick, source)
-        self.conflicts = tuple(conflicts)
+        self.conflicts = tuple(sorted(conflicts))
 
     @property
     def origin(self) -> str:
         return self._origin
 
     def files(self, under: PurePosixPath = ROOT) -> tuple[FileEntry, ...]:
-        return tuple(
-            FileEntry(path, pick.blob)
-            for path, pick in sorted(self._picks.items())
-            if is_under(path, under)
-        )
+        prefix = "" if under == ROOT else str(under) + "/"
+        chosen = [(str(p), p, pick) for p, pick in self._picks.items() if str(p).startswith(prefix)]
+        chosen.sort(key=lambda item: item[0].split("/"))
+        return tuple(FileEntry(path, pick.blob) for _, path, pick in chosen)
 
     def read(self, path: PurePosixPath) -> bytes | None:
         pick = self._picks.get(path)
@@ -153,7 +159,7 @@ class MergedTree:
         return any(is_under(p, path) for p in self._picks)
 
     def find(self, basename: str) -> tuple[PurePosixPath, ...]:
-        return tuple(p for p in sorted(self._picks) if p.name == basename)
+        return tuple(sorted(p for p in self._picks if p.name == basename))
 
 
 def _blobs(snapshot: Snapshot) -> dict[PurePosixPath, str]:

@@ -331,11 +331,20 @@ def _flat_spans(spans: Spans) -> list[int]:
     return flat
 
 
+_SPANS: dict[tuple[int, ...], Spans] = {}
+
+
 def _spans_from_flat(flat: object) -> Spans:
+    """Spans from their flat row; files of one template share line numbers,
+    so equal Spans are built once per run and shared (they are immutable)."""
     if type(flat) is not list or len(flat) != 14 or any(type(x) is not int for x in flat):
         raise ValueError("bad spans")
-    pairs = [Span(flat[i], flat[i + 1]) if flat[i] else None for i in range(0, 14, 2)]
-    return Spans(*pairs)
+    key = tuple(flat)
+    spans = _SPANS.get(key)
+    if spans is None:
+        pairs = [Span(flat[i], flat[i + 1]) if flat[i] else None for i in range(0, 14, 2)]
+        spans = _SPANS[key] = Spans(*pairs)
+    return spans
 
 
 def script_to_row(script: MigrationScript) -> list[object]:

@@ -125,15 +125,19 @@ def _missing_merge_keys(scenario: MergeScenario, env: str) -> dict[str, tuple[st
 
 
 def fork_points(graph: RevisionGraph, heads: tuple[str, ...]) -> tuple[str, ...]:
-    """The nearest common ancestors of ``heads`` (where the lines diverged)."""
+    """The nearest common ancestors of ``heads`` (where the lines diverged).
+
+    The common ancestors are closed under "ancestor of", so the nearest ones
+    are exactly those with no child among them (linear, not a walk per node)."""
     common: set[str] | None = None
     for head in heads:
         ancestors = graph.ancestors([head], dependencies=False)
         common = ancestors if common is None else common & ancestors
     if not common:
         return ()
-    lowest = {r for r in common if not (graph.descendants([r], dependencies=False) - {r}) & common}
-    return tuple(r for r in graph.order if r in lowest)
+    return tuple(
+        r for r in graph.order if r in common and not common.intersection(graph.nodes[r].children)
+    )
 
 
 def missing_merge_point(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
@@ -219,8 +223,7 @@ def _change(
 
 def new_unlabeled_base(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
     """MG104: the range adds a second root without a branch label."""
-    base = scenario.base.graph(env)
-    if base is None or not base.order:
+    if not scenario.base.scripts(env):
         return  # the first migration of a project is a base, rightly
     side = scenario.checked
     for revision, script in added_revisions(scenario.base, side, env).items():
