@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
+    from mergeguard.demo import DemoRepository
     from mergeguard.model import Diagnostic
     from mergeguard.workspace import Options
 
@@ -65,11 +66,11 @@ def common_options(func: F) -> F:
 
 
 def make_options(
-    directory: Path | None,
-    config: Path | None,
-    name: str | None,
-    versions: Sequence[Path],
-    base: str | None,
+    directory: Path | None = None,
+    config: Path | None = None,
+    name: str | None = None,
+    versions: Sequence[Path] = (),
+    base: str | None = None,
 ) -> Options:
     from mergeguard.workspace import Options
 
@@ -168,20 +169,102 @@ def check(
     RANGE is A..B (or A...B): B is checked against A from their merge base, and
     their merge is predicted.  Without RANGE: a merge in progress, else
     pre-commit's pushed refs, else the working tree (or --staged index) against
-    --base / [tool.mergeguard] base / the upstream branch.
+    --base / [tool.mergeguard] base / the upstream branch.  Under pre-commit
+    (PRE_COMMIT=1) the index is checked, as with --staged.
     """
+    _finish(run_check(range_spec, staged=staged, fmt=fmt, select=select, ignore=ignore, **common))
+
+
+def run_check(
+    range_spec: str | None,
+    *,
+    staged: bool = False,
+    fmt: str = "text",
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    **common: Any,
+) -> tuple[Diagnostic, ...]:
+    """The body of ``check``: judge the scenario, print the findings, and
+    return them (the caller decides the exit code; ``demo`` uses it too)."""
     from mergeguard.rules.run import Selection, evaluate
     from mergeguard.workspace import Workspace
 
     chosen, skipped = _selectors(select), _selectors(ignore)
     workspace = Workspace(make_options(**common))
     scenario = workspace.scenario(range_spec, staged=staged)
-    settings = workspace.settings(staged)
+    settings = workspace.settings(staged or workspace.under_pre_commit())
     selection = Selection(chosen or settings.select, settings.ignore + skipped)
     diagnostics = evaluate(scenario, selection)
     workspace.close()
     _emit_check(fmt, scenario, diagnostics)
-    _finish(diagnostics)
+    return diagnostics
+
+
+@cli.command()
+@click.argument(
+    "directory",
+    metavar="[DIR]",
+    required=False,
+    type=click.Path(path_type=Path),
+)
+def demo(directory: Path | None) -> None:
+    """Show mergeguard on a throwaway repository.
+
+    Builds a git repository in DIR (default: a new temporary directory, kept
+    so you can look around) where branches `main` and `feature` each add a
+    migration on the same parent, then runs `mergeguard check main..feature`
+    on it.  Exit 0 when the demo shows what it should (MG102).
+    """
+    from mergeguard import demo as demo_repository
+
+    if directory is not None:
+        reason = demo_repository.unusable_reason(directory)
+        if reason:
+            raise click.BadParameter(f"{reason}; pass a new or empty directory", param_hint="DIR")
+    built = demo_repository.build(directory)
+    _demo_story(built)
+    diagnostics = run_check(demo_repository.RANGE, directory=built.root)
+    if not any(d.code == "MG102" for d in diagnostics):
+        click.echo("mergeguard demo: the check did not report MG102 as it should", err=True)
+        raise SystemExit(EXIT_CANNOT_RUN)
+    _demo_next_steps(built)
+
+
+def _demo_story(built: DemoRepository) -> None:
+    """The narrative before the findings (stderr: stdout is the findings)."""
+    base, ours, theirs = built.base, built.ours, built.theirs
+    lines = [
+        f"mergeguard demo: a throwaway git repository in {built.root}",
+        "",
+        f"  main     {base.revision} {base.message} <- {theirs.revision} {theirs.message}",
+        f"  feature  {base.revision} {base.message} <- {ours.revision} {ours.message}",
+        "",
+        f"Two branches each added a migration on {base.revision}; git merges them cleanly",
+        "(they are different files), but Alembic would then have two heads and",
+        "`alembic upgrade head` would fail.  Here is what mergeguard sees:",
+        "",
+        "$ mergeguard check main..feature",
+    ]
+    click.echo("\n".join(lines), err=True)
+
+
+def _demo_next_steps(built: DemoRepository) -> None:
+    """The commands to try next, after the findings."""
+    import shlex
+
+    steps = [
+        (
+            "git switch feature && mergeguard fix --rebase main..feature",
+            f"re-point {built.ours.revision} onto {built.theirs.revision}",
+        ),
+        ("git merge feature && mergeguard fix --merge", "or merge, then write the merge revision"),
+    ]
+    width = max(len(command) for command, _ in steps)
+    lines = ["", "Next, try the fixes in the demo repository:"]
+    lines.append(f"  cd {shlex.quote(str(built.root))}")
+    lines += [f"  {command.ljust(width)}   # {why}" for command, why in steps]
+    sys.stdout.flush()
+    click.echo("\n".join(lines), err=True)
 
 
 def _emit_check(fmt: str, scenario: Any, diagnostics: tuple[Diagnostic, ...]) -> None:
@@ -197,6 +280,28 @@ def _emit_check(fmt: str, scenario: Any, diagnostics: tuple[Diagnostic, ...]) ->
 
         click.echo(formats.render(fmt, scenario, diagnostics), nl=False)
     click.echo(f"{text.summary_line(diagnostics)} ({text.describe(scenario)})", err=True)
+
+
+@cli.command()
+@click.option("--markdown", is_flag=True, help="Print docs/rules.md (the whole catalogue).")
+def rules(markdown: bool) -> None:
+    """List every rule: code, name, severity and summary."""
+    from mergeguard.rules import docs
+
+    click.echo(docs.markdown() if markdown else docs.table(), nl=False)
+
+
+@cli.command()
+@click.argument("rule")
+def explain(rule: str) -> None:
+    """Explain one rule (by code or name): what, why, examples and the fix."""
+    from mergeguard.rules import docs
+    from mergeguard.rules.catalogue import find_rule
+
+    found = find_rule(rule)
+    if found is None:
+        raise click.BadParameter(f"no rule is named {rule!r} (see `mergeguard rules`)")
+    click.echo(docs.explain(found), nl=False)
 
 
 def _read(

@@ -110,7 +110,8 @@ class Workspace:
     def scenario(self, spec: str | None = None, *, staged: bool = False) -> MergeScenario:
         """The scenario ``check`` judges (DESIGN.md "Ranges"): an explicit range;
         else a merge in progress; else pre-commit's pre-push refs; else the
-        tree, against the configured base when there is one."""
+        tree (the index under pre-commit, see ``under_pre_commit``), against
+        the configured base when there is one."""
         if spec:
             left, right = parse_range(spec)
             return self.range_scenario(left, right) if right else self.tree_scenario(left, staged)
@@ -120,7 +121,17 @@ class Workspace:
         pushed = self.pushed_range()
         if pushed:
             return self.range_scenario(*pushed)
+        staged = staged or self.under_pre_commit()
         return self.tree_scenario(self.configured_base(staged), staged)
+
+    def under_pre_commit(self) -> bool:
+        """True when pre-commit runs us (it exports ``PRE_COMMIT=1`` to its
+        hooks) in a work tree: its pre-commit stage commits the index, so the
+        index is what to check, not untracked files lying in the work tree.
+        Hook ``args`` apply to every stage, hence the environment, not
+        ``--staged``.  The pre-push stage is told apart by its refs
+        (``pushed_range``), which ``scenario`` looks at first."""
+        return self.environ.get("PRE_COMMIT") == "1" and self.repo.work_tree is not None
 
     def settings(self, staged: bool = False) -> ToolSettings:
         """``[tool.mergeguard]`` of the tree being worked on (defaults if unreadable)."""

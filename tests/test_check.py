@@ -34,8 +34,9 @@ def codes(document: dict) -> list[str]:  # type: ignore[type-arg]
     return sorted(f["code"] for f in document["findings"])
 
 
-def test_diverged_branches_before_merging(repo: RepoBuilder, style: str,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_diverged_branches_before_merging(
+    repo: RepoBuilder, style: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     diverge(repo, style)
     code, document = check(capsys, repo, "main..feature")
     assert code == 1 and codes(document) == ["MG102"]
@@ -52,8 +53,9 @@ def test_diverged_branches_before_merging(repo: RepoBuilder, style: str,
     assert code == 1 and codes(document) == ["MG102"]
 
 
-def test_after_a_merge_without_merge_revision(repo: RepoBuilder,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_after_a_merge_without_merge_revision(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
     diverge(repo)
     repo.git("merge", "-q", "--no-edit", "feature")
     code, document = check(capsys, repo)
@@ -76,8 +78,9 @@ def test_merge_in_progress(repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
     assert (code, codes(document)) == (0, [])
 
 
-def test_branch_on_mains_head_is_clean(repo: RepoBuilder, style: str,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_branch_on_mains_head_is_clean(
+    repo: RepoBuilder, style: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo.init_alembic()
     repo.migration("a1", None, style=style)
     repo.migration("b2", "a1", style=style)
@@ -110,8 +113,9 @@ def test_labelled_independent_heads_pass_but_not_two_in_one_label(
     assert "expand" in document["findings"][0]["message"]
 
 
-def test_heads_already_on_main_are_one_warning(repo: RepoBuilder,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_heads_already_on_main_are_one_warning(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo.init_alembic()
     repo.migration("a1", None)
     repo.migration("b2", "a1")
@@ -130,20 +134,23 @@ def test_heads_already_on_main_are_one_warning(repo: RepoBuilder,
     assert code == 1 and document["findings"][0]["severity"] == "error"
 
 
-def test_shallow_clone_without_merge_base_is_exit_3(repo: RepoBuilder, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_shallow_clone_without_merge_base_is_exit_3(
+    repo: RepoBuilder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     diverge(repo)
     shallow = tmp_path / "shallow"
-    repo.git("clone", "-q", "--depth", "1", "--no-single-branch", f"file://{repo.root}",
-             str(shallow))
+    repo.git(
+        "clone", "-q", "--depth", "1", "--no-single-branch", f"file://{repo.root}", str(shallow)
+    )
     code = main(["check", "origin/main..origin/feature", "-C", str(shallow)])
     _, err = capsys.readouterr()
     assert code == 3 and "shallow" in err and "fetch-depth: 0" in err
     assert "Traceback" not in err
 
 
-def test_unknown_ref_and_unknown_rule(repo: RepoBuilder,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_ref_and_unknown_rule(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
     diverge(repo)
     assert main(["check", "main..nope", "-C", str(repo.root)]) == 3
     assert "nope" in capsys.readouterr().err
@@ -151,8 +158,9 @@ def test_unknown_ref_and_unknown_rule(repo: RepoBuilder,
     assert "MG999" in capsys.readouterr().err
 
 
-def test_select_ignore_and_configuration(repo: RepoBuilder,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_select_ignore_and_configuration(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
     diverge(repo)
     assert check(capsys, repo, "main..feature", "--ignore", "MG102")[0] == 0
     assert check(capsys, repo, "main..feature", "--ignore", "missing-merge-point")[0] == 0
@@ -164,13 +172,17 @@ def test_select_ignore_and_configuration(repo: RepoBuilder,
     assert check(capsys, repo, "main..feature", "--select", "MG102")[0] == 1
 
 
-def test_waiver_comment_on_the_down_revision_line(repo: RepoBuilder,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_waiver_comment_on_the_down_revision_line(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
     diverge(repo)
     repo.checkout("feature")
     path = repo.root / "migrations/versions/c7_migration.py"
-    path.write_text(path.read_text().replace(
-        "down_revision = 'a1'", "down_revision = 'a1'  # mergeguard: ignore[MG102]"))
+    path.write_text(
+        path.read_text().replace(
+            "down_revision = 'a1'", "down_revision = 'a1'  # mergeguard: ignore[MG102]"
+        )
+    )
     repo.commit("waive")
     assert check(capsys, repo, "main..feature")[0] == 0
     path.write_text(path.read_text().replace("ignore[MG102]", "ignore[MG104]"))
@@ -178,8 +190,9 @@ def test_waiver_comment_on_the_down_revision_line(repo: RepoBuilder,
     assert check(capsys, repo, "main..feature")[0] == 1
 
 
-def test_working_tree_against_a_base(repo: RepoBuilder, monkeypatch: pytest.MonkeyPatch,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_working_tree_against_a_base(
+    repo: RepoBuilder, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     diverge(repo)
     repo.checkout("feature")
     assert check(capsys, repo)[0] == 0  # no base known: the tree alone is fine
@@ -194,8 +207,9 @@ def test_working_tree_against_a_base(repo: RepoBuilder, monkeypatch: pytest.Monk
     assert check(capsys, repo)[0] == 1
 
 
-def test_pre_push_refs_from_pre_commit(repo: RepoBuilder, monkeypatch: pytest.MonkeyPatch,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_pre_push_refs_from_pre_commit(
+    repo: RepoBuilder, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     diverge(repo)
     monkeypatch.setenv("PRE_COMMIT_FROM_REF", repo.git("rev-parse", "main"))
     monkeypatch.setenv("PRE_COMMIT_TO_REF", repo.git("rev-parse", "feature"))
@@ -224,14 +238,16 @@ def test_drift_and_old_problems_only_where_the_range_touched(
     repo.init_alembic()
     repo.migration("a1", None)
     old = repo.migration("b2", "a1")
-    (repo.root / old).write_text((repo.root / old).read_text().replace("Revises: a1",
-                                                                       "Revises: zz"))
+    (repo.root / old).write_text(
+        (repo.root / old).read_text().replace("Revises: a1", "Revises: zz")
+    )
     repo.write("migrations/versions/broken.py", "def helper(:\n")
     repo.commit()
     repo.branch("feature")
     new = repo.migration("c3", "b2")
-    (repo.root / new).write_text((repo.root / new).read_text().replace("Revises: b2",
-                                                                       "Revises: a1"))
+    (repo.root / new).write_text(
+        (repo.root / new).read_text().replace("Revises: b2", "Revises: a1")
+    )
     repo.commit()
     code, document = check(capsys, repo, "main..feature")
     assert code == 0 and codes(document) == ["MG008"]
@@ -240,8 +256,9 @@ def test_drift_and_old_problems_only_where_the_range_touched(
     assert (repo.root / new).read_text().splitlines()[drift["line"] - 1].startswith("Revises:")
 
 
-def test_deleting_a_parent_breaks_an_untouched_child(repo: RepoBuilder,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_deleting_a_parent_breaks_an_untouched_child(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo.init_alembic()
     repo.migration("a1", None)
     parent = repo.migration("b2", "a1")
@@ -254,8 +271,9 @@ def test_deleting_a_parent_breaks_an_untouched_child(repo: RepoBuilder,
     assert code == 1 and codes(document) == ["MG004", "MG103"]
 
 
-def test_text_output_and_summary(repo: RepoBuilder, capsys: pytest.CaptureFixture[str],
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_text_output_and_summary(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     diverge(repo)
     code = main(["check", "main..feature", "-C", str(repo.root)])

@@ -32,8 +32,12 @@ def write(repo: RepoBuilder, rev: Rev, style: str) -> None:
         repo.write(path, rev.text)
         return
     text = migration_text(
-        rev.revision, rev.down, style=style, message=rev.message,
-        branch_labels=rev.labels or None, depends_on=rev.depends_on or None,
+        rev.revision,
+        rev.down,
+        style=style,
+        message=rev.message,
+        branch_labels=rev.labels or None,
+        depends_on=rev.depends_on or None,
     )
     if rev.doc_revises is not None:
         text = re.sub(r"^Revises: .*$", f"Revises: {rev.doc_revises}", text, flags=re.M)
@@ -57,8 +61,9 @@ def build(repo: RepoBuilder, example: Example, style: str) -> None:
 
 
 @pytest.mark.parametrize(("code", "example"), CASES)
-def test_rule_example(repo: RepoBuilder, style: str, code: str, example: Example,
-                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_rule_example(
+    repo: RepoBuilder, style: str, code: str, example: Example, capsys: pytest.CaptureFixture[str]
+) -> None:
     build(repo, example, style)
     exit_code = main(["check", "main..feature", "-C", str(repo.root), "--format", "json"])
     findings = json.loads(capsys.readouterr().out)["findings"]

@@ -1,0 +1,62 @@
+"""GitHub Actions workflow commands: one ``::error`` / ``::warning`` line per finding.
+
+GitHub turns each line into an annotation on the file and line it names.  The
+escaping is the one of GitHub's own toolkit (``@actions/core``, command.ts):
+message data escapes ``%``, ``\\r`` and ``\\n``; property values also escape
+``:`` and ``,``, which would otherwise end the value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mergeguard.model import Diagnostic
+from mergeguard.scenario import MergeScenario
+
+_DATA_ESCAPES = (("%", "%25"), ("\r", "%0D"), ("\n", "%0A"))
+_PROPERTY_ESCAPES = _DATA_ESCAPES + ((":", "%3A"), (",", "%2C"))
+
+
+def escape_data(text: str) -> str:
+    """``text`` safe as the message of a workflow command (after the last ``::``)."""
+    for raw, escaped in _DATA_ESCAPES:
+        text = text.replace(raw, escaped)
+    return text
+
+
+def escape_property(text: str) -> str:
+    """``text`` safe as a property value (``file=``, ``title=``) of a workflow command."""
+    for raw, escaped in _PROPERTY_ESCAPES:
+        text = text.replace(raw, escaped)
+    return text
+
+
+def _properties(item: Diagnostic) -> list[tuple[str, str]]:
+    """The annotation's ``key=value`` pairs: where (when known), then the title."""
+    pairs: list[tuple[str, str]] = []
+    if item.location is not None:
+        location = item.location
+        pairs += [
+            ("file", str(location.path)),
+            ("line", str(location.line)),
+            ("col", str(location.column)),
+        ]
+    pairs.append(("title", f"{item.code} {item.name}"))
+    return pairs
+
+
+def message_text(item: Diagnostic) -> str:
+    """The annotation's body: the message, then the hint on its own line."""
+    return item.message if not item.hint else f"{item.message}\n{item.hint}"
+
+
+def annotation(item: Diagnostic) -> str:
+    """One workflow command line (no newline) for one finding."""
+    properties = ",".join(f"{key}={escape_property(value)}" for key, value in _properties(item))
+    return f"::{item.severity} {properties}::{escape_data(message_text(item))}"
+
+
+def render(scenario: MergeScenario, diagnostics: Sequence[Diagnostic]) -> str:
+    """Every finding as a workflow command, in the order given, each ending in a
+    newline; the empty string when there is nothing to report."""
+    return "".join(annotation(item) + "\n" for item in diagnostics)

@@ -1,0 +1,100 @@
+"""Markdown for ``$GITHUB_STEP_SUMMARY`` or a pull-request comment.
+
+A verdict title, what was checked, a table of findings with their hints, and
+per environment a Mermaid picture of what the range does to the revision
+graph (GitHub renders ```` ```mermaid ```` blocks).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from mergeguard.model import Diagnostic
+from mergeguard.report.rangechart import flowchart
+from mergeguard.report.text import describe
+from mergeguard.scenario import MergeScenario
+
+_SEVERITY = {"error": ":x: error", "warning": ":warning: warning"}
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' * (count != 1)}"
+
+
+def verdict(diagnostics: Sequence[Diagnostic]) -> str:
+    """The title line: ``### mergeguard: 1 error, 2 warnings`` or ``... no problems``."""
+    errors = sum(1 for d in diagnostics if d.severity == "error")
+    warnings = len(diagnostics) - errors
+    counts = [_plural(n, word) for n, word in ((errors, "error"), (warnings, "warning")) if n]
+    return f"### mergeguard: {', '.join(counts) or 'no problems'}"
+
+
+def escape_cell(text: str) -> str:
+    """``text`` safe inside one table cell: pipes escaped, line breaks as ``<br>``."""
+    text = text.replace("|", "\\|")
+    return "<br>".join(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+
+
+def _where(item: Diagnostic) -> str:
+    if item.location is None:
+        return ""
+    return f"{item.location.path}:{item.location.line}"
+
+
+def _code_span(text: str) -> str:
+    """``text`` as inline code, fenced by more backticks than it holds in a row;
+    the empty string stays empty."""
+    if not text:
+        return ""
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    padding = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{padding}{text}{padding}{fence}"
+
+
+def findings_table(diagnostics: Sequence[Diagnostic]) -> list[str]:
+    """The findings as table lines: severity, rule, file:line, message."""
+    lines = ["| Severity | Rule | Where | Message |", "| --- | --- | --- | --- |"]
+    for item in diagnostics:
+        cells = (
+            _SEVERITY[item.severity],
+            f"{item.code} {_code_span(item.name)}",
+            _code_span(_where(item)),
+            item.message,
+        )
+        lines.append("| " + " | ".join(escape_cell(cell) for cell in cells) + " |")
+    return lines
+
+
+def _hint_bullet(item: Diagnostic) -> str:
+    where = _code_span(_where(item))
+    return f"- **{item.code}**{' ' + where if where else ''}: {item.hint}"
+
+
+def hint_lines(diagnostics: Sequence[Diagnostic]) -> list[str]:
+    """One bullet per finding that has a hint, under a bold heading (none without hints)."""
+    bullets = [_hint_bullet(item) for item in diagnostics if item.hint]
+    return ["**Hints**", "", *bullets] if bullets else []
+
+
+def _charts(scenario: MergeScenario, diagnostics: Sequence[Diagnostic]) -> list[str]:
+    lines: list[str] = []
+    for env in scenario.environments():
+        chart = flowchart(scenario, env, diagnostics)
+        if chart is not None:
+            title = f"#### Revision graph of {_code_span(env)}"
+            lines += ["", title, "", "```mermaid", chart, "```"]
+    return lines
+
+
+def render(scenario: MergeScenario, diagnostics: Sequence[Diagnostic]) -> str:
+    """The whole Markdown document, ending in a newline."""
+    lines = [verdict(diagnostics), "", f"Checked {describe(scenario)}."]
+    if diagnostics:
+        lines += ["", *findings_table(diagnostics)]
+        hints = hint_lines(diagnostics)
+        if hints:
+            lines += ["", *hints]
+    lines += _charts(scenario, diagnostics)
+    return "\n".join(lines) + "\n"
