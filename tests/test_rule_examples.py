@@ -92,3 +92,23 @@ def test_every_rule_is_documented() -> None:
 def test_docs_rules_md_is_generated_from_the_catalogue() -> None:
     docs = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
     assert docs.read_text() == markdown(), "run: mergeguard rules --markdown > docs/rules.md"
+
+
+def test_readme_rule_table_is_generated() -> None:
+    from mergeguard.rules.docs import markdown_table
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("<!-- rules:start -->\n")[1].split("\n<!-- rules:end -->")[0]
+    assert section == "\n".join(markdown_table("docs/rules.md"))
+
+
+def test_rules_and_explain_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules"]) == 0
+    out = capsys.readouterr().out
+    assert all(rule.code in out for rule in RULES)
+    assert main(["rules", "--markdown"]) == 0
+    assert capsys.readouterr().out == markdown()
+    assert main(["explain", "missing-merge-point"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("MG102 missing-merge-point") and "Example (bad)" in out
+    assert main(["explain", "mg999"]) == 2
