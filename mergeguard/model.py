@@ -70,10 +70,16 @@ class Spans:
 
 @dataclass(frozen=True, slots=True)
 class Operation:
-    """One ``op.*`` call of ``upgrade()`` / ``downgrade()``.
+    """One schema change of ``upgrade()`` / ``downgrade()``.
 
-    ``opaque`` marks calls whose arguments are not literal: recorded, never
-    guessed.
+    ``kind`` is the ``op`` method (``add_column``, ``create_index`` ...), or
+    ``create_enum`` for a named enum type, or ``opaque``.  ``name`` is the
+    object the operation is about (column, index, constraint, new table name),
+    ``columns`` the columns it covers, ``detail`` sorted (key, value) pairs
+    (``type``, ``nullable``, ``new_column_name``, ``referent`` ...).
+    ``opaque`` marks a call mergeguard cannot read statically (non-literal
+    arguments, a helper call, a loop or a conditional): recorded with
+    ``reason``, never guessed.
     """
 
     kind: str
@@ -82,6 +88,14 @@ class Operation:
     schema: str | None
     span: Span
     opaque: bool = False
+    columns: tuple[str, ...] = ()
+    detail: tuple[tuple[str, str], ...] = ()
+    reason: str = ""
+    function: str = "upgrade"
+
+    def get(self, key: str) -> str | None:
+        """The value of one ``detail`` entry (None when absent)."""
+        return next((value for k, value in self.detail if k == key), None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,10 +166,16 @@ def _blobs(snapshot: Snapshot) -> dict[PurePosixPath, str]:
     return {entry.path: entry.blob for entry in snapshot.files(ROOT)}
 
 
-def changed_paths(base: Snapshot, side: Snapshot) -> frozenset[PurePosixPath]:
-    """Files ``side`` added or changed compared with ``base`` (deletions excluded)."""
-    before = _blobs(base)
-    return frozenset(p for p, blob in _blobs(side).items() if before.get(p) != blob)
+def changed_paths(
+    base: Snapshot, side: Snapshot, directories: Sequence[PurePosixPath]
+) -> frozenset[PurePosixPath]:
+    """Files below ``directories`` (the version locations: nothing else is
+    judged) that ``side`` added or changed compared with ``base``."""
+    changed: set[PurePosixPath] = set()
+    for directory in dict.fromkeys(directories):
+        before = {e.path: e.blob for e in base.files(directory)}
+        changed.update(e.path for e in side.files(directory) if before.get(e.path) != e.blob)
+    return frozenset(changed)
 
 
 def added_revisions(base: Side, side: Side, environment: str) -> dict[str, MigrationScript]:

@@ -272,20 +272,32 @@ class Workspace:
             conflicts, merged = merged_tree.conflicts, merged_tree
         checked = merged if kind == MERGE else our_tree
         base_side = self.side("base", "merge base", base_tree, base_sha, required=False)
-        theirs_side = self.side("theirs", their_label, their_tree, their_sha, required=False)
+        theirs_side = (
+            Side("theirs", their_label, base_side.origin, their_sha, base_side.reads)
+            if fast_forward  # the same commit: read it once
+            else self.side("theirs", their_label, their_tree, their_sha, required=False)
+        )
         ours_side = self.side("ours", our_label, our_tree, our_sha, required=kind != MERGE)
         merged_side = (
             ours_side
             if merged is our_tree
             else self.side("merged", "merge", merged, None, required=kind == MERGE)
         )
+        checked_side = merged_side if kind == MERGE else ours_side
         return MergeScenario(
             kind=kind,
             base=base_side,
             theirs=theirs_side,
             ours=ours_side,
             merged=merged_side,
-            touched=changed_paths(base_tree, checked),
+            touched=changed_paths(base_tree, checked, _locations(checked_side)),
             conflicts=conflicts,
             has_base=has_base,
         )
+
+
+def _locations(side: Side) -> list[PurePosixPath]:
+    """Every version location of the side's environments."""
+    return [
+        location for read in side.reads.values() for location in read.environment.version_locations
+    ]
