@@ -195,9 +195,20 @@ def run_check(
     settings = workspace.settings(staged or workspace.under_pre_commit())
     selection = Selection(chosen or settings.select, settings.ignore + skipped)
     diagnostics = evaluate(scenario, selection)
+    changes = _schema_changes(scenario, selection) if fmt in ("text", "markdown") else {}
     workspace.close()
-    _emit_check(fmt, scenario, diagnostics)
+    _emit_check(fmt, scenario, diagnostics, changes)
     return diagnostics
+
+
+def _schema_changes(scenario: Any, selection: Any) -> dict[str, dict[str, list[str]]]:
+    """What each side does to the schema, when the schema rules are selected."""
+    from mergeguard.rules.run import SCHEMA_RULES
+    from mergeguard.rules.schema import schema_changes
+
+    if not any(selection.allows(r.code, r.name) for r in SCHEMA_RULES):
+        return {}
+    return schema_changes(scenario)
 
 
 @cli.command()
@@ -267,7 +278,12 @@ def _demo_next_steps(built: DemoRepository) -> None:
     click.echo("\n".join(lines), err=True)
 
 
-def _emit_check(fmt: str, scenario: Any, diagnostics: tuple[Diagnostic, ...]) -> None:
+def _emit_check(
+    fmt: str,
+    scenario: Any,
+    diagnostics: tuple[Diagnostic, ...],
+    changes: dict[str, dict[str, list[str]]],
+) -> None:
     from mergeguard.report import jsonout, text
 
     if fmt == "json":
@@ -275,6 +291,12 @@ def _emit_check(fmt: str, scenario: Any, diagnostics: tuple[Diagnostic, ...]) ->
         return
     if fmt == "text":
         text.render_diagnostics(_console(), diagnostics)
+        for line in text.schema_lines(changes):
+            click.echo(line, err=True)
+    elif fmt == "markdown":
+        from mergeguard.report import markdown
+
+        click.echo(markdown.render(scenario, diagnostics, changes), nl=False)
     else:
         from mergeguard.report import formats
 

@@ -15,7 +15,15 @@ from pathlib import PurePosixPath
 
 from mergeguard.cache import ParseCache
 from mergeguard.graph import RevisionGraph, build
-from mergeguard.model import Config, Diagnostic, Environment, FileEntry, MigrationScript
+from mergeguard.model import (
+    Config,
+    Diagnostic,
+    Environment,
+    FileEntry,
+    MigrationScript,
+    Operation,
+    Span,
+)
 from mergeguard.parse import READER_VERSION, read_modules
 from mergeguard.parse.header import (
     ScriptRead,
@@ -178,6 +186,29 @@ class Reader:
         except (ValueError, TypeError, KeyError):
             return None  # a damaged entry is re-read, never trusted
 
+    def operations(
+        self, snapshot: Snapshot, scripts: Sequence[MigrationScript]
+    ) -> dict[str, tuple[Operation, ...]]:
+        """blob -> the operations of each script's file, read with libcst (only
+        the few files a check compares), cached by blob id."""
+        found: dict[str, tuple[Operation, ...]] = {}
+        missing: dict[str, FileEntry] = {}
+        for script in scripts:
+            cached = self.cache.get(_OPS_PREFIX + script.blob)
+            try:
+                found[script.blob] = operations_from_json(cached)
+                continue
+            except (ValueError, TypeError):
+                missing[script.blob] = FileEntry(script.path, script.blob)
+        if missing:
+            from mergeguard.parse.operations import read_operations
+
+            for source in snapshot.read_many(list(missing.values())):
+                operations = read_operations(source.text)
+                found[source.blob] = operations
+                self.cache.put(_OPS_PREFIX + source.blob, operations_to_json(operations))
+        return found
+
     def module_facts(self, snapshot: Snapshot, path: PurePosixPath) -> ModuleFacts | None:
         """Facts of a module that migrations import constants from."""
         entries = [e for e in snapshot.files(path.parent) if e.path == path]
@@ -190,6 +221,61 @@ class Reader:
 
 
 _ROW_PREFIX = "s:"
+_OPS_PREFIX = "o1:"
+
+
+def operations_to_json(operations: Sequence[Operation]) -> list[object]:
+    return [
+        [
+            o.kind,
+            o.table,
+            o.name,
+            o.schema,
+            o.span.line,
+            o.span.column,
+            o.opaque,
+            list(o.columns),
+            [list(pair) for pair in o.detail],
+            o.reason,
+            o.function,
+        ]
+        for o in operations
+    ]
+
+
+def operations_from_json(data: object) -> tuple[Operation, ...]:
+    """Inverse of operations_to_json; raises ValueError on anything malformed."""
+    if not isinstance(data, list):
+        raise ValueError("bad operations")
+    found = []
+    for row in data:
+        kind, table, name, schema, line, column, opaque, columns, detail, reason, function = row
+        texts = (kind, reason, function)
+        optional = (table, name, schema)
+        if (
+            not all(isinstance(t, str) for t in texts)
+            or not all(t is None or isinstance(t, str) for t in optional)
+            or type(line) is not int
+            or type(column) is not int
+            or type(opaque) is not bool
+        ):
+            raise ValueError("bad operation")
+        pairs = tuple((str(k), str(v)) for k, v in detail)
+        found.append(
+            Operation(
+                kind,
+                table,
+                name,
+                schema,
+                Span(line, column),
+                opaque,
+                tuple(str(c) for c in columns),
+                pairs,
+                reason,
+                function,
+            )
+        )
+    return tuple(found)
 
 
 def version_files(snapshot: Snapshot, environment: Environment) -> tuple[FileEntry, ...]:

@@ -10,14 +10,16 @@ workspace (the edge) decides which refs and trees they are.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from mergeguard.engine import EnvironmentRead
 from mergeguard.graph import RevisionGraph
-from mergeguard.model import FileEntry, MigrationScript, SourceFile
+from mergeguard.model import FileEntry, MigrationScript, Operation, SourceFile
 from mergeguard.snapshot import ROOT, Snapshot, is_under
+
+OperationsLoader = Callable[[Sequence[MigrationScript]], dict[str, tuple[Operation, ...]]]
 
 RANGE = "range"  # check A..B: ours = B, theirs = A
 MERGE = "merge"  # a merge in progress: ours = HEAD, theirs = MERGE_HEAD, merged = the tree
@@ -36,6 +38,15 @@ class Side:
     memo: dict[str, dict[str, MigrationScript]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    load_operations: OperationsLoader | None = field(default=None, compare=False, repr=False)
+
+    def operations(self, scripts: Sequence[MigrationScript]) -> dict[str, tuple[Operation, ...]]:
+        """Revision id -> its file's operations (read on demand: only the few
+        revisions a check compares are parsed with libcst)."""
+        if self.load_operations is None or not scripts:
+            return {}
+        by_blob = self.load_operations(scripts)
+        return {script.revision: by_blob.get(script.blob, ()) for script in scripts}
 
     def graph(self, environment: str) -> RevisionGraph | None:
         read = self.reads.get(environment)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from mergeguard.cache import ParseCache, default_cache_path
@@ -176,7 +176,14 @@ class Workspace:
             if required:
                 raise
             reads = ()
-        return Side(role, label, snapshot.origin, sha, {r.environment.name: r for r in reads})
+        return Side(
+            role,
+            label,
+            snapshot.origin,
+            sha,
+            {r.environment.name: r for r in reads},
+            load_operations=lambda scripts: self.reader.operations(snapshot, scripts),
+        )
 
     def merge_base_tree(self, left: str, right: str) -> tuple[Snapshot, str | None]:
         """The merge base of two commits as a snapshot (an empty tree when the
@@ -273,7 +280,7 @@ class Workspace:
         checked = merged if kind == MERGE else our_tree
         base_side = self.side("base", "merge base", base_tree, base_sha, required=False)
         theirs_side = (
-            Side("theirs", their_label, base_side.origin, their_sha, base_side.reads)
+            replace(base_side, role="theirs", label=their_label, memo={})
             if fast_forward  # the same commit: read it once
             else self.side("theirs", their_label, their_tree, their_sha, required=False)
         )

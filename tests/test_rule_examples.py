@@ -17,7 +17,7 @@ from mergeguard.rules.examples import EXAMPLES, Example, Rev
 
 VERSIONS = "migrations/versions"
 CASES = [
-    pytest.param(code, example, id=f"{code}-{'bad' if example.bad else 'good'}-{i}")
+    pytest.param(code, example, id=f"{code}-{'bad' if example.shows(code) else 'good'}-{i}")
     for code, examples in EXAMPLES.items()
     for i, example in enumerate(examples)
 ]
@@ -34,6 +34,7 @@ def write(repo: RepoBuilder, rev: Rev, style: str) -> None:
     text = migration_text(
         rev.revision,
         rev.down,
+        upgrade=rev.upgrade,
         style=style,
         message=rev.message,
         branch_labels=rev.labels or None,
@@ -76,9 +77,9 @@ def test_rule_example(
 
 
 def test_every_static_rule_has_a_bad_and_a_good_example() -> None:
-    static = [r.code for r in RULES if r.code < "MG200"]
+    static = [r.code for r in RULES if r.code < "MG300"]
     for code in static:
-        kinds = {example.bad for example in EXAMPLES.get(code, ())}
+        kinds = {example.shows(code) for example in EXAMPLES.get(code, ())}
         assert kinds == {True, False}, code
         assert any(code in e.expect for e in EXAMPLES[code]), code
 

@@ -8,7 +8,7 @@ graph (GitHub renders ```` ```mermaid ```` blocks).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from mergeguard.model import Diagnostic
 from mergeguard.report.rangechart import flowchart
@@ -88,13 +88,25 @@ def _charts(scenario: MergeScenario, diagnostics: Sequence[Diagnostic]) -> list[
     return lines
 
 
-def render(scenario: MergeScenario, diagnostics: Sequence[Diagnostic]) -> str:
-    """The whole Markdown document, ending in a newline."""
+def render(
+    scenario: MergeScenario,
+    diagnostics: Sequence[Diagnostic],
+    changes: Mapping[str, Mapping[str, list[str]]] | None = None,
+) -> str:
+    """The whole Markdown document, ending in a newline.  ``changes`` is what
+    each side does to the schema, per environment (a reviewer sees the
+    overlap at a glance)."""
     lines = [verdict(diagnostics), "", f"Checked {describe(scenario)}."]
     if diagnostics:
         lines += ["", *findings_table(diagnostics)]
         hints = hint_lines(diagnostics)
         if hints:
             lines += ["", *hints]
+    for env, sides in (changes or {}).items():
+        lines += ["", f"**Schema changes** (`{env}`)", ""]
+        lines += [
+            f"- {escape_cell(label)}: {escape_cell(', '.join(items) or 'none')}"
+            for label, items in sides.items()
+        ]
     lines += _charts(scenario, diagnostics)
     return "\n".join(lines) + "\n"

@@ -98,3 +98,14 @@ def describe(scenario: MergeScenario) -> str:
     if scenario.has_base:
         return f"{scenario.ours.label} against {scenario.theirs.label}, merge base {base}"
     return f"{scenario.ours.label}"
+
+
+def schema_lines(changes: dict[str, dict[str, list[str]]]) -> list[str]:
+    """``schema [alembic]: feature: +users.email, +ix_users_email; main: +users.email``."""
+    lines = []
+    for env, sides in changes.items():
+        parts = [
+            f"{label}: {', '.join(items) or 'no schema changes'}" for label, items in sides.items()
+        ]
+        lines.append(f"schema [{env}]: {'; '.join(parts)}")
+    return lines

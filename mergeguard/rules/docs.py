@@ -33,9 +33,9 @@ def _verdict(example: Example) -> str:
     return ", ".join(example.expect) if example.expect else "nothing (exit 0)"
 
 
-def example_text(example: Example) -> list[str]:
+def example_text(example: Example, code: str) -> list[str]:
     """An example as indented plain-text lines (``explain``)."""
-    kind = "bad" if example.bad else "good"
+    kind = "bad" if example.shows(code) else "good"
     lines = [f"Example ({kind}): {example.title}"]
     for attr, title in SIDES:
         revs = getattr(example, attr)
@@ -58,7 +58,7 @@ def explain(rule: Rule) -> str:
         "",
     ]
     for example in EXAMPLES.get(rule.code, ()):
-        lines.extend(example_text(example))
+        lines.extend(example_text(example, rule.code))
         lines.append("")
     lines.append("Fix: " + rule.fix)
     return "\n".join(lines) + "\n"
@@ -70,8 +70,8 @@ def table() -> str:
     return "".join(f"{r.code}  {r.name:{width}}  {r.severity:7}  {r.summary}\n" for r in RULES)
 
 
-def _example_markdown(example: Example) -> list[str]:
-    kind = "Bad" if example.bad else "Good"
+def _example_markdown(example: Example, code: str) -> list[str]:
+    kind = "Bad" if example.shows(code) else "Good"
     rows = [f"**{kind}: {example.title}**", "", "| where | revisions |", "|---|---|"]
     for attr, title in SIDES:
         revs = getattr(example, attr)
@@ -119,6 +119,6 @@ def markdown() -> str:
         if examples:
             lines += ["**Examples.**", ""]
             for example in examples:
-                lines += _example_markdown(example)
+                lines += _example_markdown(example, rule.code)
         lines += [f"**Fix.** {rule.fix}"]
     return "\n".join(lines) + "\n"

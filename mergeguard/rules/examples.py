@@ -30,6 +30,7 @@ class Rev:
     doc_revises: str | None = None
     message: str | None = None
     delete: bool = False
+    upgrade: str = "pass"
 
     @property
     def filename(self) -> str:
@@ -46,14 +47,28 @@ class Example:
     theirs: tuple[Rev, ...] = ()
     expect: tuple[str, ...] = ()
 
-    @property
-    def bad(self) -> bool:
-        return bool(self.expect)
+    def shows(self, code: str) -> bool:
+        """True when this is a bad example of rule ``code`` (it reports it)."""
+        return code in self.expect
 
 
-A1 = Rev("a1", None, message="create users")
-B2 = Rev("b2", "a1", message="add users.name")
+USERS = "op.create_table('users', sa.Column('id', sa.Integer(), primary_key=True))"
+A1 = Rev("a1", None, message="create users", upgrade=USERS)
+B2 = Rev(
+    "b2",
+    "a1",
+    message="add users.name",
+    upgrade="op.add_column('users', sa.Column('name', sa.String(50)))",
+)
 LINE = (A1, B2)
+ADD_EMAIL = "op.add_column('users', sa.Column('email', sa.String(255), nullable=True))"
+ADD_ORG_EMAIL = (
+    "op.create_table('orgs', sa.Column('id', sa.Integer(), primary_key=True))\n"
+    "op.add_column('orgs', sa.Column('email', sa.String(255)))"
+)
+CREATE_AUDIT = "op.create_table('audit_log', sa.Column('id', sa.Integer(), primary_key=True))"
+INDEX_NAME = "op.create_index(op.f('ix_users_name'), 'users', ['name'])"
+RENAME = "op.alter_column('users', 'name', new_column_name='{new}')"
 
 EXAMPLES: dict[str, tuple[Example, ...]] = {
     "MG001": (
@@ -210,6 +225,86 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             "a merge revision joins two real heads",
             LINE,
             ours=(Rev("c3", "b2"), Rev("d4", "b2"), Rev("m1", ("c3", "d4"))),
+        ),
+    ),
+    "MG201": (
+        Example(
+            "both branches add users.email",
+            LINE,
+            theirs=(Rev("c3", "b2", upgrade=ADD_EMAIL),),
+            ours=(Rev("d4", "b2", upgrade=ADD_EMAIL),),
+            expect=("MG102", "MG201"),
+        ),
+        Example(
+            "the same column name on different tables",
+            LINE,
+            theirs=(Rev("c3", "b2", upgrade=ADD_EMAIL),),
+            ours=(Rev("d4", "b2", upgrade=ADD_ORG_EMAIL),),
+            expect=("MG102",),
+        ),
+    ),
+    "MG202": (
+        Example(
+            "both branches create table audit_log",
+            LINE,
+            theirs=(Rev("c3", "b2", upgrade=CREATE_AUDIT),),
+            ours=(Rev("d4", "b2", upgrade=CREATE_AUDIT.replace("'id'", "'pk'")),),
+            expect=("MG102", "MG202"),
+        ),
+        Example(
+            "the same table name in two schemas",
+            LINE,
+            theirs=(Rev("c3", "b2", upgrade=CREATE_AUDIT),),
+            ours=(Rev("d4", "b2", upgrade=CREATE_AUDIT[:-1] + ", schema='archive')"),),
+            expect=("MG102",),
+        ),
+    ),
+    "MG203": (
+        Example(
+            "both branches create index ix_users_name",
+            LINE,
+            theirs=(Rev("c3", "b2", upgrade=INDEX_NAME),),
+            ours=(Rev("d4", "b2", upgrade=INDEX_NAME.replace("['name']", "['name', 'id']")),),
+            expect=("MG102", "MG203"),
+        ),
+        Example(
+            "different index names",
+            LINE,
+            theirs=(Rev("c3", "b2", upgrade=INDEX_NAME),),
+            ours=(Rev("d4", "b2", upgrade=INDEX_NAME.replace("ix_users_name", "ix_name")),),
+            expect=("MG102",),
+        ),
+    ),
+    "MG204": (
+        Example(
+            "one branch drops users.name, the other indexes it",
+            LINE,
+            theirs=(Rev("c3", "b2", upgrade="op.drop_column('users', 'name')"),),
+            ours=(Rev("d4", "b2", upgrade=INDEX_NAME),),
+            expect=("MG102", "MG204"),
+        ),
+        Example(
+            "independent work on one table",
+            LINE,
+            theirs=(Rev("c3", "b2", upgrade=ADD_EMAIL),),
+            ours=(Rev("d4", "b2", upgrade=INDEX_NAME),),
+            expect=("MG102",),
+        ),
+    ),
+    "MG205": (
+        Example(
+            "both branches rename users.name",
+            LINE,
+            theirs=(Rev("c3", "b2", upgrade=RENAME.format(new="full_name")),),
+            ours=(Rev("d4", "b2", upgrade=RENAME.format(new="display_name")),),
+            expect=("MG102", "MG205"),
+        ),
+        Example(
+            "alterations of different columns",
+            LINE,
+            theirs=(Rev("c3", "b2", upgrade=RENAME.format(new="full_name")),),
+            ours=(Rev("d4", "b2", upgrade="op.alter_column('users', 'id', nullable=False)"),),
+            expect=("MG102",),
         ),
     ),
 }

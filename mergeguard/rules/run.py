@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from mergeguard.model import Diagnostic
 from mergeguard.rules.catalogue import RULES
 from mergeguard.rules.integrity import integrity
+from mergeguard.rules.schema import schema_conflicts
 from mergeguard.rules.topology import TOPOLOGY_RULES
 from mergeguard.scenario import MergeScenario
+
+SCHEMA_RULES = tuple(r for r in RULES if r.code.startswith("MG2"))
 
 
 def matches(pattern: str, code: str, name: str) -> bool:
@@ -67,6 +70,8 @@ def evaluate(scenario: MergeScenario, selection: Selection = Selection()) -> tup
         found.extend(integrity(scenario, env))
         for rule in TOPOLOGY_RULES:
             found.extend(rule(scenario, env))
+        if any(selection.allows(r.code, r.name) for r in SCHEMA_RULES):
+            found.extend(schema_conflicts(scenario, env))
     kept = [d for d in found if selection.allows(d.code, d.name) and not _waived(d, scenario)]
     return tuple(sorted(dict.fromkeys(kept), key=_order))
 
