@@ -305,6 +305,72 @@ def _emit_check(
 
 
 @cli.command()
+@click.argument("range_spec", metavar="[RANGE]", required=False)
+@click.option(
+    "--merge", "mode", flag_value="merge", help="Write a merge revision joining the heads."
+)
+@click.option(
+    "--rebase",
+    "mode",
+    flag_value="rebase",
+    help="Re-point this branch's new revisions onto the other side's head.",
+)
+@click.option("-m", "--message", default=None, help="Message of the merge revision.")
+@click.option("--rev-id", default=None, help="Revision id of the merge revision.")
+@click.option(
+    "--allow-conflicts",
+    is_flag=True,
+    help="Exit 0 even when the joined branches conflict in the schema.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the change as a diff; write nothing.")
+@click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when files were changed.")
+@common_options
+def fix(
+    range_spec: str | None,
+    mode: str | None,
+    message: str | None,
+    rev_id: str | None,
+    allow_conflicts: bool,
+    dry_run: bool,
+    exit_non_zero_on_fix: bool,
+    **common: Any,
+) -> None:
+    """Repair the history: a merge revision (--merge) or a linear chain (--rebase).
+
+    RANGE and the default scenario are those of `check`.  Files are written
+    atomically into the working tree, never overwritten, and only when the
+    result has one head per line; a published revision is never rewritten.
+    """
+    from mergeguard.fix import run as fixing
+    from mergeguard.workspace import Workspace
+
+    if mode is None:
+        raise click.UsageError("choose --merge or --rebase")
+    workspace = Workspace(make_options(**common))
+    outcome = fixing.run(
+        workspace, mode, range_spec, message=message, rev_id=rev_id, dry_run=dry_run
+    )
+    workspace.close()
+    for line in outcome.diffs:
+        click.echo(line, nl=False)
+    for note in outcome.plan.notes:
+        click.echo(f"mergeguard: {'would write' if dry_run else 'wrote'} {note}", err=True)
+    for refusal in outcome.plan.refusals:
+        click.echo(f"mergeguard: cannot fix: {refusal}", err=True)
+    for conflict in outcome.plan.conflicts:
+        click.echo(
+            f"mergeguard: schema conflict kept in the merge file: {conflict.code} "
+            f"{conflict.message}",
+            err=True,
+        )
+    if not outcome.plan.patches and not outcome.plan.refusals:
+        click.echo("mergeguard: nothing to fix: no conflicting heads", err=True)
+    failed = bool(outcome.plan.refusals) or (bool(outcome.plan.conflicts) and not allow_conflicts)
+    changed = bool(outcome.plan.patches)
+    raise SystemExit(EXIT_FINDINGS if failed or (changed and exit_non_zero_on_fix) else 0)
+
+
+@cli.command()
 @click.option("--markdown", is_flag=True, help="Print docs/rules.md (the whole catalogue).")
 def rules(markdown: bool) -> None:
     """List every rule: code, name, severity and summary."""

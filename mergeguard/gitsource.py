@@ -480,6 +480,26 @@ class GitRepository:
         first = text.split("\n", 1)[0].strip()
         return first if _OBJECT_ID.fullmatch(first) else None
 
+    def rebase_state(self) -> tuple[str, str] | None:
+        """(onto sha, branch being rebased) while a ``git rebase`` is stopped, else None.
+
+        During a rebase git's "ours" is the branch being rebased *onto*;
+        mergeguard names the refs instead of using the words.
+        """
+        for folder in ("rebase-merge", "rebase-apply"):
+            directory = self.git_dir / folder
+            try:
+                onto = (directory / "onto").read_text("ascii", errors="replace").strip()
+            except OSError:
+                continue
+            try:
+                head = (directory / "head-name").read_text("utf-8", errors="replace").strip()
+            except OSError:
+                head = "HEAD"
+            if _OBJECT_ID.fullmatch(onto):
+                return onto, head.removeprefix("refs/heads/")
+        return None
+
     def current_branch(self) -> str | None:
         """The short name of the checked-out branch, or None when HEAD is detached."""
         proc = self._git("symbolic-ref", "--quiet", "--short", "HEAD", check=False)

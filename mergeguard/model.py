@@ -143,11 +143,13 @@ class Diagnostic:
 
 @dataclass(frozen=True, slots=True)
 class FilePatch:
-    """A change to write: ``before`` is None for a new file."""
+    """A change to write, as bytes (files keep their encoding and line
+    endings): ``before`` is None for a new file, else the bytes the change was
+    computed from (re-checked before writing)."""
 
     path: PurePosixPath
-    before: str | None
-    after: str
+    before: bytes | None
+    after: bytes
 
 
 @dataclass(frozen=True, slots=True)

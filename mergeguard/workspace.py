@@ -121,6 +121,15 @@ class Workspace:
         pushed = self.pushed_range()
         if pushed:
             return self.range_scenario(*pushed)
+        rebase = self.repo.rebase_state() if self.repo.work_tree else None
+        if rebase:  # the branch being rebased, against the commit it goes onto
+            onto, branch = rebase
+            return self.tree_scenario(
+                onto,
+                staged,
+                label=f"{branch} (being rebased)",
+                base_label=f"{onto[:7]} (rebase onto)",
+            )
         staged = staged or self.under_pre_commit()
         return self.tree_scenario(self.configured_base(staged), staged)
 
@@ -224,10 +233,17 @@ class Workspace:
             merged=merged,
         )
 
-    def tree_scenario(self, base_ref: str | None, staged: bool) -> MergeScenario:
+    def tree_scenario(
+        self,
+        base_ref: str | None,
+        staged: bool,
+        *,
+        label: str | None = None,
+        base_label: str | None = None,
+    ) -> MergeScenario:
         """The working tree (or index) itself, against ``base_ref`` when given."""
         tree = self.snapshot(staged=staged)
-        label = "index" if staged else "working tree"
+        label = label or ("index" if staged else "working tree")
         head = self._head()
         if base_ref is None:
             head_tree = self.repo.tree("HEAD") if head else MemoryTree({}, origin="(no commits)")
@@ -245,7 +261,7 @@ class Workspace:
         return self._assemble(
             TREE,
             (base_tree, merge_base),
-            (base_ref, self.repo.tree(base_ref), base_sha),
+            (base_label or base_ref, self.repo.tree(base_ref), base_sha),
             (label, tree, None),
         )
 

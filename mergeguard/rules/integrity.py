@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from mergeguard.model import Diagnostic, Location, MigrationScript, Span
 from mergeguard.rules.catalogue import diagnostic
-from mergeguard.scenario import MergeScenario
+from mergeguard.scenario import MERGE, MergeScenario
 
 GRAPH_BREAKING = frozenset({"MG003", "MG004", "MG005", "MG006"})
 
@@ -25,24 +25,52 @@ def integrity(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
     if read is None:
         return
     touched_revisions = {s.revision for s in read.scripts if s.path in scenario.touched}
-    theirs = scenario.theirs.reads.get(env)
-    known = {(d.code, d.message) for d in theirs.diagnostics} if theirs else set()
     for item in read.diagnostics:
         path = item.location.path if item.location else None
         if path in scenario.touched or touched_revisions.intersection(item.revisions):
-            yield item
+            yield _parent_on_the_other_side(item, scenario, env)
         elif item.code in GRAPH_BREAKING:
-            if scenario.has_base and (item.code, item.message) in known:
-                yield replace(
-                    item,
-                    severity="warning",
-                    message=f"{item.message} (already on {scenario.theirs.label})",
-                )
-            else:
-                yield item
+            yield _already_there(item, scenario, env)
     for script in read.scripts:
         if script.path in scenario.touched:
             yield from docstring_drift(script, env)
+
+
+def _already_there(item: Diagnostic, scenario: MergeScenario, env: str) -> Diagnostic:
+    """A graph-breaking problem the left side already had is one warning."""
+    theirs = scenario.theirs.reads.get(env)
+    if not scenario.has_base or theirs is None:
+        return item
+    if (item.code, item.message) not in {(d.code, d.message) for d in theirs.diagnostics}:
+        return item
+    return replace(
+        item, severity="warning", message=f"{item.message} (already on {scenario.theirs.label})"
+    )
+
+
+def _parent_on_the_other_side(item: Diagnostic, scenario: MergeScenario, env: str) -> Diagnostic:
+    """MG004 for a parent that only the other side has yet: what `fix --merge`
+    and `fix --rebase` write on a branch.  The merge resolves it, so it is a
+    warning that the branch cannot be deployed alone."""
+    if item.code != "MG004" or not scenario.has_base or scenario.kind == MERGE:
+        return item
+    mine, theirs = scenario.checked.scripts(env), scenario.theirs.scripts(env)
+    labels = {label for s in theirs.values() for label in s.branch_labels}
+    for revision in item.revisions:
+        script = mine.get(revision)
+        if script is None:
+            return item
+        missing = [n for n in (*script.down_revisions, *script.depends_on) if n not in mine]
+        if not missing or not all(n in theirs or n in labels for n in missing):
+            return item
+    other = scenario.theirs.label
+    return replace(
+        item,
+        severity="warning",
+        hint=None,
+        message=f"{item.message}; it is on {other}: merge or rebase onto {other} "
+        "before deploying this branch on its own",
+    )
 
 
 def _doc_location(script: MigrationScript, span: Span | None) -> Location:

@@ -18,7 +18,7 @@ from mergeguard.graph import RevisionGraph
 from mergeguard.model import Diagnostic, Location, MigrationScript, Operation
 from mergeguard.rules.catalogue import diagnostic
 from mergeguard.rules.topology import conflict_groups
-from mergeguard.scenario import MergeScenario, Side, added_revisions
+from mergeguard.scenario import TREE, MergeScenario, Side, added_revisions
 
 NAMED = frozenset(
     {
@@ -177,9 +177,10 @@ def meeting_points(scenario: MergeScenario, env: str) -> list[tuple[str, list[se
         return []
     in_range = set(added_revisions(scenario.base, side, env))
     points: list[tuple[str, list[set[str]]]] = []
+    every_head_group = scenario.kind == TREE and not scenario.has_base  # a tree on its own
     for heads in conflict_groups(graph).values():
         branches = _exclusive(graph, heads)
-        if any(b & in_range for b in branches):
+        if every_head_group or any(b & in_range for b in branches):
             points.append((f"heads {', '.join(heads)}", branches))
     for merge in graph.merge_points:
         parents = [p for p in graph.script(merge).down_revisions if p in graph]
@@ -437,4 +438,4 @@ def summaries(scenario: MergeScenario, env: str) -> dict[str, list[str]]:
 def schema_changes(scenario: MergeScenario) -> dict[str, dict[str, list[str]]]:
     """Environment -> side label -> summary, for every environment with changes."""
     found = {env: summaries(scenario, env) for env in scenario.environments()}
-    return {env: sides for env, sides in found.items() if sides}
+    return {env: sides for env, sides in found.items() if any(sides.values())}

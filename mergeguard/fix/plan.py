@@ -1,0 +1,246 @@
+"""Planning a repair: which heads a merge revision joins, which chain a rebase
+moves, and the re-check that the result has one head per line.
+
+Pure over a scenario: it returns ``FilePatch`` values (``apply`` writes
+them) and the reasons for refusing.  A rebase never touches a published
+revision (one the base or the other side already has): Alembic would then
+skip or repeat migrations on databases that applied it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import PurePosixPath
+
+from mergeguard.errors import MergeguardError
+from mergeguard.graph import RevisionGraph, build
+from mergeguard.model import Diagnostic, Environment, FilePatch, MigrationScript
+from mergeguard.parse import read_module
+from mergeguard.parse.header import read_script
+from mergeguard.rules.topology import conflict_groups
+from mergeguard.scenario import MERGE, MergeScenario, Side, added_revisions
+
+
+@dataclass
+class Plan:
+    """What a fix will write, what it says, and why it refuses (if it does)."""
+
+    patches: list[FilePatch] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
+    conflicts: list[Diagnostic] = field(default_factory=list)
+
+
+def target_side(scenario: MergeScenario) -> Side:
+    """The tree the repair is for: the merge result where there is one."""
+    if scenario.kind == MERGE or (scenario.has_base and not scenario.fast_forward):
+        return scenario.merged
+    return scenario.checked
+
+
+# -- fix --merge -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MergeOptions:
+    message: str | None = None
+    rev_id: str | None = None
+    create_date: datetime | None = None
+
+
+TemplateReader = Callable[[Environment], bytes | None]
+Exists = Callable[[PurePosixPath], bool]
+
+
+def plan_merge(
+    scenario: MergeScenario,
+    options: MergeOptions,
+    template_of: TemplateReader,
+    exists: Exists,
+    conflicts: Sequence[Diagnostic] = (),
+) -> Plan:
+    """One merge revision per line with conflicting heads (all its heads)."""
+    from mergeguard.fix.merge_file import merge_file, new_rev_id
+
+    plan = Plan()
+    side = target_side(scenario)
+    first = True
+    for env, read in side.reads.items():
+        graph = read.graph
+        for heads in conflict_groups(graph).values():
+            template = template_of(read.environment)
+            if template is None:
+                plan.refusals.append(
+                    f"no script.py.mako in {read.environment.script_location or 'the environment'}"
+                    ": mergeguard renders the project's own template (pass -c alembic.ini)"
+                )
+                continue
+            rev_id = options.rev_id if first and options.rev_id else new_rev_id()
+            first = False
+            joined = tuple(h for h in graph.order if h in heads)
+            try:
+                patch = merge_file(
+                    read.environment,
+                    template,
+                    joined,
+                    message=options.message,
+                    rev_id=rev_id,
+                    create_date=options.create_date,
+                    existing=exists,
+                    head_paths={h: graph.script(h).path for h in joined},
+                )
+            except FileExistsError as exc:
+                raise MergeguardError(
+                    f"{exc.filename} already exists; mergeguard never overwrites a file",
+                    hint="pass --rev-id with another id",
+                ) from exc
+            except ValueError as exc:
+                plan.refusals.append(f"cannot render script.py.mako: {exc}")
+                continue
+            found = [d for d in conflicts if d.environment == env]
+            if found:
+                patch = _with_conflict_comment(patch, found)
+                plan.conflicts.extend(found)
+            _recheck_merge(plan, graph, patch, joined, env)
+    return plan
+
+
+def _recheck_merge(
+    plan: Plan, graph: RevisionGraph, patch: FilePatch, heads: tuple[str, ...], env: str
+) -> None:
+    """Add the patch only if the graph with it has no conflicting heads left."""
+    result = read_script(read_module(patch.after), patch.path)
+    if result.script is None:
+        plan.refusals.append(f"the rendered merge file {patch.path} does not read back")
+        return
+    scripts = [graph.script(r) for r in graph.order] + [result.script]
+    after, _ = build(scripts, env)
+    left = [h for group in conflict_groups(after).values() for h in group if h in heads]
+    if left:
+        plan.refusals.append(f"joining {', '.join(heads)} would still leave heads {left}")
+        return
+    plan.patches.append(patch)
+    plan.notes.append(
+        f"{patch.path}: merge revision {result.script.revision} joins {', '.join(heads)} [{env}]"
+    )
+
+
+def _with_conflict_comment(patch: FilePatch, conflicts: Sequence[Diagnostic]) -> FilePatch:
+    """Say in the merge file itself that its branches conflict in the schema."""
+    text = patch.after.decode("utf-8", "surrogateescape")
+    newline = "\r\n" if "\r\n" in text else "\n"
+    lines = [
+        "# mergeguard: the joined branches conflict in the schema; resolve this before "
+        "deploying (see `mergeguard check`):"
+    ]
+    lines += [f"#   {d.code} {d.name}: {d.message}" for d in conflicts]
+    block = newline.join(lines) + newline + newline
+    marker = text.find(f"{newline}def upgrade")
+    at = marker + len(newline) if marker >= 0 else len(text)
+    text = text[:at] + block + text[at:]
+    return replace(patch, after=text.encode("utf-8", "surrogateescape"))
+
+
+# -- fix --rebase ----------------------------------------------------------------------
+
+FileReader = Callable[[MigrationScript], bytes | None]
+
+
+def plan_rebase(scenario: MergeScenario, read_file: FileReader) -> Plan:
+    """Re-point this side's new chain onto the other side's head(s)."""
+    from mergeguard.fix.codemod import CodemodError, repoint
+
+    plan = Plan()
+    if scenario.kind == MERGE:
+        plan.refusals.append(
+            "a merge is in progress: its result needs a merge revision (`mergeguard fix --merge`)"
+        )
+        return plan
+    side = target_side(scenario)
+    for env, read in side.reads.items():
+        graph = read.graph
+        mine = set(added_revisions(scenario.base, scenario.ours, env))
+        published = set(scenario.base.scripts(env)) | set(scenario.theirs.scripts(env))
+        moves: dict[str, tuple[str, ...]] = {}
+        for heads in conflict_groups(graph).values():
+            _plan_group(plan, graph, heads, mine, published, moves, scenario)
+        if not moves:
+            continue
+        _recheck_rebase(plan, graph, moves, env)
+        for revision, new_down in moves.items():
+            script = graph.script(revision)
+            before = read_file(script)
+            if before is None:
+                plan.refusals.append(f"{script.path} is not in the working tree")
+                continue
+            try:
+                after = repoint(before, new_down)
+            except CodemodError as exc:
+                plan.refusals.append(f"{script.path}: {exc}")
+                continue
+            plan.patches.append(FilePatch(script.path, before, after))
+            plan.notes.append(
+                f"{script.path}: down_revision of {revision} -> {', '.join(new_down)} [{env}]"
+            )
+    return plan
+
+
+def _plan_group(
+    plan: Plan,
+    graph: RevisionGraph,
+    heads: tuple[str, ...],
+    mine: set[str],
+    published: set[str],
+    moves: dict[str, tuple[str, ...]],
+    scenario: MergeScenario,
+) -> None:
+    """The moves that linearize one group of conflicting heads, or a refusal."""
+    ours = [h for h in heads if h in mine]
+    others = tuple(h for h in heads if h not in mine)
+    other = scenario.theirs.label
+    if not ours:
+        plan.refusals.append(
+            f"heads {', '.join(heads)} are all published (on {other} or the merge base): "
+            "re-pointing one would change a published revision, and Alembic would skip "
+            "migrations on databases that applied it; join them with `mergeguard fix --merge`"
+        )
+        return
+    if len(ours) > 1 or not others:
+        plan.refusals.append(
+            f"{scenario.ours.label} itself has heads {', '.join(ours)}: there is no single "
+            "chain to move; join them with `mergeguard fix --merge`"
+        )
+        return
+    chain = graph.ancestors([ours[0]], dependencies=False) - graph.ancestors(
+        others, dependencies=False
+    )
+    for revision in sorted(chain):
+        parents = graph.script(revision).down_revisions
+        if all(p in chain for p in parents) and parents:
+            continue  # inside the chain: it moves along with its root
+        if revision in published or revision not in mine:
+            plan.refusals.append(
+                f"revision {revision} ({graph.script(revision).path}) is published on {other}: "
+                "re-pointing it would make Alembic skip migrations on databases that applied "
+                "it; use `mergeguard fix --merge` instead"
+            )
+            return
+        kept = tuple(p for p in parents if p in chain)
+        moves[revision] = tuple(dict.fromkeys(kept + others))
+
+
+def _recheck_rebase(
+    plan: Plan, graph: RevisionGraph, moves: dict[str, tuple[str, ...]], env: str
+) -> None:
+    scripts = [
+        replace(graph.script(r), down_revisions=moves[r]) if r in moves else graph.script(r)
+        for r in graph.order
+    ]
+    after, _ = build(scripts, env)
+    if conflict_groups(after):
+        plan.refusals.append(
+            f"re-pointing {', '.join(moves)} would still leave conflicting "
+            "heads; use `mergeguard fix --merge`"
+        )
