@@ -152,7 +152,8 @@ def test_manifest_is_valid_and_says_what_it_should() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     hooks = manifest()
-    assert set(hooks) == {"mergeguard", "mergeguard-post-merge"}
+    assert set(hooks) == {"mergeguard", "mergeguard-post-merge", "mergeguard-fix-merge"}
+    assert hooks.pop("mergeguard-fix-merge")["entry"] == "mergeguard fix --merge"
     for hook in hooks.values():
         assert hook["language"] == "python" and hook["entry"] == "mergeguard check"
         assert hook["pass_filenames"] is False and hook["require_serial"] is True
@@ -273,6 +274,29 @@ def test_post_merge_hook_after_a_merge_that_leaves_two_heads(
     assert "MG101" in hook.stdout and "bbb2" in hook.stdout and "ccc3" in hook.stdout
     assert "mergeguard fix --merge" in hook.stdout + hook.stderr
     assert "the merge is done" in hook.stderr
+
+
+def test_post_merge_hook_writes_the_merge_revision_when_opted_in(
+    repo: RepoBuilder, hook_env: dict[str, str]
+) -> None:
+    import alembic
+
+    diverged(repo)
+    template = Path(alembic.__file__).parent / "templates" / "generic" / "script.py.mako"
+    repo.write("migrations/script.py.mako", template.read_text())
+    repo.commit("template")
+    repo.git("config", "mergeguard.fixOnMerge", "true")
+    install_hook(repo, "post-merge")
+    merge = run(["git", "merge", "--no-edit", "feature"], repo.root, hook_env)
+    assert merge.returncode == 0, merge.stderr
+    assert "fixOnMerge" in merge.stdout + merge.stderr
+    written = [
+        p
+        for p in (repo.root / "migrations" / "versions").glob("*.py")
+        if "Revises: bbb2, ccc3" in p.read_text() or "Revises: ccc3, bbb2" in p.read_text()
+    ]
+    assert len(written) == 1
+    assert run(["mergeguard", "check"], repo.root, hook_env).returncode == 0
 
 
 def test_post_merge_hook_is_quiet_after_a_clean_merge(
