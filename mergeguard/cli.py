@@ -155,6 +155,13 @@ def _selectors(values: Sequence[str]) -> tuple[str, ...]:
 @click.option("--format", "fmt", type=FORMAT_CHECK, default="text", show_default=True)
 @click.option("--select", multiple=True, help="Only these rules (code, prefix or name).")
 @click.option("--ignore", multiple=True, help="Skip these rules (code, prefix or name).")
+@click.option(
+    "--apply",
+    "apply_",
+    is_flag=True,
+    help="Also prove the result on a scratch database (see `mergeguard apply`).",
+)
+@click.option("--url", default=None, help="With --apply: the database server to use.")
 @common_options
 def check(
     range_spec: str | None,
@@ -162,6 +169,8 @@ def check(
     fmt: str,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
+    apply_: bool,
+    url: str | None,
     **common: Any,
 ) -> None:
     """Predict what merging does to the revision graph.
@@ -172,7 +181,18 @@ def check(
     --base / [tool.mergeguard] base / the upstream branch.  Under pre-commit
     (PRE_COMMIT=1) the index is checked, as with --staged.
     """
-    _finish(run_check(range_spec, staged=staged, fmt=fmt, select=select, ignore=ignore, **common))
+    _finish(
+        run_check(
+            range_spec,
+            staged=staged,
+            fmt=fmt,
+            select=select,
+            ignore=ignore,
+            apply_url=url if apply_ else None,
+            apply=apply_,
+            **common,
+        )
+    )
 
 
 def run_check(
@@ -182,6 +202,8 @@ def run_check(
     fmt: str = "text",
     select: Sequence[str] = (),
     ignore: Sequence[str] = (),
+    apply: bool = False,
+    apply_url: str | None = None,
     **common: Any,
 ) -> tuple[Diagnostic, ...]:
     """The body of ``check``: judge the scenario, print the findings, and
@@ -195,6 +217,9 @@ def run_check(
     settings = workspace.settings(staged or workspace.under_pre_commit())
     selection = Selection(chosen or settings.select, settings.ignore + skipped)
     diagnostics = evaluate(scenario, selection)
+    if apply:  # the static rules first, then the database
+        applied = _apply(scenario, apply_url, 6, 300.0)
+        diagnostics += tuple(d for d in applied if selection.allows(d.code, d.name))
     changes = _schema_changes(scenario, selection) if fmt in ("text", "markdown") else {}
     workspace.close()
     _emit_check(fmt, scenario, diagnostics, changes)
@@ -368,6 +393,65 @@ def fix(
     failed = bool(outcome.plan.refusals) or (bool(outcome.plan.conflicts) and not allow_conflicts)
     changed = bool(outcome.plan.patches)
     raise SystemExit(EXIT_FINDINGS if failed or (changed and exit_non_zero_on_fix) else 0)
+
+
+@cli.command("apply")
+@click.argument("spec", metavar="[REF|RANGE]", required=False)
+@click.option(
+    "--url",
+    default=None,
+    help="A database server to create the scratch database on (default: SQLite file).",
+)
+@click.option(
+    "--orders",
+    default=6,
+    show_default=True,
+    type=click.IntRange(1, 720),
+    help="Orders of sibling branches to try at each fork (beyond: a seeded sample).",
+)
+@click.option(
+    "--timeout",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(1),
+    help="Seconds one step may take.",
+)
+@click.option("--format", "fmt", type=FORMAT_CHECK, default="text", show_default=True)
+@common_options
+def apply_command(
+    spec: str | None, url: str | None, orders: int, timeout: float, fmt: str, **common: Any
+) -> None:
+    """Prove the branch model on a scratch database.
+
+    Every head alone from empty and back down; the sibling branches of each fork
+    in every order, then the merged head; the whole history up, down and up.
+    Runs the project's env.py (else a minimal built-in environment) in a
+    subprocess, on a throwaway database that is dropped afterwards.
+    """
+    from mergeguard.workspace import Workspace
+
+    workspace = Workspace(make_options(**common))
+    if spec and ".." not in spec:
+        scenario = workspace.ref_scenario(spec)
+    else:
+        scenario = workspace.scenario(spec)
+    diagnostics = _apply(scenario, url, orders, timeout)
+    workspace.close()
+    _emit_check(fmt, scenario, tuple(diagnostics), {})
+    _finish(diagnostics)
+
+
+def _apply(scenario: Any, url: str | None, orders: int, timeout: float) -> list[Diagnostic]:
+    """Run the scratch database paths, with progress and notes on stderr."""
+    from mergeguard.scratchdb.run import ApplyOptions, apply_scenario
+
+    def progress(message: str) -> None:
+        click.echo(f"mergeguard: {message}", err=True)
+
+    result = apply_scenario(scenario, ApplyOptions(url, orders, timeout), progress)
+    for note in result.notes:
+        click.echo(f"mergeguard: note: {note}", err=True)
+    return result.diagnostics
 
 
 @cli.command()

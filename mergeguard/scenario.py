@@ -39,6 +39,7 @@ class Side:
         default_factory=dict, compare=False, repr=False
     )
     load_operations: OperationsLoader | None = field(default=None, compare=False, repr=False)
+    snapshot: Snapshot | None = field(default=None, compare=False, repr=False)
 
     def operations(self, scripts: Sequence[MigrationScript]) -> dict[str, tuple[Operation, ...]]:
         """Revision id -> its file's operations (read on demand: only the few

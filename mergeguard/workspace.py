@@ -192,6 +192,7 @@ class Workspace:
             sha,
             {r.environment.name: r for r in reads},
             load_operations=lambda scripts: self.reader.operations(snapshot, scripts),
+            snapshot=snapshot,
         )
 
     def merge_base_tree(self, left: str, right: str) -> tuple[Snapshot, str | None]:
@@ -264,6 +265,12 @@ class Workspace:
             (base_label or base_ref, self.repo.tree(base_ref), base_sha),
             (label, tree, None),
         )
+
+    def ref_scenario(self, ref: str) -> MergeScenario:
+        """One commit on its own (``apply REF``): its heads, its forks."""
+        sha = self.repo.resolve(ref)
+        tree = self.repo.tree(ref)
+        return self._assemble(TREE, (tree, sha), (ref, tree, sha), (ref, tree, sha), has_base=False)
 
     def _head(self) -> str | None:
         try:

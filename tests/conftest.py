@@ -190,3 +190,59 @@ def repo(tmp_path: Path) -> Iterator[RepoBuilder]:
 @pytest.fixture(params=STYLES)
 def style(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+# -- real Alembic projects (alembic init / revision), for fix and apply -----------------
+
+import subprocess as _subprocess  # noqa: E402
+import sys as _sys  # noqa: E402
+
+
+def run_alembic(repo: RepoBuilder, *args: str) -> _subprocess.CompletedProcess[str]:
+    """``python -m alembic ARGS`` in the repository (the oracle, a real process)."""
+    return _subprocess.run(
+        [_sys.executable, "-m", "alembic", *args],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def alembic_project(repo: RepoBuilder, template: str = "generic", users: bool = False) -> None:
+    """``alembic init`` on SQLite, then revision a1 (creating ``users`` if asked)."""
+    result = run_alembic(repo, "init", "-t", template, "migrations")
+    assert result.returncode == 0, result.stderr
+    ini = repo.root / "alembic.ini"
+    ini.write_text(
+        ini.read_text().replace("driver://user:pass@localhost/dbname", "sqlite:///app.db")
+    )
+    repo.write(".gitignore", "*.db\n__pycache__/\n")
+    path = alembic_revision(repo, "a1", "create users")
+    if users:
+        set_upgrade(
+            path,
+            "op.create_table('users', sa.Column('id', sa.Integer(), primary_key=True))",
+            "op.drop_table('users')",
+        )
+    repo.commit("init")
+
+
+def alembic_revision(repo: RepoBuilder, rev: str, message: str, head: str = "head") -> Path:
+    splice = ("--splice",) if head != "head" else ()
+    result = run_alembic(repo, "revision", "-m", message, "--rev-id", rev, "--head", head, *splice)
+    assert result.returncode == 0, result.stderr
+    [path] = (repo.root / "migrations" / "versions").glob(f"{rev}_*.py")
+    return path
+
+
+def set_upgrade(path: Path, upgrade: str, downgrade: str = "pass") -> None:
+    """Replace the bodies of upgrade() and downgrade() of an alembic-made file."""
+    text = path.read_text()
+    up = "\n".join("    " + line for line in upgrade.splitlines())
+    down = "\n".join("    " + line for line in downgrade.splitlines())
+    text = text.replace('    """Upgrade schema."""\n    pass', '    """Upgrade schema."""\n' + up)
+    text = text.replace(
+        '    """Downgrade schema."""\n    pass', '    """Downgrade schema."""\n' + down
+    )
+    path.write_text(text)

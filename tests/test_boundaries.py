@@ -13,8 +13,8 @@ ALLOWED = {
     "click": ("cli.py",),
     "rich": ("cli.py", "report/"),
     "libcst": ("parse/", "fix/"),
-    "alembic": ("scratchdb.py",),
-    "sqlalchemy": ("scratchdb.py",),
+    "alembic": ("scratchdb",),
+    "sqlalchemy": ("scratchdb",),
 }
 
 

@@ -152,8 +152,15 @@ def test_manifest_is_valid_and_says_what_it_should() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     hooks = manifest()
-    assert set(hooks) == {"mergeguard", "mergeguard-post-merge", "mergeguard-fix-merge"}
+    assert set(hooks) == {
+        "mergeguard",
+        "mergeguard-post-merge",
+        "mergeguard-fix-merge",
+        "mergeguard-apply",
+    }
     assert hooks.pop("mergeguard-fix-merge")["entry"] == "mergeguard fix --merge"
+    applying = hooks.pop("mergeguard-apply")
+    assert applying["language"] == "system" and applying["stages"] == ["manual", "pre-push"]
     for hook in hooks.values():
         assert hook["language"] == "python" and hook["entry"] == "mergeguard check"
         assert hook["pass_filenames"] is False and hook["require_serial"] is True

@@ -168,25 +168,35 @@ def _exclusive(graph: RevisionGraph, tips: Sequence[str]) -> list[set[str]]:
     ]
 
 
-def meeting_points(scenario: MergeScenario, env: str) -> list[tuple[str, list[set[str]]]]:
-    """(what meets, the exclusive revisions of each branch) for every place
-    the range makes branches meet: heads a merge leaves, and merge revisions
-    the range adds.  Historic merge points are left alone."""
+def meeting_tips(
+    scenario: MergeScenario, env: str
+) -> list[tuple[str, tuple[str, ...], str | None]]:
+    """(what meets, the tips of the branches, the merge revision or None) for
+    every place the range makes branches meet: heads a merge leaves, and merge
+    revisions the range adds.  Historic merge points are left alone."""
     side, graph = _meeting_graph(scenario, env)
     if graph is None:
         return []
     in_range = set(added_revisions(scenario.base, side, env))
-    points: list[tuple[str, list[set[str]]]] = []
+    found: list[tuple[str, tuple[str, ...], str | None]] = []
     every_head_group = scenario.kind == TREE and not scenario.has_base  # a tree on its own
     for heads in conflict_groups(graph).values():
         branches = _exclusive(graph, heads)
         if every_head_group or any(b & in_range for b in branches):
-            points.append((f"heads {', '.join(heads)}", branches))
+            found.append((f"heads {', '.join(heads)}", heads, None))
     for merge in graph.merge_points:
-        parents = [p for p in graph.script(merge).down_revisions if p in graph]
+        parents = tuple(p for p in graph.script(merge).down_revisions if p in graph)
         if merge in in_range and len(parents) > 1:
-            points.append((f"merge revision {merge}", _exclusive(graph, parents)))
-    return points
+            found.append((f"merge revision {merge}", parents, merge))
+    return found
+
+
+def meeting_points(scenario: MergeScenario, env: str) -> list[tuple[str, list[set[str]]]]:
+    """(what meets, the exclusive revisions of each branch) per meeting."""
+    _, graph = _meeting_graph(scenario, env)
+    if graph is None:
+        return []
+    return [(title, _exclusive(graph, tips)) for title, tips, _ in meeting_tips(scenario, env)]
 
 
 def _branch(

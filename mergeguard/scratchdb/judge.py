@@ -1,0 +1,196 @@
+"""From the worker's results to MG301-MG304 (pure: dicts in, diagnostics out)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from mergeguard.graph import RevisionGraph, location_of
+from mergeguard.model import Diagnostic, Location
+from mergeguard.rules.catalogue import diagnostic
+from mergeguard.scratchdb.paths import HEAD_ALONE, ORDER, ROUNDTRIP, Path
+
+Result = Mapping[str, Any]
+HINTS = {
+    "MG301": "fix the failing migration (the error is the database's own); `mergeguard apply` "
+    "runs it again on a fresh scratch database",
+    "MG302": "make the sibling branches independent of each other, or order them with "
+    "depends_on or a merge revision that does the shared part",
+    "MG303": "fix downgrade() of the failing revision so that the way back works",
+    "MG304": "make downgrade() undo exactly what upgrade() does",
+}
+
+
+def _where(graph: RevisionGraph, revision: str | None, fallback: str | None) -> Location | None:
+    for candidate in (revision, fallback):
+        if candidate and candidate in graph:
+            return location_of(graph.script(candidate))
+    return None
+
+
+def _error(result: Result) -> str:
+    text = str(result.get("error") or "unknown error").strip().splitlines()
+    return " ".join(line.strip() for line in text[:3])
+
+
+def _failed_op(result: Result) -> str:
+    step = result.get("failed_step") or {}
+    return str(step.get("op", ""))
+
+
+def judge(
+    graph: RevisionGraph, env: str, paths: Sequence[Path], results: Sequence[Result]
+) -> list[Diagnostic]:
+    """Every finding of one environment's run, each failing revision once per code."""
+    found: list[Diagnostic] = []
+    by_kind: dict[str, list[tuple[Path, Result]]] = {}
+    for path, result in zip(paths, results, strict=True):
+        by_kind.setdefault(path.kind, []).append((path, result))
+    for path, result in by_kind.get(HEAD_ALONE, []):
+        found.extend(_single(graph, env, path, result))
+    meetings: dict[str, list[tuple[Path, Result]]] = {}
+    for path, result in by_kind.get(ORDER, []):
+        meetings.setdefault(path.meeting, []).append((path, result))
+    for runs in meetings.values():
+        found.extend(_orders(graph, env, runs))
+    for path, result in by_kind.get(ROUNDTRIP, []):
+        found.extend(_single(graph, env, path, result))
+        found.extend(_drift(graph, env, result))
+    return _once(found)
+
+
+def _once(found: list[Diagnostic]) -> list[Diagnostic]:
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    kept = []
+    for item in found:
+        key = (item.code, item.revisions[:1])
+        if key not in seen:
+            seen.add(key)
+            kept.append(item)
+    return kept
+
+
+def _single(graph: RevisionGraph, env: str, path: Path, result: Result) -> Iterator[Diagnostic]:
+    """MG301 / MG303 for a path from an empty database; leftovers are MG304."""
+    subject = path.subject[0] if path.subject else None
+    revision = result.get("revision")
+    if not result.get("ok"):
+        code = "MG303" if _failed_op(result) == "downgrade" else "MG301"
+        verb = "downgrading" if code == "MG303" else "upgrading"
+        what = f"{subject} alone" if subject else "the whole history"
+        yield diagnostic(
+            code,
+            f"{verb} {what} on an empty scratch database fails at revision "
+            f"{revision or '?'} ({path.name}): {_error(result)}",
+            _where(graph, revision, subject),
+            hint=HINTS[code],
+            revisions=tuple(r for r in (revision, subject) if r),
+            environment=env,
+        )
+        return
+    left = sorted((result.get("schemas") or {}).get("down", {}).get("tables", {}))
+    if left:
+        yield diagnostic(
+            "MG304",
+            f"after {path.name}, downgrading to base leaves tables {', '.join(left)}",
+            _where(graph, subject, None),
+            hint=HINTS["MG304"],
+            revisions=tuple(r for r in (subject,) if r),
+            environment=env,
+        )
+
+
+def _drift(graph: RevisionGraph, env: str, result: Result) -> Iterator[Diagnostic]:
+    schemas = result.get("schemas") or {}
+    up, again = schemas.get("up"), schemas.get("again")
+    if result.get("ok") and up is not None and again is not None:
+        changes = schema_difference(up, again)
+        if changes:
+            yield diagnostic(
+                "MG304",
+                "upgrade, downgrade to base and upgrade again gives another schema: "
+                + "; ".join(changes),
+                None,
+                hint=HINTS["MG304"],
+                environment=env,
+            )
+
+
+def _orders(
+    graph: RevisionGraph, env: str, runs: list[tuple[Path, Result]]
+) -> Iterator[Diagnostic]:
+    """MG301 when every order fails, MG302 when orders disagree."""
+    failed = [(p, r) for p, r in runs if not r.get("ok")]
+    passed = [(p, r) for p, r in runs if r.get("ok")]
+    if failed:
+        path, result = failed[0]
+        revision = result.get("revision")
+        if not passed:
+            yield diagnostic(
+                "MG301",
+                f"the merged head fails in every order of {path.meeting} "
+                f"({len(runs)} tried), e.g. {' then '.join(path.order)} at revision "
+                f"{revision or '?'}: {_error(result)}",
+                _where(graph, revision, path.order[-1]),
+                hint=HINTS["MG301"],
+                revisions=tuple(r for r in (revision, *path.order) if r),
+                environment=env,
+            )
+            return
+        good = passed[0][0]
+        yield diagnostic(
+            "MG302",
+            f"{path.meeting}: applying {' then '.join(path.order)} fails at revision "
+            f"{revision or '?'} ({_error(result)}) while {' then '.join(good.order)} succeeds",
+            _where(graph, revision, path.order[-1]),
+            hint=HINTS["MG302"],
+            revisions=tuple(r for r in (revision, *path.order) if r),
+            environment=env,
+        )
+        return
+    yield from _differing(graph, env, passed)
+
+
+def _differing(
+    graph: RevisionGraph, env: str, passed: list[tuple[Path, Result]]
+) -> Iterator[Diagnostic]:
+    first_path, first = passed[0]
+    reference = (first.get("schemas") or {}).get("merged")
+    for path, result in passed[1:]:
+        other = (result.get("schemas") or {}).get("merged")
+        if reference is None or other is None:
+            continue
+        changes = schema_difference(reference, other)
+        if changes:
+            yield diagnostic(
+                "MG302",
+                f"{path.meeting}: {' then '.join(first_path.order)} and "
+                f"{' then '.join(path.order)} give different schemas: " + "; ".join(changes),
+                _where(graph, path.order[-1], None),
+                hint=HINTS["MG302"],
+                revisions=path.order,
+                environment=env,
+            )
+            return
+
+
+def schema_difference(a: Mapping[str, Any], b: Mapping[str, Any], limit: int = 8) -> list[str]:
+    """Short descriptions of how schema ``b`` differs from ``a``."""
+    tables_a, tables_b = a.get("tables", {}), b.get("tables", {})
+    changes = [f"table {t} only in the first" for t in sorted(tables_a.keys() - tables_b.keys())]
+    changes += [f"table {t} only in the second" for t in sorted(tables_b.keys() - tables_a.keys())]
+    for table in sorted(tables_a.keys() & tables_b.keys()):
+        left, right = tables_a[table], tables_b[table]
+        for key in sorted(left.keys() | right.keys()):
+            if left.get(key) != right.get(key):
+                changes.append(_part_difference(table, key, left.get(key), right.get(key)))
+    if a.get("enums") != b.get("enums"):
+        changes.append("enum types differ")
+    return changes[:limit] + ([f"and {len(changes) - limit} more"] if len(changes) > limit else [])
+
+
+def _part_difference(table: str, key: str, left: Any, right: Any) -> str:
+    if key == "columns" and isinstance(left, dict) and isinstance(right, dict):
+        names = sorted(n for n in left.keys() | right.keys() if left.get(n) != right.get(n))
+        return f"{table}: columns {', '.join(names)} differ"
+    return f"{table}: {key.replace('_', ' ')} differ"

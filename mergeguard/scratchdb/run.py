@@ -1,0 +1,237 @@
+"""``mergeguard apply``: prove the branch model on a scratch database.
+
+The tree under test (a ref, the merge a range predicts, or the working tree)
+is written into a temporary directory; a scratch database is created (and
+dropped at the end, whatever happens); a worker subprocess, the only process
+that imports migrations, runs every path of ``paths`` with Alembic's own
+machinery; ``judge`` turns its results into MG301-MG304.  The user's
+working tree and databases are never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mergeguard.errors import MergeguardError
+from mergeguard.graph import RevisionGraph
+from mergeguard.model import Diagnostic, Environment
+from mergeguard.rules.schema import meeting_tips
+from mergeguard.scenario import MergeScenario, Side
+from mergeguard.scratchdb.judge import judge
+from mergeguard.scratchdb.paths import Path as RunPath
+from mergeguard.scratchdb.paths import meetings, plan_paths
+from mergeguard.snapshot import ROOT, Snapshot
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class ApplyResult:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    paths_run: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyOptions:
+    url: str | None = None
+    orders: int = 6
+    timeout: float = 300.0
+    env: str = "auto"
+
+
+def target(scenario: MergeScenario) -> Side:
+    """The tree to prove: the merge a range predicts, else the checked tree."""
+    return scenario.merged if scenario.has_base else scenario.checked
+
+
+def apply_scenario(
+    scenario: MergeScenario, options: ApplyOptions, progress: Progress = lambda _: None
+) -> ApplyResult:
+    """Run every path of every environment of the scenario's target tree."""
+    from mergeguard.scratchdb.database import ScratchDatabase
+
+    side = target(scenario)
+    if side.snapshot is None:
+        raise MergeguardError("nothing to apply: the tree could not be read")
+    if options.url:
+        refuse_a_database_with_tables(options.url)
+    result = ApplyResult()
+    with tempfile.TemporaryDirectory(prefix="mergeguard-apply-") as temporary:
+        work = Path(temporary)
+        root = work / "tree"
+        progress(f"writing {side.label} into a temporary directory")
+        materialize(side.snapshot, root)
+        for env, read in side.reads.items():
+            graph = read.graph
+            points = meetings(graph, _meeting_points(scenario, env, graph, result))
+            plan = plan_paths(graph, points, options.orders)
+            result.notes.extend(plan.notes)
+            with ScratchDatabase.create(options.url, work) as database:
+                progress(f"[{env}] {len(plan.paths)} paths on {database.display_url}")
+                outcome = _run_worker(
+                    root, read.environment, database, plan.paths, options, progress
+                )
+            if outcome.get("env_used") == "builtin":
+                result.notes.append(
+                    f"[{env}] env.py could not run on its own ({outcome.get('env_error')}); "
+                    "used mergeguard's minimal environment (the revisions' upgrade()/downgrade())"
+                )
+            result.diagnostics.extend(judge(graph, env, plan.paths, outcome["paths"]))
+            result.paths_run += len(plan.paths)
+    return result
+
+
+RECENT_MERGES = 10
+
+
+def _meeting_points(
+    scenario: MergeScenario, env: str, graph: RevisionGraph, result: ApplyResult
+) -> list[tuple[str, tuple[str, ...], str | None]]:
+    """The forks to try in every order: those a range introduces; for a tree
+    or a ref on its own, its conflicting heads and its latest merge points."""
+    found = meeting_tips(scenario, env)
+    if scenario.has_base:
+        return found
+    merges = [m for m in graph.topological() if graph.nodes[m].is_merge_point]
+    if len(merges) > RECENT_MERGES:
+        result.notes.append(
+            f"[{env}] {len(merges)} merge revisions: the latest "
+            f"{RECENT_MERGES} are tried in every order"
+        )
+    known = {m for _, _, m in found}
+    for merge in merges[-RECENT_MERGES:]:
+        parents = tuple(p for p in graph.script(merge).down_revisions if p in graph)
+        if merge not in known and len(parents) > 1:
+            found.append((f"merge revision {merge}", parents, merge))
+    return found
+
+
+def refuse_a_database_with_tables(url: str) -> None:
+    """A server URL names the database to administer from: mergeguard creates its
+    own database beside it, and refuses (before writing anything) when the
+    named one holds tables, in case it is somebody's data."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from mergeguard.scratchdb.database import is_empty, mask
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise MergeguardError(f"{mask(url)} is not a database URL") from exc
+    if parsed.get_backend_name() == "sqlite" or not parsed.database:
+        return  # a SQLite file is checked when it is opened; a bare server names no data
+    if not is_empty(url):
+        raise MergeguardError(
+            f"{mask(url)} holds tables: mergeguard works only in a database it creates and "
+            "never writes where there is data",
+            hint="name the server's empty administration database, e.g. "
+            "postgresql://postgres@host/postgres or mysql+pymysql://root@host/",
+        )
+
+
+def materialize(snapshot: Snapshot, root: Path) -> None:
+    """Every file of ``snapshot`` under ``root`` (so env.py can import the app)."""
+    entries = snapshot.files(ROOT)
+    for source in snapshot.read_many(entries):
+        path = root / source.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(source.text)
+
+
+def _plan_document(
+    root: Path,
+    environment: Environment,
+    url: str,
+    paths: Sequence[RunPath],
+    options: ApplyOptions,
+    reset: dict[str, Any] | None,
+) -> dict[str, Any]:
+    config = environment.config_path
+    config_file = str(root / config) if config is not None and config.suffix == ".ini" else None
+    script = environment.script_location or (
+        environment.version_locations[0].parent if environment.version_locations else ROOT
+    )
+    return {
+        "config_file": config_file,
+        "section": environment.section,
+        "script_location": str(root / script),
+        "version_locations": [str(root / v) for v in environment.version_locations],
+        "url": url,
+        "env": options.env,
+        "timeout": options.timeout,
+        "reset": reset,
+        "paths": [p.plan() for p in paths],
+    }
+
+
+def _run_worker(
+    root: Path,
+    environment: Environment,
+    database: Any,
+    paths: Sequence[RunPath],
+    options: ApplyOptions,
+    progress: Progress,
+) -> dict[str, Any]:
+    """The worker's results for all paths: one process on a default SQLite
+    file (it resets the file itself), else one process per path."""
+    if database.dialect == "sqlite" and database.owns_file and database.sqlite_path:
+        reset = {"kind": "sqlite-file", "path": str(database.sqlite_path)}
+        return _invoke(
+            root,
+            _plan_document(root, environment, database.url, paths, options, reset),
+            len(paths),
+            options,
+        )
+    merged: dict[str, Any] = {"paths": []}
+    for index, path in enumerate(paths):
+        progress(f"path {index + 1}/{len(paths)}: {path.name}")
+        database.reset()
+        outcome = _invoke(
+            root, _plan_document(root, environment, database.url, [path], options, None), 1, options
+        )
+        merged["paths"].extend(outcome["paths"])
+        merged.setdefault("env_used", outcome.get("env_used"))
+        merged.setdefault("env_error", outcome.get("env_error"))
+    return merged
+
+
+def _invoke(root: Path, plan: dict[str, Any], steps: int, options: ApplyOptions) -> dict[str, Any]:
+    environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    worker = [sys.executable, "-m", "mergeguard.scratchdb.worker"]
+    try:
+        done = subprocess.run(
+            worker,
+            input=json.dumps(plan),
+            cwd=root,
+            capture_output=True,
+            text=True,
+            env=environment,
+            check=False,
+            timeout=options.timeout * max(steps, 1) * 6 + 60,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise MergeguardError(
+            "the scratch database run timed out",
+            hint="raise --timeout, or look for a migration that hangs",
+        ) from exc
+    try:
+        outcome: dict[str, Any] = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        outcome = {}
+    if done.returncode != 0 or "paths" not in outcome:
+        tail = " ".join((done.stderr or "").strip().splitlines()[-3:])
+        raise MergeguardError(
+            f"the scratch database worker failed: {tail or 'no output'}",
+            hint="run with MERGEGUARD_DEBUG=1 and report it",
+        )
+    return outcome

@@ -1,0 +1,225 @@
+"""``mergeguard apply`` on SQLite always, and on PostgreSQL and MariaDB where a
+server answers on 127.0.0.1; each test makes and drops its own database."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import RepoBuilder, alembic_project, alembic_revision, run_alembic, set_upgrade
+
+from mergeguard.cli import main
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+MY_ADMIN = "mysql+pymysql://root@127.0.0.1:3306/"
+
+
+def _server(url: str, name: str) -> str:
+    try:
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(url)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as exc:  # no driver, no server: say which
+        pytest.skip(f"no {name} server answers at {url}: {type(exc).__name__}: {exc}")
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def database(request: pytest.FixtureRequest) -> str | None:
+    """None (the default SQLite file) or a server URL for administration."""
+    if request.param == "postgresql":
+        return _server(PG_ADMIN, "PostgreSQL")
+    if request.param == "mariadb":
+        return _server(MY_ADMIN, "MariaDB")
+    return None
+
+
+def apply(
+    capsys: pytest.CaptureFixture[str], repo: RepoBuilder, *args: str, url: str | None = None
+) -> tuple[int, list[dict], str]:  # type: ignore[type-arg]
+    extra = ["--url", url] if url else []
+    code = main(["apply", *args, "-C", str(repo.root), "--format", "json", *extra])
+    out, err = capsys.readouterr()
+    findings = json.loads(out)["findings"] if out.strip() else []
+    return code, findings, err
+
+
+def files(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.parts
+    }
+
+
+def two_branches(
+    repo: RepoBuilder, left: tuple[str, str], right: tuple[str, str], merge: bool = True
+) -> None:
+    """a1 creates users; b2 and c7 branch from it; m1 joins them (committed on main)."""
+    alembic_project(repo, users=True)
+    set_upgrade(alembic_revision(repo, "b2", "left"), *left)
+    set_upgrade(alembic_revision(repo, "c7", "right", head="a1"), *right)
+    if merge:
+        assert run_alembic(repo, "merge", "-m", "join", "--rev-id", "m1", "heads").returncode == 0
+    repo.commit("branches")
+
+
+ADD_PHONE = (
+    "op.add_column('users', sa.Column('phone', sa.String(20)))",
+    "op.drop_column('users', 'phone')",
+)
+ADD_EMAIL = (
+    "op.add_column('users', sa.Column('email', sa.String(50)))",
+    "op.drop_column('users', 'email')",
+)
+INDEX_EMAIL = (
+    "op.create_index('ix_users_email', 'users', ['email'])",
+    "op.drop_index('ix_users_email', table_name='users')",
+)
+
+
+def test_a_clean_diamond_passes(
+    repo: RepoBuilder, database: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    two_branches(repo, ADD_PHONE, ADD_EMAIL)
+    before = files(repo.root)
+    code, findings, err = apply(capsys, repo, url=database)
+    assert (code, findings) == (0, []), err
+    assert "paths on" in err
+    assert files(repo.root) == before  # no new files in the project
+
+
+def test_the_same_column_on_two_branches_fails_with_the_database_error(
+    repo: RepoBuilder, database: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    two_branches(repo, ADD_EMAIL, ADD_EMAIL)
+    code, findings, _ = apply(capsys, repo, url=database)
+    assert code == 1
+    codes = {f["code"] for f in findings}
+    assert codes & {"MG301", "MG302"}
+    message = " ".join(f["message"] for f in findings if f["code"] in ("MG301", "MG302"))
+    assert (
+        "email" in message.lower()
+        and "duplicate" in message.lower()
+        or "already exists" in message.lower()
+    )
+
+
+def test_an_index_on_a_column_only_the_sibling_adds_is_order_dependent(
+    repo: RepoBuilder, database: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    two_branches(repo, ADD_EMAIL, INDEX_EMAIL)
+    code, findings, _ = apply(capsys, repo, url=database)
+    assert code == 1
+    order = [f for f in findings if f["code"] == "MG302"]
+    assert order and "b2 then c7" in order[0]["message"] and "c7 then b2" in order[0]["message"]
+    # Alembic's own order for `upgrade head` runs c7 first: the merged head fails too
+    assert any(f["code"] == "MG301" and "m1 alone" in f["message"] for f in findings)
+
+
+def test_unmerged_heads_are_tried_in_both_orders(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    two_branches(repo, ADD_EMAIL, ADD_EMAIL, merge=False)
+    code, findings, _ = apply(capsys, repo)
+    assert code == 1 and any(f["code"] == "MG301" for f in findings)
+    assert any("duplicate column name: email" in f["message"] for f in findings)
+
+
+def test_downgrade_failure_and_roundtrip_drift(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alembic_project(repo, users=True)
+    set_upgrade(
+        alembic_revision(repo, "b2", "bad downgrade"),
+        ADD_PHONE[0],
+        "op.drop_column('users', 'no_such_column')",
+    )
+    set_upgrade(
+        alembic_revision(repo, "c3", "leaves a table"),
+        "op.create_table('audit', sa.Column('id', sa.Integer()))",
+        "pass",
+    )
+    repo.commit("history")
+    code, findings, _ = apply(capsys, repo)
+    codes = {f["code"] for f in findings}
+    assert code == 1 and "MG303" in codes
+    assert any("b2" in f["revisions"] for f in findings if f["code"] == "MG303")
+
+
+def test_a_sqlite_database_with_tables_is_refused_and_untouched(
+    repo: RepoBuilder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    two_branches(repo, ADD_PHONE, ADD_EMAIL)
+    target = tmp_path / "precious.sqlite"
+    with sqlite3.connect(target) as connection:
+        connection.execute("create table customers (id integer)")
+    before = target.read_bytes()
+    code, _, err = apply(capsys, repo, url=f"sqlite:///{target}")
+    assert code == 3 and "precious.sqlite" in err
+    assert target.read_bytes() == before
+
+
+@pytest.fixture
+def pg_database_with_tables() -> Iterator[str]:
+    _server(PG_ADMIN, "PostgreSQL")
+    import sqlalchemy
+
+    name = f"mergeguard_test_{uuid.uuid4().hex[:10]}"
+    admin = sqlalchemy.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sqlalchemy.text("CREATE TABLE customers (id integer)"))
+        connection.execute(sqlalchemy.text("INSERT INTO customers VALUES (1)"))
+    engine.dispose()
+    yield url
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+def test_a_server_database_with_tables_is_refused_and_untouched(
+    repo: RepoBuilder, pg_database_with_tables: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlalchemy
+
+    two_branches(repo, ADD_PHONE, ADD_EMAIL)
+    code, _, err = apply(capsys, repo, url=pg_database_with_tables)
+    assert code == 3 and "tables" in err
+    engine = sqlalchemy.create_engine(pg_database_with_tables)
+    with engine.connect() as connection:
+        rows = connection.execute(sqlalchemy.text("SELECT id FROM customers")).all()
+        tables = sqlalchemy.inspect(connection).get_table_names()
+    engine.dispose()
+    assert rows == [(1,)] and tables == ["customers"]
+
+
+def test_env_py_that_needs_the_application_falls_back(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    two_branches(repo, ADD_PHONE, ADD_EMAIL)
+    env = repo.root / "migrations" / "env.py"
+    env.write_text("from myapp.models import metadata  # the application\n" + env.read_text())
+    repo.commit("env needs the app")
+    code, findings, err = apply(capsys, repo)
+    assert (code, findings) == (0, []), err
+    assert "myapp" in err and "minimal environment" in err
+
+
+def test_check_apply_runs_after_the_static_rules(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    two_branches(repo, ADD_EMAIL, INDEX_EMAIL)
+    code = main(["check", "--apply", "-C", str(repo.root), "--format", "json"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert code == 1 and {"MG302"} <= {f["code"] for f in findings}
