@@ -1,0 +1,198 @@
+"""Scratch databases on a server: ``mergeguard_<12 hex>`` on PostgreSQL or MySQL/MariaDB.
+
+The URL names the server and the database to connect to for *administration
+only*: mergeguard runs ``CREATE DATABASE mergeguard_<12 hex>`` there, migrates
+that one, and drops it afterwards.  The administration database is never
+migrated nor written, so it need not be empty.  Every message masks the URL's
+password.
+
+sqlalchemy is imported inside functions only: importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import urllib.parse
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from mergeguard.errors import MergeguardError
+from mergeguard.scratchdb.urls import mask
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Connection, Engine
+
+SERVER_DIALECTS = {"postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql"}
+DRIVER_HINTS = {
+    "postgresql": "pip install 'psycopg[binary]' (or use a postgresql+DRIVER:// URL)",
+    "mysql": "pip install pymysql (or use a mysql+DRIVER:// URL)",
+}
+# tried in this order when a URL names no driver and SQLAlchemy's default is missing
+FALLBACK_DRIVERS = {"postgresql": ("psycopg", "psycopg2"), "mysql": ("pymysql", "mysqldb")}
+CONNECT_TIMEOUT_SECONDS = 10
+
+_PG_RELATIONS = (
+    "SELECT count(*) FROM pg_catalog.pg_class c"
+    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+    " AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+    " AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'"
+)
+_MYSQL_RELATIONS = "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE()"
+
+
+class ServerDatabase:
+    """``mergeguard_<hex>`` on a PostgreSQL or MySQL/MariaDB server."""
+
+    def __init__(self, engine: Engine, admin: URL, dialect: str, name: str) -> None:
+        self.engine = engine
+        self.admin = admin
+        self.dialect = dialect
+        self.name = name
+        self.url = admin.set(database=name).render_as_string(hide_password=False)
+
+    @classmethod
+    def create(cls, parsed: URL) -> ServerDatabase:
+        dialect = server_dialect(parsed)
+        engine, parsed = admin_engine(parsed)
+        database = cls(engine, parsed, dialect, f"mergeguard_{secrets.token_hex(6)}")
+        try:
+            with connect(engine, parsed, "cannot connect to") as conn:
+                database._create(conn)
+        except BaseException:
+            engine.dispose()
+            raise
+        return database
+
+    def reset(self) -> None:
+        with connect(self.engine, self.admin, "cannot reset the scratch database on") as conn:
+            self._drop(conn)
+            self._create(conn)
+
+    def drop(self) -> None:
+        try:
+            with connect(self.engine, self.admin, "cannot drop the scratch database on") as conn:
+                self._drop(conn)
+        finally:
+            self.engine.dispose()
+
+    def _create(self, conn: Connection) -> None:
+        try:
+            conn.exec_driver_sql(f"CREATE DATABASE {self.name}")
+        except Exception as error:  # noqa: BLE001 - any driver error: cannot run
+            raise MergeguardError(
+                f"cannot create database {self.name} on {mask(self.admin_text)}: "
+                + error_text(error, self.admin),
+                hint="the user needs the right to create databases (CREATEDB / CREATE)",
+            ) from None
+
+    def _drop(self, conn: Connection) -> None:
+        if self.dialect == "mysql":
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.name}")
+            return
+        version = conn.dialect.server_version_info or (0,)
+        if version >= (13,):
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+            return
+        conn.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            f" WHERE datname = '{self.name}' AND pid <> pg_backend_pid()"
+        )
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.name}")
+
+    @property
+    def admin_text(self) -> str:
+        return self.admin.render_as_string(hide_password=False)
+
+
+def server_is_empty(parsed: URL, url: str) -> bool:
+    """True when the server database ``url`` names holds no tables or views
+    (see ``is_empty`` in ``mergeguard.scratchdb.database``)."""
+    dialect = server_dialect(parsed)
+    if dialect == "mysql" and not parsed.database:
+        raise MergeguardError(f"{mask(url)} names no database", hint="add /DATABASE to the URL")
+    from sqlalchemy import text
+
+    engine, parsed = admin_engine(parsed)
+    query = text(_PG_RELATIONS if dialect == "postgresql" else _MYSQL_RELATIONS)
+    try:
+        with connect(engine, parsed, "cannot connect to") as conn:
+            return int(conn.execute(query).scalar_one()) == 0
+    finally:
+        engine.dispose()
+
+
+def server_dialect(parsed: URL) -> str:
+    dialect = SERVER_DIALECTS.get(parsed.get_backend_name())
+    if dialect is None:
+        raise MergeguardError(
+            f"unsupported database URL {mask(parsed.render_as_string(hide_password=False))}:"
+            " scratch databases are made on SQLite, PostgreSQL and MySQL/MariaDB",
+            hint="pass sqlite:///FILE, postgresql://USER@HOST/postgres or mysql+pymysql://USER@HOST/",
+        )
+    return dialect
+
+
+def admin_engine(parsed: URL) -> tuple[Engine, URL]:
+    """An AUTOCOMMIT engine without a pool, and the URL it uses (driver filled in if needed)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import ArgumentError
+    from sqlalchemy.pool import NullPool
+
+    dialect = server_dialect(parsed)
+    candidates = [parsed]
+    if "+" not in parsed.drivername:
+        backend = parsed.get_backend_name()
+        candidates += [parsed.set(drivername=f"{backend}+{d}") for d in FALLBACK_DRIVERS[dialect]]
+    connect_args: dict[str, object] = {}
+    if "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+    shown = mask(parsed.render_as_string(hide_password=False))
+    first_error: ImportError | None = None
+    for candidate in candidates:
+        try:
+            engine = create_engine(
+                candidate,
+                isolation_level="AUTOCOMMIT",
+                poolclass=NullPool,
+                connect_args=connect_args,
+            )
+        except ImportError as error:
+            first_error = first_error or error
+            continue
+        except ArgumentError as error:
+            raise MergeguardError(
+                f"cannot use {shown}: {error_text(error, parsed)}", hint=DRIVER_HINTS[dialect]
+            ) from None
+        return engine, candidate
+    raise MergeguardError(
+        f"no database driver for {shown}: {error_text(first_error, parsed)}",
+        hint=DRIVER_HINTS[dialect],
+    )
+
+
+@contextlib.contextmanager
+def connect(engine: Engine, url: URL, doing: str) -> Iterator[Connection]:
+    """A connection from ``engine``; any driver error becomes a password-free MergeguardError."""
+    from sqlalchemy.exc import DBAPIError
+
+    connected = False
+    try:
+        with engine.connect() as conn:
+            connected = True
+            yield conn
+    except DBAPIError as error:
+        shown = mask(url.render_as_string(hide_password=False))
+        hint = None if connected else "check that the server runs, and the URL's user and password"
+        raise MergeguardError(f"{doing} {shown}: {error_text(error, url)}", hint=hint) from None
+
+
+def error_text(error: BaseException | None, url: URL) -> str:
+    """The driver's own message on one line, with the URL's password masked out."""
+    text = " ".join(str(getattr(error, "orig", None) or error).split())
+    password = url.password
+    if isinstance(password, str) and password:
+        for secret in {password, urllib.parse.quote(password, safe="")}:
+            text = text.replace(secret, "***")
+    return mask(text)
