@@ -442,15 +442,24 @@ def apply_command(
 
 
 def _apply(scenario: Any, url: str | None, orders: int, timeout: float) -> list[Diagnostic]:
-    """Run the scratch database paths, with progress and notes on stderr."""
+    """Run the scratch database paths: a rich status line on a terminal,
+    plain progress lines otherwise, notes on stderr."""
     from mergeguard.scratchdb.run import ApplyOptions, apply_scenario
 
-    def progress(message: str) -> None:
-        click.echo(f"mergeguard: {message}", err=True)
+    options = ApplyOptions(url, orders, timeout)
+    if sys.stderr.isatty() and not os.environ.get("CI"):
+        from rich.console import Console
 
-    result = apply_scenario(scenario, ApplyOptions(url, orders, timeout), progress)
+        console = Console(stderr=True)
+        with console.status("mergeguard: preparing the scratch database") as status:
+            result = apply_scenario(scenario, options, lambda m: status.update(f"mergeguard: {m}"))
+    else:
+        result = apply_scenario(
+            scenario, options, lambda m: click.echo(f"mergeguard: {m}", err=True)
+        )
     for note in result.notes:
         click.echo(f"mergeguard: note: {note}", err=True)
+    click.echo(f"mergeguard: {result.paths_run} paths run on the scratch database", err=True)
     return result.diagnostics
 
 
