@@ -4,45 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import RepoBuilder
+from conftest import alembic_project as project
+from conftest import alembic_revision as revision
+from conftest import run_alembic as alembic
 
 from mergeguard.cli import main
-
-
-def alembic(repo: RepoBuilder, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "alembic", *args],
-        cwd=repo.root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-def project(repo: RepoBuilder, template: str = "generic") -> None:
-    """A real Alembic project (``alembic init``) on SQLite, with revision a1."""
-    result = alembic(repo, "init", "-t", template, "migrations")
-    assert result.returncode == 0, result.stderr
-    ini = repo.root / "alembic.ini"
-    ini.write_text(
-        ini.read_text().replace("driver://user:pass@localhost/dbname", "sqlite:///app.db")
-    )
-    repo.write(".gitignore", "*.db\n__pycache__/\n")
-    revision(repo, "a1", "create users")
-    repo.commit("init")
-
-
-def revision(repo: RepoBuilder, rev: str, message: str, head: str = "head") -> Path:
-    splice = ("--splice",) if head != "head" else ()
-    result = alembic(repo, "revision", "-m", message, "--rev-id", rev, "--head", head, *splice)
-    assert result.returncode == 0, result.stderr
-    [path] = (repo.root / "migrations" / "versions").glob(f"{rev}_*.py")
-    return path
 
 
 def diverged(repo: RepoBuilder, template: str = "generic") -> None:

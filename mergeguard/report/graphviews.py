@@ -12,7 +12,7 @@ from rich.tree import Tree
 from mergeguard.engine import EnvironmentRead
 from mergeguard.graph import RevisionGraph
 from mergeguard.model import Diagnostic
-from mergeguard.report.jsonout import diagnostic_dict, summary
+from mergeguard.report.jsonout import diagnostic_dict, environment_summary, summary
 
 
 def markers(graph: RevisionGraph, revision: str) -> list[str]:
@@ -140,16 +140,7 @@ def graph_document(reads: Sequence[EnvironmentRead], diagnostics: Sequence[Diagn
                     "is_merge_point": node.is_merge_point,
                 }
             )
-        environments.append(
-            {
-                "name": read.environment.name,
-                "ref": read.origin,
-                "heads": sorted(graph.heads),
-                "effective_heads": sorted(graph.effective_heads),
-                "bases": sorted(graph.bases),
-                "revisions": revisions,
-            }
-        )
+        environments.append({**environment_summary(read), "revisions": revisions})
     return json.dumps(
         {
             "schema": "mergeguard/graph/1",

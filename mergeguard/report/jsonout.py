@@ -32,6 +32,18 @@ def summary(diagnostics: Sequence[Diagnostic]) -> dict[str, int]:
     return {"errors": errors, "warnings": len(diagnostics) - errors}
 
 
+def environment_summary(read: EnvironmentRead) -> dict[str, object]:
+    """Name, snapshot and the graph's sorted heads, effective heads and bases."""
+    graph = read.graph
+    return {
+        "name": read.environment.name,
+        "ref": read.origin,
+        "heads": sorted(graph.heads),
+        "effective_heads": sorted(graph.effective_heads),
+        "bases": sorted(graph.bases),
+    }
+
+
 def heads_document(reads: Sequence[EnvironmentRead], diagnostics: Sequence[Diagnostic]) -> str:
     """``mergeguard/heads/1``: per environment, sorted lists; plus the findings."""
     environments = []
@@ -39,11 +51,7 @@ def heads_document(reads: Sequence[EnvironmentRead], diagnostics: Sequence[Diagn
         graph = read.graph
         environments.append(
             {
-                "name": read.environment.name,
-                "ref": read.origin,
-                "heads": sorted(graph.heads),
-                "effective_heads": sorted(graph.effective_heads),
-                "bases": sorted(graph.bases),
+                **environment_summary(read),
                 "revisions": sorted(graph.order),
                 "branch_labels": dict(sorted(graph.label_owners.items())),
             }

@@ -253,7 +253,7 @@ def _pair(one: Branch, other: Branch, env: str, ours: str) -> Iterator[Diagnosti
     note = _confidence(one, other)
     twins = _same_migrations(one, other)
     for revs, message, location in twins:
-        yield _finding(_twin_code(a, b), message + note, revs, env, one, other, location)
+        yield _finding(_twin_code(a, b), message + note, revs, env, location)
     skip = {r for pair in twins for r in pair[0]}
     yield from _duplicates(a, b, one, other, env, note, skip)
     yield from _drop_vs_change(a, b, one, other, env, note, skip)
@@ -282,8 +282,6 @@ def _finding(
     message: str,
     revisions: tuple[str, ...],
     env: str,
-    one: Branch,
-    other: Branch,
     location: Location | None = None,
 ) -> Diagnostic:
     return diagnostic(
@@ -315,8 +313,6 @@ def _duplicates(
                 message + note,
                 (first.revision, second.revision),
                 env,
-                one,
-                other,
                 first.location,
             )
 
@@ -335,9 +331,7 @@ def _drop_vs_change(
             f"{one.label} drops {thing} {_show(key)} ({drop.where}) while {other.label} "
             f"uses it ({use.op.kind} in {use.where}): one order of the branches fails"
         )
-        yield _finding(
-            "MG204", message + note, (drop.revision, use.revision), env, one, other, drop.location
-        )
+        yield _finding("MG204", message + note, (drop.revision, use.revision), env, drop.location)
 
 
 def _conflicting_alters(
@@ -358,8 +352,6 @@ def _conflicting_alters(
             message + note,
             (first.revision, second.revision),
             env,
-            one,
-            other,
             first.location,
         )
 
