@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from types import MappingProxyType
 
@@ -82,6 +82,7 @@ class RevisionGraph:
     bases: tuple[str, ...]
     label_owners: Mapping[str, str]
     has_cycles: bool = False
+    memo: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def __contains__(self, revision: object) -> bool:
         return revision in self.nodes
@@ -116,6 +117,12 @@ class RevisionGraph:
     def topological(self) -> tuple[str, ...]:
         """All revisions, each after its parents and dependencies (load order
         breaks ties); revisions on a cycle come last, in load order."""
+        found = self.memo.get("topological")
+        if found is None:
+            found = self.memo["topological"] = self._topological()
+        return found
+
+    def _topological(self) -> tuple[str, ...]:
         pending = {r: len(set(n.down) | set(n.deps)) for r, n in self.nodes.items()}
         position = {r: i for i, r in enumerate(self.order)}
         ready = sorted((r for r, count in pending.items() if count == 0), key=position.__getitem__)
