@@ -189,7 +189,7 @@ def test_rebase_during_a_git_rebase(repo: RepoBuilder, capsys: pytest.CaptureFix
     assert (repo.root / ".git" / "rebase-merge").exists()
     code, _, err = fix(capsys, repo, "--rebase")
     assert code == 0, err
-    assert "being rebased" not in err or "c7" in err
+    assert "c7" in err
     assert heads(repo) == ["c7"]
 
 

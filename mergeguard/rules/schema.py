@@ -385,13 +385,25 @@ def _same_migrations(one: Branch, other: Branch) -> list[tuple[tuple[str, ...], 
             sig = _signature(changes_a)
             if sig and sig == _signature(changes_b) and rev_a != rev_b:
                 a, b = changes_a[0], changes_b[0]
+                objects = ", ".join(_object(c.op) for c in changes_a if c.op.function == "upgrade")
                 message = (
-                    f"the same migration is on both branches under two ids: {a.where} on "
-                    f"{one.label} and {b.where} on {other.label}; whichever runs second "
-                    "fails as soon as it repeats the first's changes"
+                    f"the same migration is on both branches under two ids ({objects}): "
+                    f"{a.where} on {one.label} and {b.where} on {other.label}; whichever runs "
+                    "second fails as soon as it repeats the first's changes"
                 )
                 found.append(((rev_a, rev_b), message, a.location))
     return found
+
+
+def _object(op: Operation) -> str:
+    """``add_column users.email``: what an operation does to which object."""
+    if op.kind in ("add_column", "drop_column", "alter_column"):
+        key: tuple[str, ...] = _column(op)
+    elif op.kind in NAMED:
+        key = (_fold(op.schema), _fold(op.name))
+    else:
+        key = _table(op)
+    return f"{op.kind} {_show(key)}"
 
 
 def _twin_code(a: Effects, b: Effects) -> str:
