@@ -318,14 +318,10 @@ def _emit_check(
         text.render_diagnostics(_console(), diagnostics)
         for line in text.schema_lines(changes):
             click.echo(line, err=True)
-    elif fmt == "markdown":
-        from mergeguard.report import markdown
-
-        click.echo(markdown.render(scenario, diagnostics, changes), nl=False)
     else:
         from mergeguard.report import formats
 
-        click.echo(formats.render(fmt, scenario, diagnostics), nl=False)
+        click.echo(formats.render(fmt, scenario, diagnostics, changes), nl=False)
     click.echo(f"{text.summary_line(diagnostics)} ({text.describe(scenario)})", err=True)
 
 

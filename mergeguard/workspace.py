@@ -59,7 +59,7 @@ class Workspace:
         self.repo = open_repository(options.directory)
         self.cache = ParseCache(default_cache_path(self.repo.common_dir), CACHE_NAMESPACE)
         self.reader = Reader(self.cache)
-        self._settings: ToolSettings | None = None
+        self._settings: dict[bool, ToolSettings] = {}
 
     # -- reading -------------------------------------------------------------------
 
@@ -143,13 +143,16 @@ class Workspace:
         return self.environ.get("PRE_COMMIT") == "1" and self.repo.work_tree is not None
 
     def settings(self, staged: bool = False) -> ToolSettings:
-        """``[tool.mergeguard]`` of the tree being worked on (defaults if unreadable)."""
-        if self._settings is None:
+        """``[tool.mergeguard]`` of the tree being worked on: the index when
+        ``staged``, else the working tree (defaults if unreadable); memoized per tree."""
+        found = self._settings.get(staged)
+        if found is None:
             try:
-                self._settings = self.config(self.snapshot(staged=staged)).settings
+                found = self.config(self.snapshot(staged=staged)).settings
             except MergeguardError:
-                self._settings = ToolSettings()
-        return self._settings
+                found = ToolSettings()
+            self._settings[staged] = found
+        return found
 
     def pushed_range(self) -> tuple[str, str] | None:
         """pre-commit's pre-push stage: the remote's ref and the pushed one

@@ -282,3 +282,23 @@ def test_text_output_and_summary(
     assert out.startswith("migrations/versions/c7_migration.py:")
     assert "MG102 missing-merge-point [alembic]" in out and "hint:" in out
     assert "1 error" in err and "main..feature" in err and "\x1b[" not in out
+
+
+def test_under_pre_commit_the_index_settings_apply(
+    repo: RepoBuilder, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What is being committed decides, settings included: the staged
+    pyproject ignores MG1, the working tree's copy does not."""
+    repo.init_alembic()
+    repo.migration("a1", None)
+    repo.commit()
+    repo.migration("b2", "a1")
+    repo.migration("c3", "a1")
+    repo.write("pyproject.toml", '[tool.mergeguard]\nignore = ["MG1"]\n')
+    repo.git("add", "-A")
+    repo.write("pyproject.toml", "[tool.mergeguard]\n")  # unstaged edit
+    monkeypatch.setenv("PRE_COMMIT", "1")
+    assert check(capsys, repo)[0] == 0
+    monkeypatch.delenv("PRE_COMMIT")
+    assert check(capsys, repo)[0] == 1
+    assert check(capsys, repo, "--staged")[0] == 0

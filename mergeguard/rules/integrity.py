@@ -25,23 +25,33 @@ def integrity(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
     if read is None:
         return
     touched_revisions = {s.revision for s in read.scripts if s.path in scenario.touched}
+    known: set[tuple[str, str]] | None = None  # the left side's findings, when needed
     for item in read.diagnostics:
         path = item.location.path if item.location else None
         if path in scenario.touched or touched_revisions.intersection(item.revisions):
             yield _parent_on_the_other_side(item, scenario, env)
         elif item.code in GRAPH_BREAKING:
-            yield _already_there(item, scenario, env)
+            if known is None:
+                known = _left_findings(scenario, env)
+            yield _already_there(item, scenario, known)
     for script in read.scripts:
         if script.path in scenario.touched:
             yield from docstring_drift(script, env)
 
 
-def _already_there(item: Diagnostic, scenario: MergeScenario, env: str) -> Diagnostic:
-    """A graph-breaking problem the left side already had is one warning."""
+def _left_findings(scenario: MergeScenario, env: str) -> set[tuple[str, str]]:
+    """(code, message) of the left side's integrity findings (none without a base)."""
     theirs = scenario.theirs.reads.get(env)
     if not scenario.has_base or theirs is None:
-        return item
-    if (item.code, item.message) not in {(d.code, d.message) for d in theirs.diagnostics}:
+        return set()
+    return {(d.code, d.message) for d in theirs.diagnostics}
+
+
+def _already_there(
+    item: Diagnostic, scenario: MergeScenario, known: set[tuple[str, str]]
+) -> Diagnostic:
+    """A graph-breaking problem the left side already had is one warning."""
+    if (item.code, item.message) not in known:
         return item
     return replace(
         item, severity="warning", message=f"{item.message} (already on {scenario.theirs.label})"
