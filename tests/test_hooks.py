@@ -238,11 +238,11 @@ def test_pre_commit_env_makes_check_read_the_index(
     assert code == 1 and "working tree" in err
     no_pre_commit_env.setenv("PRE_COMMIT", "1")
     code, out, err = check(capsys, *where)
-    assert (code, out) == (0, "") and "(index)" in err
+    assert (code, out) == (0, "") and "(staged changes)" in err
 
     repo.git("add", "-A")  # now the commit would hold the second head
     code, out, err = check(capsys, *where)
-    assert code == 1 and "MG101" in out and "index" in out
+    assert code == 1 and "MG101" in out and "staged changes" in out
 
 
 def test_pre_commit_env_leaves_ranges_and_pushed_refs_alone(
@@ -257,8 +257,12 @@ def test_pre_commit_env_leaves_ranges_and_pushed_refs_alone(
     no_pre_commit_env.setenv("PRE_COMMIT_FROM_REF", history.main)
     no_pre_commit_env.setenv("PRE_COMMIT_TO_REF", history.feature)
     code, out, err = check(capsys, *where)
-    assert code == 1 and "MG102" in out and history.main[:7] in err + out
+    assert code == 1 and "MG102" in out and "(main..feature," in err  # commit ids by name
+    # the remote's old copy of the pushed branch is not the target: main is
     no_pre_commit_env.setenv("PRE_COMMIT_FROM_REF", history.base)
+    code, out, _ = check(capsys, *where)
+    assert code == 1 and "MG102" in out
+    repo.git("branch", "-m", "main", "trunk")  # no target known: the pushed update alone
     code, out, _ = check(capsys, *where)
     assert (code, out) == (0, "")
 
@@ -379,29 +383,30 @@ def test_pre_push_refuses_an_update_that_leaves_two_heads(
     )
     assert result.returncode == 1
     assert "MG101" in result.stdout and "push refused" in result.stderr
+    # judged against the branch it merges into (origin/main), not the remote's old copy
     result = pre_push(
         pushed, hook_env, f"refs/heads/feature {h.feature} refs/heads/feature {h.base}"
     )
+    assert result.returncode == 1 and "MG102" in result.stdout
+    assert "origin/main" in result.stdout
+    result = pre_push(pushed, hook_env, f"refs/heads/feature {h.main} refs/heads/feature {h.base}")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == "" and "refs/heads/feature" in result.stderr
 
 
-def test_pre_push_checks_a_new_branch_from_the_default_branch(
+def test_pre_push_checks_a_new_branch_against_the_default_branch(
     pushed: Pushed, hook_env: dict[str, str]
 ) -> None:
     h = pushed.history
-    clean = pre_push(pushed, hook_env, f"refs/heads/topic {h.feature} refs/heads/topic {NULL}")
+    clean = pre_push(pushed, hook_env, f"refs/heads/topic {h.main} refs/heads/topic {NULL}")
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert "refs/heads/topic" in clean.stderr and f"{h.base}..{h.feature}" in clean.stderr
-    bad = pre_push(pushed, hook_env, f"refs/heads/topic {pushed.merged} refs/heads/topic {NULL}")
-    assert bad.returncode == 1 and "MG101" in bad.stdout
+    assert "refs/heads/topic" in clean.stderr and "(origin/main..main," in clean.stderr
+    bad = pre_push(pushed, hook_env, f"refs/heads/topic {h.feature} refs/heads/topic {NULL}")
+    assert bad.returncode == 1 and "MG102" in bad.stdout
 
-    pushed.repo.git("remote", "set-head", "origin", "--delete")
-    unknown = pre_push(
-        pushed, hook_env, f"refs/heads/topic {pushed.merged} refs/heads/topic {NULL}"
-    )
-    assert unknown.returncode == 0 and "not checked" in unknown.stderr
-    assert "origin/HEAD is unknown" in unknown.stderr
+    pushed.repo.git("remote", "set-head", "origin", "--delete")  # origin/main is still known
+    still = pre_push(pushed, hook_env, f"refs/heads/topic {h.feature} refs/heads/topic {NULL}")
+    assert still.returncode == 1 and "MG102" in still.stdout
 
 
 def test_pre_push_skips_deletions(pushed: Pushed, hook_env: dict[str, str]) -> None:
@@ -420,9 +425,9 @@ def test_pre_push_hook_in_a_real_push(pushed: Pushed, hook_env: dict[str, str]) 
     refused = run(["git", "push", "origin", "feature"], repo.root, hook_env)
     assert refused.returncode != 0 and "MG101" in refused.stdout + refused.stderr
     assert repo.git("ls-remote", "origin", "refs/heads/feature").split()[0] == h.feature
-    accepted = run(["git", "push", "origin", f"{h.feature}:refs/heads/topic"], repo.root, hook_env)
+    accepted = run(["git", "push", "origin", f"{h.main}:refs/heads/topic"], repo.root, hook_env)
     assert accepted.returncode == 0, accepted.stderr
-    assert repo.git("ls-remote", "origin", "refs/heads/topic").split()[0] == h.feature
+    assert repo.git("ls-remote", "origin", "refs/heads/topic").split()[0] == h.main
 
 
 # --------------------------------------------------------------------------- mergeguard demo
@@ -579,7 +584,8 @@ class TestPreCommit:
 
         repo.git("add", "-A")
         failed = pre_commit.hook(repo.root)
-        assert failed.returncode == 1 and "MG101" in failed.stdout and "index" in failed.stdout
+        assert failed.returncode == 1 and "MG101" in failed.stdout
+        assert "staged changes" in failed.stdout
 
         docs_only = RepoBuilder(repo.root.parent / "docs-only")
         linear(docs_only)
@@ -597,9 +603,12 @@ class TestPreCommit:
         failed = pre_commit.hook(repo.root, *stage, "--from-ref", "main", "--to-ref", "feature")
         assert failed.returncode == 1 and "MG102" in failed.stdout
         assert "mergeguard fix --rebase main..feature" in failed.stdout
-        passed = pre_commit.hook(
+        # the pushed feature is judged against main, not from its old remote copy
+        again = pre_commit.hook(
             repo.root, *stage, "--from-ref", history.base, "--to-ref", "feature"
         )
+        assert again.returncode == 1 and "MG102" in again.stdout
+        passed = pre_commit.hook(repo.root, *stage, "--from-ref", history.base, "--to-ref", "main")
         assert passed.returncode == 0, passed.stdout
 
     def test_post_merge_stage_and_installed_git_hooks(

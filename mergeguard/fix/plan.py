@@ -20,7 +20,7 @@ from mergeguard.model import Diagnostic, Environment, FilePatch, MigrationScript
 from mergeguard.parse import read_module
 from mergeguard.parse.header import read_script
 from mergeguard.rules.topology import conflict_groups
-from mergeguard.scenario import MERGE, MergeScenario, Side, added_revisions
+from mergeguard.scenario import MERGE, MergeScenario, Side, added_revisions, published_revisions
 
 
 @dataclass
@@ -162,7 +162,7 @@ def plan_rebase(scenario: MergeScenario, read_file: FileReader) -> Plan:
     for env, read in side.reads.items():
         graph = read.graph
         mine = set(added_revisions(scenario.base, scenario.ours, env))
-        published = set(scenario.base.scripts(env)) | set(scenario.theirs.scripts(env))
+        published = published_revisions(scenario, env)
         moves: dict[str, tuple[str, ...]] = {}
         for heads in conflict_groups(graph).values():
             _plan_group(plan, graph, heads, mine, published, moves, scenario)
