@@ -469,6 +469,11 @@ class GitRepository:
             )
         return proc.stdout.decode("ascii").strip()
 
+    def parents(self, ref: str) -> tuple[str, ...]:
+        """The parent commit ids of ``ref``, in order (two or more for a merge)."""
+        proc = self._git("rev-list", "--parents", "-n", "1", self.resolve(ref), check=False)
+        return tuple(proc.stdout.decode("ascii", errors="replace").split()[1:])
+
     def is_shallow(self) -> bool:
         """True in a shallow clone, where merge bases may be missing."""
         out = self._git("rev-parse", "--is-shallow-repository").stdout

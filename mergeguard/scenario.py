@@ -119,6 +119,15 @@ class MergeScenario:
     conflicts: tuple[PurePosixPath, ...] = ()
     has_base: bool = True
     published: PublishedRefs = field(default_factory=PublishedRefs)
+    joined: tuple[Side, Side, Side] | None = None
+
+    @property
+    def sides(self) -> tuple[Side, Side, Side]:
+        """(merge base, theirs, ours) of the two lines of work being joined,
+        whose additions the schema rules compare: the scenario's own, or, when
+        ``ours`` is a merge commit of ``theirs`` (a pull request's merge ref),
+        that merge's parents (``joined``)."""
+        return self.joined or (self.base, self.theirs, self.ours)
 
     @property
     def checked(self) -> Side:

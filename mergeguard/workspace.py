@@ -252,12 +252,39 @@ class Workspace:
         left_sha, right_sha = self.repo.resolve(left), self.repo.resolve(right)
         base_tree, base_sha = self.merge_base_tree(left_sha, right_sha)
         theirs_tree, ours_tree = self.repo.tree(left), self.repo.tree(right)
-        return self._assemble(
+        scenario = self._assemble(
             RANGE,
             (base_tree, base_sha),
             (self.display_name(left), theirs_tree, left_sha),
             (self.display_name(right), ours_tree, right_sha),
         )
+        return self.joined_sides(scenario, left_sha, right, right_sha)
+
+    def joined_sides(
+        self, scenario: MergeScenario, left_sha: str, right: str, right_sha: str
+    ) -> MergeScenario:
+        """``A..M`` where M is a merge commit of A and another commit X (GitHub's
+        ``refs/pull/N/merge``, or ``main@{1}..main`` after ``git merge``): A is
+        the merge base, so A's side adds nothing and the conflicts between A
+        and X would go unseen.  The scenario then carries M's own sides (their
+        merge base, A, X) for the rules that judge what each side added."""
+        if not scenario.fast_forward:
+            return scenario  # A is not M's parent: the plain range is right
+        parents = self.repo.parents(right_sha)
+        if len(parents) != 2 or left_sha not in parents:
+            return scenario
+        index = 2 if parents[0] == left_sha else 1
+        other = parents[index - 1]
+        base_tree, base_sha = self.merge_base_tree(left_sha, other)
+        name = self.repo.branch_of(other) or f"{self.display_name(right)}^{index}"
+        joined = (
+            self.side("base", "merge base", base_tree, base_sha, required=False),
+            self.side(
+                "theirs", scenario.theirs.label, self.repo.tree(left_sha), left_sha, required=False
+            ),
+            self.side("ours", name, self.repo.tree(other), other, required=False),
+        )
+        return replace(scenario, joined=joined)
 
     def display_name(self, ref: str) -> str:
         """How people know a ref: as written, but a bare commit id (pre-push's
