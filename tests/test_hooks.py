@@ -26,13 +26,14 @@ import sys
 import sysconfig
 import tempfile
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import GIT_ENV, RepoBuilder
+from conftest import RepoBuilder
+from hookkit import PreCommit, clean_env, run
 
 from mergeguard.cli import main
 
@@ -80,20 +81,6 @@ def linear(repo: RepoBuilder) -> History:
     return History(base, base, feature)
 
 
-def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The test's environment without pre-commit's or git's location
-    variables, with the pinned git identity and wide uncoloured output."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PRE_COMMIT", "GIT_")) and k not in ("NO_COLOR", "FORCE_COLOR")
-    }
-    env.update(GIT_ENV)
-    env.update({"NO_COLOR": "1", "COLUMNS": "400"})
-    env.update(extra or {})
-    return env
-
-
 @pytest.fixture(scope="session")
 def scripts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory holding this interpreter's ``mergeguard`` command: the
@@ -111,21 +98,6 @@ def scripts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def hook_env(scripts_dir: Path) -> dict[str, str]:
     return clean_env({"PATH": os.pathsep.join([str(scripts_dir), os.environ.get("PATH", "")])})
-
-
-def run(
-    argv: list[str], cwd: Path, env: Mapping[str, str], stdin: str = "", timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv,
-        cwd=cwd,
-        env=dict(env),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def install_hook(repo: RepoBuilder, name: str) -> None:
@@ -512,57 +484,6 @@ def test_demo_without_git_is_exit_3(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- real pre-commit
-
-
-@dataclass(frozen=True)
-class PreCommit:
-    """A ``.pre-commit-config.yaml`` naming a committed snapshot of this
-    checkout, with its hook environment installed in ``env``'s PRE_COMMIT_HOME."""
-
-    config: Path
-    env: dict[str, str]
-
-    def run(self, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-        argv = [sys.executable, "-m", "pre_commit", *args]
-        return run(argv, cwd, self.env, timeout=600)
-
-    def hook(self, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-        return self.run(cwd, "run", "--config", str(self.config), "--color", "never", *args)
-
-
-def snapshot_of_this_checkout(target: Path) -> str:
-    """Commit this checkout's files (tracked and untracked, not ignored, as
-    they are on disk) to a new repository at ``target``; its HEAD sha."""
-    listing = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout
-    for name in sorted(set(os.fsdecode(listing).split("\0")) - {""}):
-        source = ROOT / name
-        if source.is_file():  # not deleted, not a submodule
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
-    snapshot = RepoBuilder(target)
-    return snapshot.commit("snapshot of the mergeguard checkout under test")
-
-
-@pytest.fixture(scope="session")
-def pre_commit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PreCommit]:
-    """Once per session: the snapshot, the config naming it, the installed hooks."""
-    workdir = tmp_path_factory.mktemp("pre-commit")
-    snapshot = workdir / "mergeguard"
-    rev = snapshot_of_this_checkout(snapshot)
-    config = workdir / "pre-commit-config.yaml"
-    hooks = [{"id": "mergeguard"}, {"id": "mergeguard-post-merge"}]
-    config.write_text(
-        yaml.safe_dump({"repos": [{"repo": str(snapshot), "rev": rev, "hooks": hooks}]})
-    )
-    setup = PreCommit(config, clean_env({"PRE_COMMIT_HOME": str(workdir / "home")}))
-    installed = setup.run(snapshot, "install-hooks", "--config", str(config))
-    assert installed.returncode == 0, installed.stdout + installed.stderr
-    yield setup
 
 
 class TestPreCommit:
