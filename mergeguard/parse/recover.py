@@ -18,7 +18,9 @@ but only when there is no doubt about it:
   body is missing right above it.  Doubtful reads count as bindings too
   (``f(revision)``): guessing wrong would put a revision in the wrong place.
 
-Otherwise nothing is recovered.  The scanner is its own rather than
+Otherwise nothing is recovered.  Bindings made by running code (``exec``,
+``globals()[...]``, ``from x import *``) are invisible here, as they are to
+the ast and libcst readers.  The scanner is its own rather than
 ``tokenize`` (whose Python 3.12+ C tokenizer stops at the first Python 2
 construct and which raises on bad indentation): one pass in which every step
 consumes input, no backtracking patterns, no recursion beyond two brackets, a
