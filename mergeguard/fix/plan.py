@@ -111,8 +111,10 @@ def _recheck_merge(
     plan: Plan, graph: RevisionGraph, patch: FilePatch, heads: tuple[str, ...], env: str
 ) -> None:
     """Add the patch only if the graph with it has no conflicting heads left."""
-    result = read_script(read_module(patch.after), patch.path)
-    if result.script is None:
+    facts = read_module(patch.after)
+    result = read_script(facts, patch.path)
+    # A header recovered from a file Python cannot parse is no merge file to write.
+    if result.script is None or facts.error is not None:
         plan.refusals.append(f"the rendered merge file {patch.path} does not read back")
         return
     scripts = [graph.script(r) for r in graph.order] + [result.script]

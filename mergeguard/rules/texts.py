@@ -10,7 +10,12 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "MG001": (
         "A file in a versions directory that Python 3 cannot parse (a syntax error, bytes "
         "that are not valid in its encoding, a binary file), or a module there that is not "
-        "a migration at all (no `revision` variable).",
+        "a migration at all (no `revision` variable).  When a file that cannot be parsed "
+        "(a Python 2 migration, a syntax error below the header) still has an unambiguous "
+        "header (`revision`, `down_revision`, `branch_labels`, `depends_on` each assigned "
+        "once in column 0 to a literal), the finding says the header was recovered and the "
+        "revision keeps its place in the graph: its children are not orphans and a fork "
+        "below it is still reported.",
         "Alembic imports every `.py` file of a versions directory; one that fails stops "
         "`alembic upgrade` for everybody, and a helper module there makes Alembic refuse "
         'the directory ("Could not determine revision id from filename").',
