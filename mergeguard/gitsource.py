@@ -566,10 +566,13 @@ class GitRepository:
                 return candidate
         return None
 
-    def matching_refs(self, patterns: Sequence[str]) -> tuple[str, ...]:
+    def matching_refs(
+        self, patterns: Sequence[str], *, merged_into: str | None = None
+    ) -> tuple[str, ...]:
         """Full ref names matching ``patterns`` (globs as ``git for-each-ref``
         reads them; a short pattern like ``origin/release/*`` is tried under
-        refs/remotes/, refs/heads/ and refs/tags/), sorted."""
+        refs/remotes/, refs/heads/ and refs/tags/), sorted; with
+        ``merged_into``, only those that commit already contains."""
         full: list[str] = []
         for pattern in patterns:
             if pattern.startswith("refs/"):
@@ -578,7 +581,8 @@ class GitRepository:
                 full.extend(f"refs/{kind}/{pattern}" for kind in ("remotes", "heads", "tags"))
         if not full:
             return ()
-        proc = self._git("for-each-ref", "--format=%(refname)", "--", *full, check=False)
+        merged = (f"--merged={merged_into}",) if merged_into else ()
+        proc = self._git("for-each-ref", "--format=%(refname)", *merged, "--", *full, check=False)
         names = proc.stdout.decode("utf-8", errors="replace").split("\n")
         return tuple(sorted({n for n in names if n and not n.endswith("/HEAD")}))
 

@@ -76,11 +76,15 @@ class PublishedRefs:
     each read as a Side only when a rule asks: most checks never need them."""
 
     refs: tuple[str, ...] = ()
+    below_ours: frozenset[str] = frozenset()  # refs the checked commit descends from
     load: Callable[[str], Side] | None = field(default=None, compare=False, repr=False)
     memo: dict[str, Side] = field(default_factory=dict, compare=False, repr=False)
 
-    def sides(self) -> Iterator[Side]:
+    def sides(self, *, below_ours: bool = False) -> Iterator[Side]:
+        """The published refs read (only those ``ours`` descends from, if asked)."""
         for ref in self.refs:
+            if below_ours and ref not in self.below_ours:
+                continue
             side = self.memo.get(ref)
             if side is None and self.load is not None:
                 side = self.memo[ref] = self.load(ref)

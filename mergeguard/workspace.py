@@ -403,20 +403,25 @@ class Workspace:
             touched=changed_paths(base_tree, checked, _locations(checked_side)),
             conflicts=conflicts,
             has_base=has_base,
-            published=self.published_refs(),
+            published=self.published_refs(our_sha),
         )
 
-    def published_refs(self) -> PublishedRefs:
+    def published_refs(self, ours_sha: str | None) -> PublishedRefs:
         """``[tool.mergeguard] published`` refs (tags, release branches), each
-        read only if a rule asks (see PublishedRefs)."""
+        read only if a rule asks (see PublishedRefs), and which of them the
+        checked commit (``ours_sha``, else HEAD) already contains."""
         patterns = self.settings(self.under_pre_commit()).published
-        refs = self.repo.matching_refs(patterns) if patterns else ()
+        if not patterns:
+            return PublishedRefs()
+        refs = self.repo.matching_refs(patterns)
+        contained = ours_sha or self._head()
+        below = self.repo.matching_refs(patterns, merged_into=contained) if contained else ()
 
         def load(ref: str) -> Side:
             name = self.repo.short_name(ref)
             return self.side("published", name, self.repo.tree(ref), None, required=False)
 
-        return PublishedRefs(refs, load)
+        return PublishedRefs(refs, frozenset(below), load)
 
 
 def _locations(side: Side) -> list[PurePosixPath]:

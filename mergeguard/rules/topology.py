@@ -178,18 +178,17 @@ def _merge_hint(scenario: MergeScenario) -> str:
 
 
 def published_revision_changed(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
-    """MG103: a revision the left side published was re-pointed, renamed or deleted."""
+    """MG103: a published revision was re-pointed, renamed or deleted: one the
+    merge base has and the target (or a ``published`` ref) still has as it
+    was, or one on a ``published`` ref the checked commit contains."""
     if not scenario.has_base or scenario.kind == MERGE:
         return
     ours = scenario.ours.scripts(env)
     ours_by_path = {s.path: s for s in ours.values()}
-    for revision, before in scenario.base.scripts(env).items():
+    for revision, before, where_published in _published_before(scenario, env):
         after = ours.get(revision)
         if after is not None and _shape(after) == _shape(before):
             continue
-        where_published = published_on(scenario, env, revision, key=_shape, like=before)
-        if where_published is None:
-            continue  # not published unchanged: the target changed it too, or never had it
         what, where = _change(before, after, ours_by_path.get(before.path))
         yield diagnostic(
             "MG103",
@@ -202,6 +201,24 @@ def published_revision_changed(scenario: MergeScenario, env: str) -> Iterator[Di
             revisions=(revision,),
             environment=env,
         )
+
+
+def _published_before(
+    scenario: MergeScenario, env: str
+) -> Iterator[tuple[str, MigrationScript, str]]:
+    """(revision, its published script, where) for every revision the checked
+    side must keep as it is."""
+    seen: set[str] = set()
+    for revision, before in scenario.base.scripts(env).items():
+        where = published_on(scenario, env, revision, key=_shape, like=before)
+        if where is not None:  # else the target changed it too, or dropped it
+            seen.add(revision)
+            yield revision, before, where
+    for side in scenario.published.sides(below_ours=True):
+        for revision, script in side.scripts(env).items():
+            if revision not in seen:
+                seen.add(revision)
+                yield revision, script, side.label
 
 
 def _shape(script: MigrationScript) -> tuple[object, ...]:
