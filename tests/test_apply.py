@@ -221,3 +221,35 @@ def test_check_apply_runs_after_the_static_rules(
     code = main(["check", "--apply", "-C", str(repo.root), "--format", "json"])
     findings = json.loads(capsys.readouterr().out)["findings"]
     assert code == 1 and {"MG302"} <= {f["code"] for f in findings}
+
+
+def test_a_range_that_leaves_two_heads_is_mg102_with_each_head_applied_alone(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alembic_project(repo, users=True)
+    repo.branch("feature")
+    set_upgrade(alembic_revision(repo, "b2", "phone"), *ADD_PHONE)
+    repo.commit("feature adds b2")
+    repo.checkout("main")
+    set_upgrade(alembic_revision(repo, "c7", "email"), *ADD_EMAIL)
+    repo.commit("main adds c7")
+    code, findings, err = apply(capsys, repo, "main..feature")
+    assert code == 1, err
+    assert [(f["code"], f["severity"]) for f in findings] == [("MG102", "error")]
+    assert set(findings[0]["revisions"]) >= {"b2", "c7"}
+    assert "b2 alone: up and down cleanly" in err and "c7 alone: up and down cleanly" in err
+    assert "no problems found" not in err
+    main(["apply", "main..feature", "-C", str(repo.root)])  # the text report says so too
+    out, err = capsys.readouterr()
+    assert "MG102" in out and "1 error" in err and "several heads" in err
+
+
+def test_a_ref_with_two_heads_is_mg101_and_a_failing_head_is_named(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    two_branches(repo, ADD_PHONE, ("op.drop_column('users', 'no_such_column')", "pass"), False)
+    code, findings, err = apply(capsys, repo, "main")
+    assert code == 1, err
+    assert {f["code"] for f in findings} == {"MG101", "MG301"}
+    assert "b2 alone: up and down cleanly" in err
+    assert "c7 alone: upgrade fails at revision c7" in err

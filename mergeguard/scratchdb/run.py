@@ -25,7 +25,7 @@ from mergeguard.graph import RevisionGraph
 from mergeguard.model import Diagnostic, Environment
 from mergeguard.rules.schema import meeting_tips
 from mergeguard.scenario import MergeScenario, Side
-from mergeguard.scratchdb.judge import judge
+from mergeguard.scratchdb.judge import heads_alone, judge
 from mergeguard.scratchdb.paths import Path as RunPath
 from mergeguard.scratchdb.paths import meetings, plan_paths
 from mergeguard.snapshot import ROOT, Snapshot
@@ -86,6 +86,9 @@ def apply_scenario(
                     "used mergeguard's minimal environment (the revisions' upgrade()/downgrade())"
                 )
             result.diagnostics.extend(judge(graph, env, plan.paths, outcome["paths"]))
+            alone = heads_alone(graph, env, plan.paths, outcome["paths"])
+            if alone:
+                result.notes.append(alone)
             result.paths_run += len(plan.paths)
     return result
 
