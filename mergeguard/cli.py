@@ -424,7 +424,8 @@ def apply_command(
     branches of each fork in every order, then the merged head; the whole
     history up, down and up.  Runs the project's env.py (else a minimal
     built-in environment) in a subprocess, on a throwaway database that is
-    dropped afterwards.
+    dropped afterwards.  A module the migrations import that is not installed
+    here is exit 3: run apply where `alembic upgrade` runs.
     """
     from mergeguard.workspace import Workspace
 
