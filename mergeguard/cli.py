@@ -19,7 +19,8 @@ import click
 if TYPE_CHECKING:
     from mergeguard.demo import DemoRepository
     from mergeguard.model import Diagnostic
-    from mergeguard.workspace import Options
+    from mergeguard.scenario import MergeScenario
+    from mergeguard.workspace import Options, Workspace
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 
@@ -444,14 +445,14 @@ def apply_command(
 GRAPH_RULES = ("MG0", "MG1")
 
 
-def _graph_findings(workspace: Any, scenario: Any) -> tuple[Diagnostic, ...]:
+def _graph_findings(workspace: Workspace, scenario: MergeScenario) -> tuple[Diagnostic, ...]:
     """What `check` says about the revision graph of the same scenario (the
     integrity and topology rules, under the project's own select / ignore):
     a database run cannot show that a merge leaves several heads, since each
     head is applied on its own."""
     from mergeguard.rules.run import Selection, evaluate
 
-    settings = workspace.settings()
+    settings = workspace.settings(workspace.under_pre_commit())  # as `check` reads them
     chosen = Selection(settings.select, settings.ignore)
     found = evaluate(scenario, Selection(GRAPH_RULES))
     return tuple(d for d in found if chosen.allows(d.code, d.name))

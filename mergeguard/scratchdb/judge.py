@@ -63,9 +63,9 @@ def judge(
 def heads_alone(
     graph: RevisionGraph, env: str, paths: Sequence[Path], results: Sequence[Result]
 ) -> str | None:
-    """When the tree has conflicting heads (MG101 / MG102 say so), one line with
-    what each head did applied alone: the only paths that could run them all,
-    since `alembic upgrade head` cannot."""
+    """When the tree has conflicting heads (MG101 / MG102 report them), one line
+    with what each head did applied alone: `alembic upgrade head` cannot run
+    them together, so these paths are the database's whole say on them."""
     if not conflict_groups(graph):
         return None
     outcomes = [
