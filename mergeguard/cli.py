@@ -19,7 +19,8 @@ import click
 if TYPE_CHECKING:
     from mergeguard.demo import DemoRepository
     from mergeguard.model import Diagnostic
-    from mergeguard.workspace import Options
+    from mergeguard.scenario import MergeScenario
+    from mergeguard.workspace import Options, Workspace
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 
@@ -419,10 +420,13 @@ def apply_command(
 ) -> None:
     """Prove the branch model on a scratch database.
 
-    Every head alone from empty and back down; the sibling branches of each fork
-    in every order, then the merged head; the whole history up, down and up.
-    Runs the project's env.py (else a minimal built-in environment) in a
-    subprocess, on a throwaway database that is dropped afterwards.
+    First the graph findings of `check` (MG0xx, MG1xx: several heads are MG101
+    or MG102); then every head alone from empty and back down; the sibling
+    branches of each fork in every order, then the merged head; the whole
+    history up, down and up.  Runs the project's env.py (else a minimal
+    built-in environment) in a subprocess, on a throwaway database that is
+    dropped afterwards.  A module the migrations import that is not installed
+    here is exit 3: run apply where `alembic upgrade` runs.
     """
     from mergeguard.workspace import Workspace
 
@@ -431,10 +435,27 @@ def apply_command(
         scenario = workspace.ref_scenario(spec)
     else:
         scenario = workspace.scenario(spec)
-    diagnostics = _apply(scenario, url, orders, timeout)
+    diagnostics = _graph_findings(workspace, scenario)
+    diagnostics += tuple(_apply(scenario, url, orders, timeout))
     workspace.close()
-    _emit_check(fmt, scenario, tuple(diagnostics), {})
+    _emit_check(fmt, scenario, diagnostics, {})
     _finish(diagnostics)
+
+
+GRAPH_RULES = ("MG0", "MG1")
+
+
+def _graph_findings(workspace: Workspace, scenario: MergeScenario) -> tuple[Diagnostic, ...]:
+    """What `check` says about the revision graph of the same scenario (the
+    integrity and topology rules, under the project's own select / ignore):
+    a database run cannot show that a merge leaves several heads, since each
+    head is applied on its own."""
+    from mergeguard.rules.run import Selection, evaluate
+
+    settings = workspace.settings(workspace.under_pre_commit())  # as `check` reads them
+    chosen = Selection(settings.select, settings.ignore)
+    found = evaluate(scenario, Selection(GRAPH_RULES))
+    return tuple(d for d in found if chosen.allows(d.code, d.name))
 
 
 def _apply(scenario: Any, url: str | None, orders: int, timeout: float) -> list[Diagnostic]:
