@@ -4,18 +4,27 @@ width, ``--limit``, ``graph A..B`` marks, and hostile text escaped per format.""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import warnings
 from collections import Counter
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 from conftest import RepoBuilder
+from hypothesis import HealthCheck, given, settings
+from rich.console import Console
+from test_graph_oracle import Rev, histories
 
 from mergeguard.cli import main
+from mergeguard.engine import EnvironmentRead
+from mergeguard.graph import build
+from mergeguard.model import Environment, MigrationScript
+from mergeguard.report.lanes import Row, layout
+from mergeguard.report.treeview import RevisionTree
 
 GUIDE = re.compile(r"^[+ ]*[●│├┤┘└┐┌┼─… ]*")
 
@@ -183,9 +192,10 @@ def build_range(repo: RepoBuilder) -> dict[str, str]:
 
 
 def test_range_marks_what_each_side_adds(
-    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build_range(repo)
+    monkeypatch.setenv("COLUMNS", "100")
     code, out, _ = run(capsys, "graph", "-C", str(repo.root), "main..feature")
     assert code == 0
     marked = {GUIDE.sub("", x).split()[0]: x for x in out.splitlines()[1:]}
@@ -288,3 +298,109 @@ def test_hostile_text_is_escaped_in_dot_and_mermaid(
     assert (
         "second line" not in chart and "#34;b#34;] --#62; c[bold]" in chart and "#35;35;" in chart
     )
+
+
+# -- the lane layout on random histories (pure: no git needed) ------------------------
+
+
+def scripts_of(revs: list[Rev]) -> tuple[MigrationScript, ...]:
+    return tuple(
+        MigrationScript(
+            PurePosixPath(f"v/{r.revision}.py"),
+            r.revision,
+            r.down,
+            branch_labels=r.labels,
+            depends_on=r.deps,
+        )
+        for r in revs
+    )
+
+
+def edges_drawn(rows: tuple[Row, ...]) -> set[tuple[str, str]]:
+    """The (child, parent) edges a reader follows along the lanes; a lane that
+    starts or ends anywhere but at a revision fails the test."""
+    owners: dict[int, set[str]] = {}
+    drawn: set[tuple[str, str]] = set()
+    for row in rows:
+        ends = {row.column, *row.joins}
+        starts = {row.column, *row.forks}
+        width = max(len(row.above), len(row.below), *(j + 1 for j in ends | starts))
+        arriving: set[str] = set()
+        for j in range(width):
+            above = j < len(row.above) and row.above[j]
+            below = j < len(row.below) and row.below[j]
+            assert above == (j in owners), f"lane {j} at {row.revision}"
+            if j in ends and above:
+                arriving |= owners.pop(j)
+            elif above and not below:
+                raise AssertionError(f"lane {j} vanishes at {row.revision}")
+            if j in starts and below:
+                owners[j] = {row.revision}
+            elif below and j not in owners:
+                raise AssertionError(f"lane {j} appears from nowhere at {row.revision}")
+        drawn |= {(child, row.revision) for child in arriving}
+    assert owners == {}, "lanes left open after the last revision"
+    return drawn
+
+
+@given(histories())
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_lanes_draw_every_edge_and_every_revision_once(revs: list[Rev]) -> None:
+    graph, _ = build(scripts_of(revs), "alembic")
+    rows = layout(graph)
+    assert sorted(r.revision for r in rows) == sorted(r.revision for r in revs)
+    position = {row.revision: i for i, row in enumerate(rows)}
+    expected = {(r.revision, p) for r in revs for p in r.down}
+    assert all(position[child] < position[parent] for child, parent in expected)  # newest first
+    assert edges_drawn(rows) == expected
+    read = EnvironmentRead(Environment("alembic", ()), "test", scripts_of(revs), ())
+    for width in (20, 40):
+        console = Console(file=io.StringIO(), width=width, highlight=False)
+        console.print(RevisionTree(read))
+        out = console.file.getvalue()  # type: ignore[attr-defined]
+        counts = row_subjects(out, {r.revision for r in revs})
+        assert counts == Counter({r.revision: 1 for r in revs})
+        assert max(len(line) for line in out.splitlines()) <= width
+
+
+def test_cycles_and_missing_parents_are_still_drawn_once() -> None:
+    revs = [Rev("a", ("c",), (), ()), Rev("b", ("a",), (), ()), Rev("c", ("b",), (), ())]
+    revs += [Rev("d", ("a",), (), ()), Rev("e", ("gone",), (), ())]
+    graph, problems = build(scripts_of(revs), "alembic")
+    assert {p.code for p in problems} >= {"MG004", "MG005"}
+    assert sorted(row.revision for row in layout(graph)) == ["a", "b", "c", "d", "e"]
+    read = EnvironmentRead(Environment("alembic", ()), "test", scripts_of(revs), ())
+    console = Console(file=io.StringIO(), width=80, highlight=False)
+    console.print(RevisionTree(read))
+    out = console.file.getvalue()  # type: ignore[attr-defined]
+    assert row_subjects(out, set("abcde")) == Counter("abcde")
+    assert "e (head) (missing parent gone)" in out and "a (branchpoint) (parent c above" in out
+
+
+def test_the_shape_of_a_fork_and_a_merge() -> None:
+    """The picture itself: flat runs, a lane for the side line, corners where it
+    leaves and rejoins, the merge naming both parents."""
+    revs = [
+        Rev("base", (), (), ()),
+        Rev("fork", ("base",), (), ()),
+        Rev("left", ("fork",), (), ()),
+        Rev("right", ("fork",), (), ()),
+        Rev("merge", ("left", "right"), (), ()),
+        Rev("top", ("merge",), (), ()),
+        Rev("other", ("top",), (), ("side",)),
+        Rev("head", ("top",), (), ()),
+    ]
+    read = EnvironmentRead(Environment("alembic", ()), "test", scripts_of(revs), ())
+    console = Console(file=io.StringIO(), width=80, highlight=False)
+    console.print(RevisionTree(read))
+    assert console.file.getvalue().splitlines() == [  # type: ignore[attr-defined]
+        "alembic test",
+        "● head (head)",
+        "│ ● other (side) (head)",
+        "●─┘ top (branchpoint)",
+        "●─┐ merge (mergepoint) (merges left, right)",
+        "● │ left",
+        "│ ● right",
+        "●─┘ fork (branchpoint)",
+        "● base",
+    ]

@@ -49,6 +49,7 @@ class RevisionTree:
         rows = layout(read.graph)
         self.rows = rows if limit is None else rows[:limit]
         self.left_out = len(rows) - len(self.rows)
+        self.position = {row.revision: number for number, row in enumerate(rows)}
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
         width = max(options.max_width, 1)
@@ -95,7 +96,11 @@ class RevisionTree:
         role = self.added.get(revision)
         if role and self.marks:
             text.append(f" [{printable(self.marks.side_name(role))}]", style=_ADDED_STYLE[role])
-        for piece in markers(graph, revision) + notes(graph, revision):
+        above = [
+            p for p in graph.nodes[revision].down if self.position[p] < self.position[revision]
+        ]
+        cycle = [f"(parent {', '.join(above)} above: a cycle)"] if above else []
+        for piece in markers(graph, revision) + notes(graph, revision) + cycle:
             text.append(" ").append(printable(piece), style=_note_style(piece))
         return text
 
@@ -118,7 +123,7 @@ def notes(graph: RevisionGraph, revision: str) -> list[str]:
 def _note_style(piece: str) -> str:
     if piece.startswith("(depends on"):
         return "magenta"
-    if piece.startswith("(missing"):
+    if piece.startswith("(missing") or piece.endswith("a cycle)"):
         return "red"
     return ""
 
