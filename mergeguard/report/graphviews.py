@@ -34,15 +34,7 @@ def range_marks(scenario: MergeScenario) -> RangeMarks:
         theirs = added_revisions(scenario.base, scenario.theirs, env)
         ours = added_revisions(scenario.base, scenario.ours, env)
         for revision in read.graph.order:
-            side: AddedBy | None = (
-                "both"
-                if revision in theirs and revision in ours
-                else "theirs"
-                if revision in theirs
-                else "ours"
-                if revision in ours
-                else None
-            )
+            side = _added_by(revision in theirs, revision in ours)
             if side:
                 added.append((env, revision, side))
     return RangeMarks(
@@ -53,6 +45,12 @@ def range_marks(scenario: MergeScenario) -> RangeMarks:
         ours_sha=scenario.ours.sha,
         added=tuple(added),
     )
+
+
+def _added_by(theirs: bool, ours: bool) -> AddedBy | None:
+    if theirs and ours:
+        return "both"
+    return "theirs" if theirs else "ours" if ours else None
 
 
 def tree(
@@ -110,9 +108,9 @@ def dot(
         kept = shown(graph, limit)
         lines.append(f"  subgraph {_quote('cluster_' + env)} {{")
         lines.append(f"    label={_quote(env + ' ' + read.origin)};")
-        more = _quote(f"{env}:(older)")
+        more = _quote(f"(older revisions of {env})")  # never "env:revision" like the others
         if len(kept) < len(graph):
-            left_out = f"... {len(graph) - len(kept)} older revisions not shown"
+            left_out = f"… {len(graph) - len(kept)} older revisions not shown"
             lines.append(f"    {more} [label={_quote(left_out)}, shape=plaintext];")
         for revision in (r for r in graph.order if r in kept):
             node_id = _quote(f"{env}:{revision}")

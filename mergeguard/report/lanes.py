@@ -50,13 +50,6 @@ def newest_first(graph: RevisionGraph) -> tuple[str, ...]:
     """Every revision once, each before its parents; a line of history is
     followed down until it reaches a revision that still waits for another
     child.  Revisions on a cycle (never ready) come last, newest first."""
-    found = graph.memo.get("newest_first")
-    if found is None:
-        found = graph.memo["newest_first"] = _newest_first(graph)
-    return found
-
-
-def _newest_first(graph: RevisionGraph) -> tuple[str, ...]:
     position = {r: i for i, r in enumerate(graph.topological())}
     waiting = {r: len(set(node.children)) for r, node in graph.nodes.items()}
     # a stack: what was made ready last is shown next, so a line stays together;

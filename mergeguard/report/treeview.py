@@ -96,36 +96,29 @@ class RevisionTree:
         role = self.added.get(revision)
         if role and self.marks:
             text.append(f" [{printable(self.marks.side_name(role))}]", style=_ADDED_STYLE[role])
-        above = [
-            p for p in graph.nodes[revision].down if self.position[p] < self.position[revision]
-        ]
-        cycle = [f"(parent {', '.join(above)} above: a cycle)"] if above else []
-        for piece in markers(graph, revision) + notes(graph, revision) + cycle:
-            text.append(" ").append(printable(piece), style=_note_style(piece))
+        pieces = [(marker, "") for marker in markers(graph, revision)]
+        pieces += notes(graph, revision, self.position)
+        for piece, style in pieces:
+            text.append(" ").append(printable(piece), style=style)
         return text
 
 
-def notes(graph: RevisionGraph, revision: str) -> list[str]:
-    """What the lanes alone do not say: a merge's parents, dependencies, and
-    parents that are missing or (on a cycle) already shown."""
+def notes(graph: RevisionGraph, revision: str, position: dict[str, int]) -> list[tuple[str, str]]:
+    """What the lanes alone do not say, with its style: a merge's parents,
+    missing parents, dependencies, and parents drawn above (only on a cycle)."""
     node = graph.nodes[revision]
     found = []
     if node.is_merge_point:
-        found.append(f"(merges {', '.join(node.script.down_revisions)})")
+        found.append((f"(merges {', '.join(node.script.down_revisions)})", ""))
     missing = [p for p in node.script.down_revisions if p not in graph.nodes]
     if missing:
-        found.append(f"(missing parent {', '.join(missing)})")
+        found.append((f"(missing parent {', '.join(missing)})", "red"))
     if node.deps:
-        found.append(f"(depends on {', '.join(node.deps)})")
+        found.append((f"(depends on {', '.join(node.deps)})", "magenta"))
+    above = [p for p in node.down if position[p] < position[revision]]
+    if above:
+        found.append((f"(parent {', '.join(above)} above: a cycle)", "red"))
     return found
-
-
-def _note_style(piece: str) -> str:
-    if piece.startswith("(depends on"):
-        return "magenta"
-    if piece.startswith("(missing") or piece.endswith("a cycle)"):
-        return "red"
-    return ""
 
 
 def _fit(lanes: str, width: int) -> str:
