@@ -76,6 +76,9 @@ class RevisionTree:
         if message and space >= MIN_MESSAGE:
             cut = message if len(message) <= space else message[: space - 1] + "…"
             body.append(" ").append(cut, style="dim")
+        if body.cell_len <= room:  # the usual case: one line, no wrapping needed
+            yield Text.assemble(mark, lanes, body, no_wrap=True, end="\n")
+            return
         blank = Text(" " * mark.cell_len)
         for number, part in enumerate(body.wrap(console, room, overflow="fold")):
             start = Text.assemble(mark, lanes) if number == 0 else Text.assemble(blank, below)
