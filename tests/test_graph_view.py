@@ -404,3 +404,30 @@ def test_the_shape_of_a_fork_and_a_merge() -> None:
         "●─┘ fork (branchpoint)",
         "● base",
     ]
+
+
+def test_a_revision_both_sides_added_is_marked_once_with_both_names(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hotfix cherry-picked onto both branches: one node, both sides named."""
+    monkeypatch.setenv("COLUMNS", "100")
+    repo.init_alembic()
+    repo.migration("base01", None)
+    repo.commit("shared")
+    repo.branch("feature")
+    repo.migration("hotfix", "base01", message="hotfix")
+    repo.migration("ours01", "hotfix")
+    repo.commit("feature work")
+    repo.checkout("main")
+    repo.migration("hotfix", "base01", message="hotfix")
+    repo.commit("the same hotfix on main")
+    _, out, _ = run(capsys, "graph", "-C", str(repo.root), "main..feature")
+    assert row_subjects(out, {"base01", "hotfix", "ours01"}) == Counter(
+        ["base01", "hotfix", "ours01"]
+    )
+    assert "+ ● hotfix [main, feature]" in out
+    document = json.loads(
+        run(capsys, "graph", "-C", str(repo.root), "main..feature", "--format", "json")[1]
+    )
+    added = {r["revision"]: r["added_by"] for r in document["environments"][0]["revisions"]}
+    assert added == {"base01": None, "hotfix": "both", "ours01": "ours"}
