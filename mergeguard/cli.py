@@ -112,27 +112,68 @@ def heads(ref: str | None, fmt: str, **common: Any) -> None:
 
 
 @cli.command()
+@click.argument("range_spec", metavar="[RANGE]", required=False)
 @click.option("--ref", default=None, help="Read this commit instead of the working tree.")
 @click.option("--format", "fmt", type=FORMAT_GRAPH, default="tree", show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Only the N newest revisions (in the tree's order).",
+)
 @common_options
-def graph(ref: str | None, fmt: str, **common: Any) -> None:
-    """Draw the revision graph: a tree, JSON, Graphviz dot or Mermaid."""
+def graph(
+    range_spec: str | None, ref: str | None, fmt: str, limit: int | None, **common: Any
+) -> None:
+    """Draw the revision graph: a tree, JSON, Graphviz dot or Mermaid.
+
+    The tree prints one revision a line, newest first (like `alembic history`),
+    with a new column only where the history forks.  RANGE is A..B: draw what
+    merging A and B would leave, marking with `+` the revisions each side adds.
+    """
     from mergeguard.report import graphviews, text
 
-    reads, diagnostics = _read(ref, common)
+    reads, diagnostics, marks = _graph_reads(range_spec, ref, common)
     if fmt == "json":
-        click.echo(graphviews.graph_document(reads, diagnostics))
+        click.echo(graphviews.graph_document(reads, diagnostics, marks, limit))
     elif fmt == "dot":
-        click.echo(graphviews.dot(reads), nl=False)
+        click.echo(graphviews.dot(reads, marks, limit), nl=False)
     elif fmt == "mermaid":
-        click.echo(graphviews.mermaid(reads), nl=False)
+        click.echo(graphviews.mermaid(reads, marks, limit), nl=False)
     else:
         console = _console()
         for read in reads:
-            console.print(graphviews.tree(read))
+            console.print(graphviews.tree(read, marks, limit))
         text.render_diagnostics(console, diagnostics)
         _summary(diagnostics)
     _finish(diagnostics)
+
+
+def _graph_reads(
+    range_spec: str | None, ref: str | None, common: dict[str, Any]
+) -> tuple[tuple[Any, ...], tuple[Diagnostic, ...], Any]:
+    """What ``graph`` draws: one snapshot (``--ref``, else the working tree),
+    or the merged side of a range with the revisions each side adds."""
+    from mergeguard.engine import all_diagnostics
+    from mergeguard.report.graphviews import range_marks
+    from mergeguard.workspace import Workspace
+
+    if range_spec is None:
+        reads, diagnostics = _read(ref, common)
+        return reads, diagnostics, None
+    if ref is not None:
+        raise click.UsageError("give either RANGE or --ref, not both")
+    if ".." not in range_spec:
+        raise click.BadParameter(
+            f"{range_spec!r} is not a range A..B (to draw one commit: --ref {range_spec})",
+            param_hint="RANGE",
+        )
+    workspace = Workspace(make_options(**common))
+    scenario = workspace.scenario(range_spec)
+    reads = tuple(scenario.merged.reads.values())
+    marks = range_marks(scenario)
+    workspace.close()
+    return reads, all_diagnostics(reads), marks
 
 
 FORMAT_CHECK = click.Choice(["text", "json", "github", "sarif", "markdown"])

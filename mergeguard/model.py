@@ -204,3 +204,28 @@ class EnvironmentReport:
     bases: tuple[str, ...]
     revisions: tuple[str, ...]
     branch_labels: tuple[tuple[str, str], ...]
+
+
+AddedBy = Literal["ours", "theirs", "both"]
+
+
+@dataclass(frozen=True, slots=True)
+class RangeMarks:
+    """What ``graph A..B`` marks on the graph their merge would leave: the
+    revisions each side added since the merge base (``both`` when the two
+    sides added the same id), per environment, and the sides as named."""
+
+    theirs: str
+    ours: str
+    base_sha: str | None = None
+    theirs_sha: str | None = None
+    ours_sha: str | None = None
+    added: tuple[tuple[str, str, AddedBy], ...] = ()  # (environment, revision, side)
+
+    def added_in(self, environment: str) -> dict[str, AddedBy]:
+        return {revision: side for env, revision, side in self.added if env == environment}
+
+    def side_name(self, side: AddedBy) -> str:
+        if side == "both":
+            return f"{self.theirs}, {self.ours}"
+        return self.ours if side == "ours" else self.theirs
