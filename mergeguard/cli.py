@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -181,8 +182,8 @@ def check(
     --base / [tool.mergeguard] base / the upstream branch.  Under pre-commit
     (PRE_COMMIT=1) the index is checked, as with --staged.
     """
-    _finish(
-        run_check(
+    with _annotated_errors(fmt):
+        diagnostics = run_check(
             range_spec,
             staged=staged,
             fmt=fmt,
@@ -192,7 +193,24 @@ def check(
             apply=apply_,
             **common,
         )
-    )
+    _finish(diagnostics)
+
+
+@contextmanager
+def _annotated_errors(fmt: str) -> Iterator[None]:
+    """With ``--format github``, a could-not-run error is also printed as an
+    ``::error::`` workflow command on stdout, so the pull request shows it
+    (the message and exit code stay those of ``main``)."""
+    from mergeguard.errors import MergeguardError
+
+    try:
+        yield
+    except MergeguardError as error:
+        if fmt == "github":
+            from mergeguard.report.github import cannot_run
+
+            click.echo(cannot_run(error.message, error.hint))
+        raise
 
 
 def run_check(
@@ -327,13 +345,10 @@ def _emit_check(
 
 @cli.command()
 @click.argument("range_spec", metavar="[RANGE]", required=False)
-@click.option(
-    "--merge", "mode", flag_value="merge", help="Write a merge revision joining the heads."
-)
+@click.option("--merge", is_flag=True, help="Write a merge revision joining the heads.")
 @click.option(
     "--rebase",
-    "mode",
-    flag_value="rebase",
+    is_flag=True,
     help="Re-point this branch's new revisions onto the other side's head.",
 )
 @click.option("-m", "--message", default=None, help="Message of the merge revision.")
@@ -348,7 +363,8 @@ def _emit_check(
 @common_options
 def fix(
     range_spec: str | None,
-    mode: str | None,
+    merge: bool,
+    rebase: bool,
     message: str | None,
     rev_id: str | None,
     allow_conflicts: bool,
@@ -365,8 +381,14 @@ def fix(
     from mergeguard.fix import run as fixing
     from mergeguard.workspace import Workspace
 
-    if mode is None:
+    if merge and rebase:
+        raise click.UsageError(
+            "--merge and --rebase are two different fixes: choose one (a merge revision "
+            "joining the heads, or this branch's revisions moved onto the other head)"
+        )
+    if not merge and not rebase:
         raise click.UsageError("choose --merge or --rebase")
+    mode = "merge" if merge else "rebase"
     workspace = Workspace(make_options(**common))
     outcome = fixing.run(
         workspace, mode, range_spec, message=message, rev_id=rev_id, dry_run=dry_run
@@ -426,13 +448,14 @@ def apply_command(
     """
     from mergeguard.workspace import Workspace
 
-    workspace = Workspace(make_options(**common))
-    if spec and ".." not in spec:
-        scenario = workspace.ref_scenario(spec)
-    else:
-        scenario = workspace.scenario(spec)
-    diagnostics = _apply(scenario, url, orders, timeout)
-    workspace.close()
+    with _annotated_errors(fmt):
+        workspace = Workspace(make_options(**common))
+        if spec and ".." not in spec:
+            scenario = workspace.ref_scenario(spec)
+        else:
+            scenario = workspace.scenario(spec)
+        diagnostics = _apply(scenario, url, orders, timeout)
+        workspace.close()
     _emit_check(fmt, scenario, tuple(diagnostics), {})
     _finish(diagnostics)
 
@@ -519,7 +542,7 @@ def _finish(diagnostics: Sequence[Diagnostic]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; every failure a user can cause becomes a message and an
     exit code, never a traceback."""
-    from mergeguard.errors import MergeguardError
+    from mergeguard.errors import BadArgument, MergeguardError
 
     try:
         cli.main(
@@ -537,7 +560,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"mergeguard: error: {exc.message}", err=True)
         if exc.hint:
             click.echo(f"  hint: {exc.hint}", err=True)
-        return EXIT_CANNOT_RUN
+        return EXIT_USAGE if isinstance(exc, BadArgument) else EXIT_CANNOT_RUN
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:

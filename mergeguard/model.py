@@ -128,7 +128,8 @@ class Diagnostic:
     """A problem found in the migrations (not a failure to run).
 
     ``code`` and ``name`` come from the rule catalogue (MG001 ...), ``hint``
-    names the command or edit that fixes it.
+    names the command or edit that fixes it.  ``related`` are the other places
+    the finding is about (the other side's revision of a schema conflict).
     """
 
     code: str
@@ -139,6 +140,7 @@ class Diagnostic:
     hint: str | None = None
     revisions: tuple[str, ...] = ()
     environment: str = ""
+    related: tuple[Location, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 from mergeguard.cache import ParseCache, default_cache_path
 from mergeguard.config import discover
 from mergeguard.engine import CACHE_NAMESPACE, EnvironmentRead, Reader
-from mergeguard.errors import MergeguardError
+from mergeguard.errors import BadArgument, MergeguardError
 from mergeguard.model import Config, ToolSettings
 from mergeguard.scenario import MERGE, RANGE, TREE, MergedTree, MergeScenario, Side, changed_paths
 from mergeguard.snapshot import MemoryTree, Snapshot
@@ -40,10 +40,16 @@ class Options:
 
 def parse_range(spec: str) -> tuple[str, str | None]:
     """``A..B`` / ``A...B`` -> (A, B); an empty side is HEAD; a single ref
-    ``R`` -> (R, None): the working tree checked against R."""
+    ``R`` -> (R, None): the working tree checked against R.  More than one
+    separator (``a..b..c``, ``a....b``) is a bad range, not an unknown ref."""
     for separator in ("...", ".."):
         if separator in spec:
             left, _, right = spec.partition(separator)
+            if ".." in right or right.startswith(".") or left.endswith("."):
+                raise BadArgument(
+                    f"bad range `{spec}`: a range is two refs, A..B or A...B",
+                    hint="write one range, e.g. `mergeguard check main..feature`",
+                )
             return left or "HEAD", right or "HEAD"
     return spec, None
 
