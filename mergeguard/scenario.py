@@ -71,6 +71,10 @@ class MergeScenario:
     and for a plain tree, ``merged`` during a merge.  ``touched`` are the files
     the checked side added or changed since ``base``; ``conflicts`` the files
     both sides changed differently (the merge takes ours and says so).
+    ``via_pre_commit`` is True when pre-commit runs the check: the
+    ``mergeguard`` command then lives in the hook's own virtualenv, so hints
+    name pre-commit's manual-stage fix hooks instead (set by the workspace,
+    the edge that reads the environment; rules never do).
     """
 
     kind: str
@@ -81,6 +85,7 @@ class MergeScenario:
     touched: frozenset[PurePosixPath] = frozenset()
     conflicts: tuple[PurePosixPath, ...] = ()
     has_base: bool = True
+    via_pre_commit: bool = False
 
     @property
     def checked(self) -> Side:

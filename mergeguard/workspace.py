@@ -332,6 +332,7 @@ class Workspace:
             touched=changed_paths(base_tree, checked, _locations(checked_side)),
             conflicts=conflicts,
             has_base=has_base,
+            via_pre_commit=self.environ.get("PRE_COMMIT") == "1",
         )
 
 

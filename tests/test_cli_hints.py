@@ -17,7 +17,8 @@ from test_formats import assert_valid_sarif
 from mergeguard.cli import main
 from mergeguard.errors import BadArgument
 from mergeguard.report import github
-from mergeguard.workspace import parse_range
+from mergeguard.rules.run import evaluate
+from mergeguard.workspace import Options, Workspace, parse_range
 
 ADD_EMAIL = "op.add_column('users', sa.Column('email', sa.String(255)))"
 ADD_EMAIL_TOO = "op.add_column('users', sa.Column('email', sa.String(100)))"
@@ -175,3 +176,48 @@ def test_topology_findings_have_no_related_field(
     assert finding["code"] == "MG102" and "related" not in finding
     _, out, _ = run(capsys, *args, "--format", "sarif")
     assert "relatedLocations" not in json.loads(out)["runs"][0]["results"][0]
+
+
+# -- hints under pre-commit ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("environ", "rebase", "merge"),
+    [
+        ({}, "`mergeguard fix --rebase main..feature`", "`mergeguard fix --merge main..feature`"),
+        (
+            {"PRE_COMMIT": "1"},
+            "`pre-commit run --hook-stage manual mergeguard-fix-rebase "
+            "--from-ref main --to-ref feature`",
+            "`pre-commit run --hook-stage manual mergeguard-fix-merge "
+            "--from-ref main --to-ref feature`",
+        ),
+    ],
+)
+def test_mg102_hint_follows_the_workspace_not_the_process_environment(
+    repo: RepoBuilder,
+    monkeypatch: pytest.MonkeyPatch,
+    environ: dict[str, str],
+    rebase: str,
+    merge: str,
+) -> None:
+    """The workspace (the edge) reads PRE_COMMIT; the rules only see the scenario."""
+    diverged(repo)
+    monkeypatch.setenv("PRE_COMMIT", "0" if environ else "1")  # the opposite, ignored
+    workspace = Workspace(Options(repo.root), environ=environ)
+    scenario = workspace.scenario("main..feature")
+    assert scenario.via_pre_commit is bool(environ)
+    [finding] = [d for d in evaluate(scenario) if d.code == "MG102"]
+    assert finding.hint is not None and rebase in finding.hint and merge in finding.hint
+
+
+def test_mg101_hint_under_pre_commit_names_the_manual_merge_hook(repo: RepoBuilder) -> None:
+    diverged(repo)
+    repo.git("merge", "--no-edit", "feature")
+    for environ, command in (
+        ({}, "`mergeguard fix --merge`"),
+        ({"PRE_COMMIT": "1"}, "`pre-commit run --hook-stage manual mergeguard-fix-merge`"),
+    ):
+        scenario = Workspace(Options(repo.root), environ=environ).scenario()
+        [finding] = [d for d in evaluate(scenario) if d.code == "MG101"]
+        assert finding.hint is not None and finding.hint.endswith(command)
