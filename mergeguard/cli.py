@@ -27,15 +27,18 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+DIRECTORY = click.Path(file_okay=False, path_type=Path)
+
+
 def common_options(func: F) -> F:
-    """``-C``, ``-c``, ``-n``, ``--versions``, ``--base``: on every command."""
+    """``-C``, ``-c``, ``-n``, ``--versions``, ``--recursive``, ``--base``: on every command."""
     decorators = [
         click.option(
             "-C",
             "directory",
-            type=click.Path(file_okay=False, path_type=Path),
+            type=DIRECTORY,
             default=None,
-            help="Run as if started in DIR.",
+            help="Run as if started in DIR (relative to a -C before the command).",
         ),
         click.option(
             "-c",
@@ -59,6 +62,13 @@ def common_options(func: F) -> F:
             type=click.Path(path_type=Path),
             help="Versions directory (repeatable); bypasses discovery.",
         ),
+        click.option(
+            "--recursive",
+            "recursive",
+            is_flag=True,
+            help="Read version directories recursively (Alembic's "
+            "recursive_version_locations = true).",
+        ),
         click.option("--base", "base", default=None, help="Base ref for commands without a range."),
     ]
     for decorator in reversed(decorators):
@@ -72,15 +82,35 @@ def make_options(
     name: str | None = None,
     versions: Sequence[Path] = (),
     base: str | None = None,
+    recursive: bool = False,
 ) -> Options:
     from mergeguard.workspace import Options
 
-    return Options(directory or Path("."), config, name, tuple(versions), base)
+    return Options(
+        start_directory(directory), config, name, tuple(versions), base, recursive=recursive
+    )
+
+
+def start_directory(given: Path | None) -> Path:
+    """Where the command runs: ``-C`` before the command and ``-C`` after it
+    combine as git's successive ``-C`` options do (``mergeguard -C a heads -C
+    b`` runs in a/b; an absolute later one replaces the earlier)."""
+    context = click.get_current_context(silent=True)
+    before = context.find_root().params.get("directory") if context else None
+    parts = [part for part in (before, given) if part is not None]
+    return Path(*parts) if parts else Path(".")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="mergeguard", prog_name="mergeguard")
-def cli() -> None:
+@click.option(
+    "-C",
+    "directory",
+    type=DIRECTORY,
+    default=None,
+    help="Run as if started in DIR (as git -C; a -C after the command is relative to it).",
+)
+def cli(directory: Path | None) -> None:
     """Keep Alembic migration histories mergeable.
 
     Reads migration files statically (never imports them) at any git ref, and
@@ -272,6 +302,7 @@ def demo(directory: Path | None) -> None:
     from mergeguard import demo as demo_repository
 
     if directory is not None:
+        directory = start_directory(directory)  # relative to `mergeguard -C DIR demo`
         reason = demo_repository.unusable_reason(directory)
         if reason:
             raise click.BadParameter(f"{reason}; pass a new or empty directory", param_hint="DIR")

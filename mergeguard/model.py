@@ -177,13 +177,20 @@ class Environment:
 
 @dataclass(frozen=True, slots=True)
 class ToolSettings:
-    """``[tool.mergeguard]`` from pyproject.toml (all optional)."""
+    """``[tool.mergeguard]`` from pyproject.toml (all optional).
+
+    ``versions`` (repository-relative directories) and ``recursive_versions``
+    stand in for a ``version_locations`` / ``recursive_version_locations``
+    that the project computes in Python, where no ini says it.
+    """
 
     base: str | None = None
     environments: tuple[str, ...] = ()
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     constants: tuple[tuple[str, str | None], ...] = ()
+    versions: tuple[PurePosixPath, ...] = ()
+    recursive_versions: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,13 +29,15 @@ SHALLOW_HINT = (
 
 @dataclass(frozen=True, slots=True)
 class Options:
-    """The common command-line options (``-C``, ``-c``, ``-n``, ``--versions``, ``--base``)."""
+    """The common command-line options (``-C``, ``-c``, ``-n``, ``--versions``,
+    ``--base``, ``--recursive``)."""
 
     directory: Path = Path(".")
     config: Path | None = None
     name: str | None = None
     versions: tuple[Path, ...] = ()
     base: str | None = None
+    recursive: bool = False
 
 
 def parse_range(spec: str) -> tuple[str, str | None]:
@@ -101,6 +103,7 @@ class Workspace:
             config_path=self.repo_path(options.config) if options.config else None,
             section=options.name,
             versions=tuple(self.repo_path(v) for v in options.versions),
+            recursive=options.recursive,
             start_dir=self.start_dir(),
         )
 
