@@ -193,6 +193,12 @@ def _selectors(values: Sequence[str]) -> tuple[str, ...]:
     help="Also prove the result on a scratch database (see `mergeguard apply`).",
 )
 @click.option("--url", default=None, help="With --apply: the database server to use.")
+@click.option(
+    "--summary",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also append the Markdown report to FILE (e.g. $GITHUB_STEP_SUMMARY).",
+)
 @common_options
 def check(
     range_spec: str | None,
@@ -202,6 +208,7 @@ def check(
     ignore: tuple[str, ...],
     apply_: bool,
     url: str | None,
+    summary: Path | None,
     **common: Any,
 ) -> None:
     """Predict what merging does to the revision graph.
@@ -212,7 +219,7 @@ def check(
     --base / [tool.mergeguard] base / the upstream branch.  Under pre-commit
     (PRE_COMMIT=1) the index is checked, as with --staged.
     """
-    with _annotated_errors(fmt):
+    with _annotated_errors(fmt, summary):
         diagnostics = run_check(
             range_spec,
             staged=staged,
@@ -221,16 +228,18 @@ def check(
             ignore=ignore,
             apply_url=url if apply_ else None,
             apply=apply_,
+            summary=summary,
             **common,
         )
     _finish(diagnostics)
 
 
 @contextmanager
-def _annotated_errors(fmt: str) -> Iterator[None]:
+def _annotated_errors(fmt: str, summary: Path | None = None) -> Iterator[None]:
     """With ``--format github``, a could-not-run error is also printed as an
-    ``::error::`` workflow command on stdout, so the pull request shows it
-    (the message and exit code stay those of ``main``)."""
+    ``::error::`` workflow command on stdout, so the pull request shows it;
+    with ``--summary`` it is appended there too (the message and exit code
+    stay those of ``main``)."""
     from mergeguard.errors import MergeguardError
 
     try:
@@ -240,7 +249,28 @@ def _annotated_errors(fmt: str) -> Iterator[None]:
             from mergeguard.report.github import cannot_run
 
             click.echo(cannot_run(error.message, error.hint))
+        if summary is not None:
+            from mergeguard.report import markdown
+
+            _append(summary, markdown.cannot_run(error.message, error.hint))
         raise
+
+
+def _append(path: Path, text: str) -> None:
+    """Append ``text`` to a summary file (GitHub collects the job summary from
+    it; other steps may have written there first)."""
+    try:
+        with path.open("a", encoding="utf-8") as handle:
+            if handle.tell():  # after another step's summary: a blank line between
+                handle.write("\n")
+            handle.write(text)
+    except OSError as error:
+        from mergeguard.errors import MergeguardError
+
+        raise MergeguardError(
+            f"cannot write the summary to {path}: {error.strerror}",
+            hint="pass a writable file with --summary FILE",
+        ) from error
 
 
 def run_check(
@@ -252,6 +282,7 @@ def run_check(
     ignore: Sequence[str] = (),
     apply: bool = False,
     apply_url: str | None = None,
+    summary: Path | None = None,
     **common: Any,
 ) -> tuple[Diagnostic, ...]:
     """The body of ``check``: judge the scenario, print the findings, and
@@ -268,9 +299,14 @@ def run_check(
     if apply:  # the static rules first, then the database
         applied = _apply(scenario, apply_url, 6, 300.0)
         diagnostics += tuple(d for d in applied if selection.allows(d.code, d.name))
-    changes = _schema_changes(scenario, selection) if fmt in ("text", "markdown") else {}
+    wants_changes = fmt in ("text", "markdown") or summary is not None
+    changes = _schema_changes(scenario, selection) if wants_changes else {}
     workspace.close()
     _emit_check(fmt, scenario, diagnostics, changes)
+    if summary is not None:
+        from mergeguard.report import formats
+
+        _append(summary, formats.render("markdown", scenario, diagnostics, changes))
     return diagnostics
 
 

@@ -9,6 +9,7 @@ them) is in tests/test_hooks.py, next to the other pre-commit stories.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import RepoBuilder
@@ -221,3 +222,23 @@ def test_mg101_hint_under_pre_commit_names_the_manual_merge_hook(repo: RepoBuild
         scenario = Workspace(Options(repo.root), environ=environ).scenario()
         [finding] = [d for d in evaluate(scenario) if d.code == "MG101"]
         assert finding.hint is not None and finding.hint.endswith(command)
+
+
+# -- check --summary FILE ------------------------------------------------------------
+
+
+def test_summary_appends_the_markdown_report_in_the_same_run(
+    repo: RepoBuilder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    diverged(repo)
+    where = ("check", "main..feature", "-C", str(repo.root))
+    _, markdown_report, _ = run(capsys, *where, "--format", "markdown")
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier\n")
+    code, out, _ = run(capsys, *where, "--format", "github", "--summary", str(summary))
+    assert code == 1 and out.startswith("::error file=")  # stdout keeps its format
+    assert summary.read_text() == "earlier\n\n" + markdown_report
+    assert "MG201" in markdown_report and "Schema changes" in markdown_report
+
+    code, _, err = run(capsys, *where, "--summary", str(tmp_path / "no" / "dir" / "s.md"))
+    assert code == 3 and "cannot write the summary" in err and "Traceback" not in err
