@@ -703,3 +703,23 @@ class TestPreCommit:
         assert len(alembic_heads(repo.root)) == 1
         repo.commit("merge revision")
         assert pre_commit.run(repo.root, "run", *config, "--all-files").returncode == 0
+
+    def test_commit_stage_hint_against_the_upstream_and_its_manual_fix(
+        self, pre_commit: PreCommit, repo: RepoBuilder
+    ) -> None:
+        diverged(repo)
+        repo.checkout("feature")
+        repo.git("branch", "--set-upstream-to", "main")  # the base of a check without a range
+        path = repo.root / "migrations" / "versions" / "bbb2_migration.py"
+        path.write_text(path.read_text() + "# reviewed\n")
+        repo.git("add", "-A")
+        config = ("--config", str(pre_commit.manual_config), "--color", "never")
+        failed = pre_commit.run(repo.root, "run", *config)
+        hint = "`pre-commit run --hook-stage manual mergeguard-fix-rebase`"
+        assert failed.returncode == 1 and "MG102" in failed.stdout and hint in failed.stdout
+
+        pre_commit.run(repo.root, "run", *config, "--hook-stage", "manual", "mergeguard-fix-rebase")
+        assert "down_revision = 'ccc3'" in path.read_text()
+        repo.git("add", "-A")
+        passed = pre_commit.run(repo.root, "run", *config)
+        assert passed.returncode == 0, passed.stdout
