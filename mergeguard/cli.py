@@ -252,7 +252,10 @@ def _annotated_errors(fmt: str, summary: Path | None = None) -> Iterator[None]:
         if summary is not None:
             from mergeguard.report import markdown
 
-            _append(summary, markdown.cannot_run(error.message, error.hint))
+            try:
+                _append(summary, markdown.cannot_run(error.message, error.hint))
+            except MergeguardError as unwritable:  # the first error is the one to report
+                click.echo(f"mergeguard: {unwritable.message}", err=True)
         raise
 
 

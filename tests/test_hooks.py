@@ -560,7 +560,11 @@ def pre_commit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PreCommit]:
         yaml.safe_dump({"repos": [{"repo": str(snapshot), "rev": rev, "hooks": hooks}]})
     )
     manual = workdir / "pre-commit-config-manual.yaml"
-    fixes = [{"id": "mergeguard"}, {"id": "mergeguard-fix-rebase"}, {"id": "mergeguard-fix-merge"}]
+    fixes = [
+        {"id": "mergeguard"},
+        {"id": "mergeguard-fix-rebase"},
+        {"id": "mergeguard-fix-merge", "stages": ["manual"]},  # as the README suggests
+    ]
     manual.write_text(
         yaml.safe_dump({"repos": [{"repo": str(snapshot), "rev": rev, "hooks": fixes}]})
     )
