@@ -128,7 +128,8 @@ class Diagnostic:
     """A problem found in the migrations (not a failure to run).
 
     ``code`` and ``name`` come from the rule catalogue (MG001 ...), ``hint``
-    names the command or edit that fixes it.
+    names the command or edit that fixes it.  ``related`` are the other places
+    the finding is about (the other side's revision of a schema conflict).
     """
 
     code: str
@@ -139,6 +140,7 @@ class Diagnostic:
     hint: str | None = None
     revisions: tuple[str, ...] = ()
     environment: str = ""
+    related: tuple[Location, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +177,12 @@ class Environment:
 
 @dataclass(frozen=True, slots=True)
 class ToolSettings:
-    """``[tool.mergeguard]`` from pyproject.toml (all optional)."""
+    """``[tool.mergeguard]`` from pyproject.toml (all optional).
+
+    ``versions`` (repository-relative directories) and ``recursive_versions``
+    stand in for a ``version_locations`` / ``recursive_version_locations``
+    that the project computes in Python, where no ini says it.
+    """
 
     base: str | None = None
     environments: tuple[str, ...] = ()
@@ -183,6 +190,8 @@ class ToolSettings:
     ignore: tuple[str, ...] = ()
     constants: tuple[tuple[str, str | None], ...] = ()
     published: tuple[str, ...] = ()  # ref globs whose revisions count as deployed
+    versions: tuple[PurePosixPath, ...] = ()
+    recursive_versions: bool = False
 
 
 @dataclass(frozen=True, slots=True)

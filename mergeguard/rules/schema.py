@@ -252,8 +252,8 @@ def _pair(one: Branch, other: Branch, env: str, ours: str) -> Iterator[Diagnosti
     a, b = Effects(one), Effects(other)
     note = _confidence(one, other)
     twins = _same_migrations(one, other)
-    for revs, message, location in twins:
-        yield _finding(_twin_code(a, b), message + note, revs, env, location)
+    for revs, message, location, elsewhere in twins:
+        yield _finding(_twin_code(a, b), message + note, revs, env, location, elsewhere)
     skip = {r for pair in twins for r in pair[0]}
     yield from _duplicates(a, b, one, other, env, note, skip)
     yield from _drop_vs_change(a, b, one, other, env, note, skip)
@@ -283,9 +283,17 @@ def _finding(
     revisions: tuple[str, ...],
     env: str,
     location: Location | None = None,
+    other: Location | None = None,
 ) -> Diagnostic:
+    """A schema finding at ``location``; ``other`` is the other side's place."""
     return diagnostic(
-        code, message, location, hint=_HINTS[code], revisions=revisions, environment=env
+        code,
+        message,
+        location,
+        hint=_HINTS[code],
+        revisions=revisions,
+        environment=env,
+        related=(other,) if other is not None else (),
     )
 
 
@@ -314,6 +322,7 @@ def _duplicates(
                 (first.revision, second.revision),
                 env,
                 first.location,
+                second.location,
             )
 
 
@@ -331,7 +340,9 @@ def _drop_vs_change(
             f"{one.label} drops {thing} {_show(key)} ({drop.where}) while {other.label} "
             f"uses it ({use.op.kind} in {use.where}): one order of the branches fails"
         )
-        yield _finding("MG204", message + note, (drop.revision, use.revision), env, drop.location)
+        yield _finding(
+            "MG204", message + note, (drop.revision, use.revision), env, drop.location, use.location
+        )
 
 
 def _conflicting_alters(
@@ -353,6 +364,7 @@ def _conflicting_alters(
             (first.revision, second.revision),
             env,
             first.location,
+            second.location,
         )
 
 
@@ -375,9 +387,12 @@ def _signature(changes: Sequence[Change]) -> tuple[object, ...]:
     )
 
 
-def _same_migrations(one: Branch, other: Branch) -> list[tuple[tuple[str, ...], str, Location]]:
+Twin = tuple[tuple[str, ...], str, Location, Location]
+
+
+def _same_migrations(one: Branch, other: Branch) -> list[Twin]:
     """Revisions whose upgrade() is the same on both branches under two ids."""
-    found: list[tuple[tuple[str, ...], str, Location]] = []
+    found: list[Twin] = []
     mine = {r: [c for c in one.changes if c.revision == r] for r in one.revisions}
     theirs = {r: [c for c in other.changes if c.revision == r] for r in other.revisions}
     for rev_a, changes_a in mine.items():
@@ -391,7 +406,7 @@ def _same_migrations(one: Branch, other: Branch) -> list[tuple[tuple[str, ...], 
                     f"{a.where} on {one.label} and {b.where} on {other.label}; whichever runs "
                     "second fails as soon as it repeats the first's changes"
                 )
-                found.append(((rev_a, rev_b), message, a.location))
+                found.append(((rev_a, rev_b), message, a.location, b.location))
     return found
 
 
