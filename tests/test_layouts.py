@@ -221,3 +221,15 @@ def test_dash_c_before_check_and_with_a_relative_config(
     neutron(repo)
     code, out, err = run(capsys, "-C", str(tmp_path), "check", "-C", "repo", "-c", "alembic.ini")
     assert code == 0 and out == "", err
+
+
+def test_apply_reads_the_release_sub_directories(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The scratch database runs every revision of the recursive layout: Alembic
+    there must be told ``recursive_version_locations`` too."""
+    neutron(repo)
+    code, out, err = run(capsys, "apply", "-C", str(repo.root), "--format", "json")
+    assert code == 0, out + err
+    assert json.loads(out)["findings"] == []  # was MG301: "Can't locate revision 'exp002'"
+    assert "3 paths run" in err

@@ -169,6 +169,7 @@ def _plan_document(
         "section": environment.section,
         "script_location": str(root / script),
         "version_locations": [str(root / v) for v in environment.version_locations],
+        "recursive": environment.recursive,
         "url": url,
         "env": options.env,
         "timeout": options.timeout,
