@@ -210,7 +210,7 @@ def published_revision_changed(scenario: MergeScenario, env: str) -> Iterator[Di
             "silently skip or repeat migrations",
             location_of(where or before),
             hint=f"restore revision {revision} as {where_published} has it; put new work "
-            "in a new revision, or join heads with `mergeguard fix --merge`",
+            f"in a new revision, or join heads with `{fix_command(scenario, 'merge')}`",
             revisions=(revision,),
             environment=env,
         )
