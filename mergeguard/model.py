@@ -147,11 +147,14 @@ class Diagnostic:
 class FilePatch:
     """A change to write, as bytes (files keep their encoding and line
     endings): ``before`` is None for a new file, else the bytes the change was
-    computed from (re-checked before writing)."""
+    computed from (re-checked before writing).  ``within`` is the directory
+    the written file must resolve into, symbolic links followed (the version
+    location for a new file; the repository root, ``.``, by default)."""
 
     path: PurePosixPath
     before: bytes | None
     after: bytes
+    within: PurePosixPath = PurePosixPath(".")
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,10 @@ A new file is written to a temporary file in the same directory and then
 hard-linked into place, which fails if the name exists: nothing is ever
 overwritten.  A changed file must still hold exactly the bytes the change was
 computed from, and is replaced with ``os.replace`` (atomic on POSIX).  Every
-patch is verified before the first one is written.
+patch is verified before the first one is written, including where it lands:
+after following symbolic links, inside the directory the patch names (the
+version location for a new file) inside the repository.  A changed file that
+is a symbolic link is written through to its target, which must be inside too.
 """
 
 from __future__ import annotations
@@ -28,12 +31,36 @@ def unified_diff(patch: FilePatch) -> str:
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
+def destination(root: Path, patch: FilePatch) -> Path:
+    """The real path ``patch`` writes (links followed); MergeguardError when
+    it is not inside ``patch.within`` inside the repository."""
+    real_root = root.resolve()
+    allowed = (root / patch.within).resolve()
+    target = (root / patch.path).resolve()
+    if not allowed.is_relative_to(real_root):
+        raise MergeguardError(
+            f"{patch.within} resolves to {allowed}, outside the repository {real_root}: "
+            f"mergeguard fix does not write {patch.path} there",
+            hint=f"make {patch.within} a directory of the repository, not a symbolic link",
+        )
+    if not target.is_relative_to(allowed):
+        link = "a symbolic link" if patch.before is not None else "a path through a symbolic link"
+        raise MergeguardError(
+            f"{patch.path} is {link} to {target}, outside {patch.within}: "
+            "mergeguard fix writes only inside it",
+            hint=f"replace the symbolic link with the file itself (it is {target})",
+        )
+    return target
+
+
 def verify(root: Path, patches: Sequence[FilePatch]) -> None:
-    """Raise MergeguardError unless every patch still applies as computed."""
+    """Raise MergeguardError unless every patch still applies as computed,
+    inside its directory."""
     for patch in patches:
+        destination(root, patch)
         target = root / patch.path
         if patch.before is None:
-            if target.exists():
+            if os.path.lexists(target):
                 raise MergeguardError(
                     f"{patch.path} already exists; mergeguard never overwrites a file",
                     hint="pass --rev-id with another id",
@@ -53,7 +80,7 @@ def write(root: Path, patches: Sequence[FilePatch]) -> None:
     """Write every patch under ``root`` (verified first: all or nothing)."""
     verify(root, patches)
     for patch in patches:
-        _write_one(root / patch.path, patch)
+        _write_one(destination(root, patch), patch)
 
 
 def _write_one(target: Path, patch: FilePatch) -> None:

@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from pathlib import PurePosixPath
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mergeguard.errors import MergeguardError
 from mergeguard.model import Environment, FilePatch
 
 DEFAULT_FILE_TEMPLATE = "%(rev)s_%(slug)s"  # alembic.script.base._default_file_template
@@ -186,6 +187,36 @@ def format_as_comma(value: str | Sequence[str] | None) -> str:
     return value if isinstance(value, str) else ", ".join(value)
 
 
+def _require_safe_rev_id(rev_id: str) -> None:
+    """A revision id becomes part of a file name: no directory in it, no control characters."""
+    unsafe = "/" in rev_id or "\\" in rev_id or rev_id in (".", "..")
+    if unsafe or any(ord(c) < 32 or ord(c) == 127 for c in rev_id):
+        raise MergeguardError(
+            f"--rev-id {rev_id!r} cannot name a file inside the versions directory "
+            "(no '/', '\\', '..' or control characters in a revision id)",
+            hint="pass --rev-id with letters, digits and '_' only, or leave it out",
+        )
+
+
+def _require_inside(env: Environment, directory: PurePosixPath, name: str) -> None:
+    """The file ``file_template`` names must stay in the version location.
+
+    A lexical check (the working tree's symbolic links are checked where the
+    file is written, in ``fix.apply``): Alembic itself would follow
+    ``../`` or an absolute path out of the repository.
+    """
+    relative = PurePosixPath(name)
+    control = any(ord(c) < 32 or ord(c) == 127 for c in name)
+    if relative.is_absolute() or ".." in relative.parts or "\\" in name or control:
+        template = env.file_template if env.file_template is not None else DEFAULT_FILE_TEMPLATE
+        where = f" ({env.config_path} [{env.section}])" if env.config_path else ""
+        raise MergeguardError(
+            f"file_template {template!r}{where} names {name!r}, outside the versions "
+            f"directory {directory}: mergeguard writes only inside it",
+            hint="use a file_template relative to the versions directory, without '..'",
+        )
+
+
 def _check_revisions(rev_id: str, heads: Sequence[str]) -> None:
     """Raises ValueError for what ``generate_revision`` rejects before writing."""
     illegal = sorted(_ILLEGAL_REV_CHARS.intersection(rev_id))
@@ -280,14 +311,19 @@ def merge_file(
     files, needed only with several version locations) and named by
     ``file_name``; ``after`` holds the bytes Alembic would write (the
     rendered text in ``env.output_encoding``, line endings unchanged).  Raises
-    FileExistsError when ``existing(path)`` and ValueError for anything
-    Alembic would refuse or fail on (bad template, timezone, encoding ...).
+    FileExistsError when ``existing(path)``, MergeguardError for a revision
+    id or ``file_template`` naming a file outside the version location, and
+    ValueError for anything Alembic would refuse or fail on (bad template,
+    timezone, encoding ...).
     """
     revision = rev_id if rev_id is not None else new_rev_id()
+    _require_safe_rev_id(revision)
     _check_revisions(revision, heads)
     date = create_date if create_date is not None else default_create_date(env.timezone)
     directory = version_directory(env, heads, head_paths or {})
-    path = directory / file_name(env, revision, message, date)
+    name = file_name(env, revision, message, date)
+    _require_inside(env, directory, name)
+    path = directory / name
     if existing(path):
         raise FileExistsError(
             errno.EEXIST, "a merge revision would overwrite an existing file", str(path)
@@ -303,4 +339,4 @@ def merge_file(
         "config": config if config is not None else TemplateConfig(section=env.section),
     }
     data = _encoded(render(template, context), env.output_encoding)
-    return FilePatch(path=path, before=None, after=data)
+    return FilePatch(path=path, before=None, after=data, within=directory)

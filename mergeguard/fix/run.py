@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from mergeguard.errors import MergeguardError
 from mergeguard.fix import apply
 from mergeguard.fix.plan import MergeOptions, Plan, plan_merge, plan_rebase
-from mergeguard.model import Environment, MigrationScript
+from mergeguard.model import Environment, FilePatch, MigrationScript
 from mergeguard.scenario import RANGE
 
 if TYPE_CHECKING:
@@ -53,7 +53,9 @@ def run(
         return tree.read(environment.script_location / "script.py.mako")
 
     def read_file(script: MigrationScript) -> bytes | None:
-        path = root / script.path
+        # Where it would be written, checked before reading: a link out of the
+        # repository (to /dev/zero, say) is refused, not read.
+        path = apply.destination(root, FilePatch(script.path, b"", b""))
         return path.read_bytes() if path.is_file() else None
 
     def exists(path: PurePosixPath) -> bool:
@@ -72,6 +74,7 @@ def run(
         plan.notes.clear()
         return outcome
     if dry_run:
+        apply.verify(root, plan.patches)  # a dry run refuses what the run would
         outcome.diffs = [apply.unified_diff(p) for p in plan.patches]
     else:
         apply.write(root, plan.patches)

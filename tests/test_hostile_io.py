@@ -1,0 +1,172 @@
+"""Hostile writes, forged CI output, a hostile pyproject.toml and a hostile
+``git`` (issue 10, items 4, 5 and 6).
+
+Every case runs mergeguard as a subprocess with a time and memory limit and
+asserts a bounded run, an exit code in 0/1/3, no traceback or internal
+error, and the diagnostic.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import alembic
+import pytest
+from conftest import ALEMBIC_INI, RepoBuilder
+
+TIME_LIMIT = 20  # seconds; a healthy run of these repositories takes well under one
+MEMORY_LIMIT = 2 * 1024**3  # bytes of address space
+VERSIONS = "migrations/versions"
+GENERIC_TEMPLATE = (Path(alembic.__file__).parent / "templates/generic/script.py.mako").read_text()
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def mergeguard(
+    root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = TIME_LIMIT
+) -> tuple[int, str, str]:
+    """Run ``python -m mergeguard`` bounded in time and memory: (exit code, stdout, stderr)."""
+    environment = {**os.environ, **(env or {})}
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "mergeguard", *args],
+            cwd=root,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            preexec_fn=_limit_memory,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"mergeguard {' '.join(args)} ran longer than {timeout}s")
+    output = result.stdout + result.stderr
+    assert result.returncode in (0, 1, 3), output
+    assert "Traceback" not in output and "internal error" not in output, output
+    return result.returncode, result.stdout, result.stderr
+
+
+def project(repo: RepoBuilder, ini: str = ALEMBIC_INI) -> None:
+    """An Alembic layout with the generic script.py.mako and revision a1."""
+    repo.init_alembic(ini)
+    repo.write("migrations/script.py.mako", GENERIC_TEMPLATE)
+    repo.migration("a1", None)
+    repo.commit("init")
+
+
+def two_heads(repo: RepoBuilder, ini: str = ALEMBIC_INI) -> None:
+    """main: a1 <- b2 and a1 <- c7, two heads in the working tree."""
+    project(repo, ini)
+    repo.migration("b2", "a1")
+    repo.migration("c7", "a1")
+    repo.commit("two heads")
+
+
+def files_under(directory: Path) -> list[str]:
+    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*"))
+
+
+# -- item 4: nothing fix writes leaves the versions directory --------------------------
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["../../../../outside/%%(rev)s_%%(slug)s", "{outside}/%%(rev)s", "../%%(rev)s"],
+)
+def test_merge_refuses_a_file_template_leading_out(
+    repo: RepoBuilder, tmp_path: Path, template: str
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    template = template.format(outside=outside)
+    two_heads(repo, ALEMBIC_INI.replace("[alembic]\n", f"[alembic]\nfile_template = {template}\n"))
+    before = files_under(tmp_path)
+    for dry_run in ((), ("--dry-run",)):
+        code, out, err = mergeguard(repo.root, "fix", "--merge", "--rev-id", "m1", *dry_run)
+        assert code == 3, err
+        assert "file_template" in err and "outside the versions directory" in err
+        assert "alembic.ini [alembic]" in err and "hint:" in err
+        assert out == ""
+    assert files_under(tmp_path) == before
+
+
+@pytest.mark.parametrize("rev_id", ["../../x", "/tmp/x", "a\\b", "..", "m\n1"])
+def test_merge_refuses_a_rev_id_naming_a_path(
+    repo: RepoBuilder, tmp_path: Path, rev_id: str
+) -> None:
+    two_heads(repo)
+    before = files_under(tmp_path)
+    code, _, err = mergeguard(repo.root, "fix", "--merge", "--rev-id", rev_id)
+    assert code == 3 and "--rev-id" in err and "cannot name a file" in err, err
+    assert files_under(tmp_path) == before
+
+
+def test_merge_refuses_a_symlinked_sub_directory_leading_out(
+    repo: RepoBuilder, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    two_heads(repo, ALEMBIC_INI.replace("[alembic]\n", "[alembic]\nfile_template = sub/%%(rev)s\n"))
+    (repo.root / VERSIONS / "sub").symlink_to(outside, target_is_directory=True)
+    code, _, err = mergeguard(repo.root, "fix", "--merge", "--rev-id", "m1")
+    assert code == 3, err
+    assert f"{VERSIONS}/sub/m1.py is a path through a symbolic link to {outside}" in err
+    assert list(outside.iterdir()) == []
+
+
+def test_merge_into_a_real_sub_directory_still_works(repo: RepoBuilder) -> None:
+    two_heads(
+        repo, ALEMBIC_INI.replace("[alembic]\n", "[alembic]\nfile_template = %%(year)s/%%(rev)s\n")
+    )
+    code, _, err = mergeguard(repo.root, "fix", "--merge", "--rev-id", "m1")
+    assert code == 0, err
+    [written] = (repo.root / VERSIONS).glob("*/m1.py")
+    assert written.parent.name.isdigit() and "Revises: b2, c7" in written.read_text()
+
+
+def diverged_branches(repo: RepoBuilder) -> None:
+    """main: a1 <- b2; feature: a1 <- c7, feature checked out."""
+    project(repo)
+    repo.branch("feature")
+    repo.migration("c7", "a1")
+    repo.commit("feature")
+    repo.checkout("main")
+    repo.migration("b2", "a1")
+    repo.commit("main")
+    repo.checkout("feature")
+
+
+def test_rebase_refuses_a_file_linked_out_of_the_repository(
+    repo: RepoBuilder, tmp_path: Path
+) -> None:
+    diverged_branches(repo)
+    link = repo.root / VERSIONS / "c7_migration.py"
+    target = tmp_path / "c7_elsewhere.py"
+    target.write_bytes(link.read_bytes())
+    link.unlink()
+    link.symlink_to(target)
+    before = target.read_bytes()
+    code, _, err = mergeguard(repo.root, "fix", "--rebase", "main..feature")
+    assert code == 3, err
+    assert f"{VERSIONS}/c7_migration.py is a symbolic link to {target}" in err
+    assert link.is_symlink() and target.read_bytes() == before
+
+
+def test_rebase_writes_through_a_link_inside_the_repository(repo: RepoBuilder) -> None:
+    diverged_branches(repo)
+    link = repo.root / VERSIONS / "c7_migration.py"
+    target = repo.root / VERSIONS / "shared" / "c7.py"
+    target.parent.mkdir()
+    target.write_bytes(link.read_bytes())
+    link.unlink()
+    link.symlink_to(Path("shared") / "c7.py")
+    code, _, err = mergeguard(repo.root, "fix", "--rebase", "main..feature")
+    assert code == 0, err
+    assert link.is_symlink(), "the link was replaced by a regular file"
+    assert "down_revision = 'b2'" in target.read_text()
