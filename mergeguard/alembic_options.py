@@ -140,6 +140,12 @@ def _parse_toml(snapshot: Snapshot, path: PurePosixPath, data: bytes) -> dict[st
             f"cannot read {path} in {snapshot.origin}: {error}",
             hint=f"fix the TOML syntax of {path}",
         ) from error
+    except RecursionError as error:  # tomllib recurses once per nested array or table
+        raise MergeguardError(
+            f"cannot read {path} in {snapshot.origin}: arrays or inline tables nested "
+            "too deeply for Python's TOML reader",
+            hint=f"flatten the nested values in {path}",
+        ) from error
     return document
 
 

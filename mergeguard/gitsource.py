@@ -39,6 +39,12 @@ _UNKNOWN_REF_HINT = (
 
 BlobMap = dict[str, str]
 
+# Every git call ends: a git that hangs (a credential prompt, a stuck network
+# filesystem, a broken wrapper) would hang CI with it.  Generous, since one
+# ``cat-file --batch`` reads every migration of a large repository.
+GIT_TIMEOUT_SECONDS = 120.0
+GIT_TIMEOUT_VARIABLE = "MERGEGUARD_GIT_TIMEOUT"
+
 
 # --------------------------------------------------------------------------- running git
 
@@ -57,18 +63,48 @@ def _run_git(
     message, so callers never see a CalledProcessError traceback.
     """
     argv = ["git", "-c", "core.quotepath=off", *args]
+    timeout = git_timeout(env)
     try:
         proc = subprocess.run(
-            argv, cwd=cwd, env=dict(env), input=input, capture_output=True, check=False
+            argv,
+            cwd=cwd,
+            env=dict(env),
+            input=input,
+            capture_output=True,
+            check=False,
+            timeout=timeout,
         )
     except OSError as exc:
         raise _cannot_start(cwd, exc) from exc
+    except subprocess.TimeoutExpired as exc:
+        raise MergeguardError(
+            f"git {args[0]} did not finish within {timeout:g} seconds (stopped)",
+            hint=f"check that `git {args[0]}` works by hand in {cwd}; "
+            f"set {GIT_TIMEOUT_VARIABLE}=SECONDS to allow longer",
+        ) from exc
     if check and proc.returncode != 0:
         raise MergeguardError(
             f"git {args[0]} failed: {_message(proc.stderr)}",
             hint="run the same git command by hand to see what git needs",
         )
     return proc
+
+
+def git_timeout(env: Mapping[str, str]) -> float:
+    """Seconds one git call may take: ``MERGEGUARD_GIT_TIMEOUT``, else the default."""
+    value = env.get(GIT_TIMEOUT_VARIABLE, "").strip()
+    if not value:
+        return GIT_TIMEOUT_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise MergeguardError(
+            f"{GIT_TIMEOUT_VARIABLE}={value!r} is not a number of seconds",
+            hint=f"set {GIT_TIMEOUT_VARIABLE} to a positive number, or unset it",
+        )
+    return seconds
 
 
 def _cannot_start(cwd: Path, exc: OSError) -> MergeguardError:
@@ -81,6 +117,43 @@ def _cannot_start(cwd: Path, exc: OSError) -> MergeguardError:
             hint="install git, or add it to PATH",
         )
     return MergeguardError(f"cannot run git: {exc}", hint="check that git is installed")
+
+
+def _garbled(command: str, out: bytes) -> MergeguardError:
+    """The error for git output that is not what the command prints."""
+    excerpt = out[:60].decode("utf-8", errors="replace")
+    more = f" ... ({len(out)} bytes)" if len(out) > 60 else ""
+    return MergeguardError(
+        f"git {command} printed something git does not print: {excerpt!r}{more}",
+        hint="check which git runs (`command -v git`) and that `git --version` works",
+    )
+
+
+def _object_id(command: str, out: bytes) -> str:
+    """The one object id ``out`` holds (``rev-parse``, ``merge-base``), else an error."""
+    text = out.strip()
+    if not _OBJECT_ID.fullmatch(text.decode("ascii", errors="replace")):
+        raise _garbled(command, out)
+    return text.decode("ascii")
+
+
+# What ``git check-ref-format`` never allows in a ref name (and so never prints).
+_NOT_IN_REF_NAMES = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{")
+
+
+def _ref_names(command: str, out: bytes) -> list[str]:
+    """The ref names of ``out``, one a line; an error when one could not be a ref."""
+    names = [n for n in out.decode("utf-8", errors="replace").split("\n") if n]
+    if any(_NOT_IN_REF_NAMES.search(n) for n in names):
+        raise _garbled(command, out)
+    return names
+
+
+def _absolute_directory(command: str, out: bytes, text: str) -> Path:
+    """A directory git printed: absolute, existing, else an error."""
+    if "\0" in text or not os.path.isabs(text) or not os.path.isdir(text):
+        raise _garbled(command, out)
+    return Path(text)
 
 
 def _message(stderr: bytes) -> str:
@@ -104,13 +177,31 @@ def _base_env() -> dict[str, str]:
     return env
 
 
-def _split_z(out: bytes) -> list[str]:
+def _split_z(out: bytes, command: str) -> list[str]:
     """The records of a ``-z`` (NUL-terminated) git output, decoded, without the empty tail.
 
     Decoded once as a whole with the filesystem encoding (undecodable bytes
     kept as surrogates), so a path maps back to the same file on disk.
+    Output that does not end in NUL is not git's: an error.
     """
+    if out and not out.endswith(b"\0"):
+        raise _garbled(command, out)
     return [record for record in os.fsdecode(out).split("\0") if record]
+
+
+def _records(pattern: re.Pattern[str], out: bytes, command: str) -> list[tuple[str, ...]]:
+    """The groups of every ``pattern`` record in ``out``, which must consist of them."""
+    text = os.fsdecode(out)
+    found: list[tuple[str, ...]] = []
+    end = 0
+    for match in pattern.finditer(text):
+        if match.start() != end:
+            break
+        found.append(match.groups())
+        end = match.end()
+    if end != len(text):
+        raise _garbled(command, out)
+    return found
 
 
 def _key(path: PurePosixPath | str) -> str:
@@ -136,7 +227,7 @@ def _parse_ls_tree(out: bytes) -> BlobMap:
     Gitlinks (submodules, mode 160000) and symlinks (120000) are skipped: only
     regular files can be migrations or configuration.
     """
-    records = _LS_TREE.findall(os.fsdecode(out))
+    records = _records(_LS_TREE, out, "ls-tree")
     return {path: sha for mode, sha, path in records if mode in _REGULAR_MODES}
 
 
@@ -150,7 +241,7 @@ def _parse_ls_files(out: bytes) -> tuple[BlobMap, set[str]]:
     """
     blobs: BlobMap = {}
     unverified: set[str] = set()
-    for tag, mode, sha, stage, path in _LS_FILES.findall(os.fsdecode(out)):
+    for tag, mode, sha, stage, path in _records(_LS_FILES, out, "ls-files"):
         if mode not in _REGULAR_MODES or stage not in ("0", "2"):
             continue
         blobs[path] = sha
@@ -176,7 +267,9 @@ def _parse_batch(out: bytes, wanted: Sequence[str]) -> dict[str, bytes]:
                 hint="run `git fsck`; in a partial clone, fetch the missing objects first",
             )
         start = eol + 1
-        end = start + int(header[2])
+        end = start + int(header[2]) if header[2].isdigit() else len(out) + 1
+        if end > len(out):
+            raise _garbled("cat-file", out[pos:])
         found[wanted_id] = out[start:end]
         pos = end + 1
     return found
@@ -455,7 +548,7 @@ class GitRepository:
             )
         if proc is None or proc.returncode != 0:
             raise MergeguardError(f"unknown git ref '{ref}'", hint=_UNKNOWN_REF_HINT)
-        return proc.stdout.decode("ascii").strip()
+        return _object_id("rev-parse", proc.stdout)
 
     def merge_base(self, a: str, b: str) -> str | None:
         """The best common ancestor of two refs, or None when they share no history."""
@@ -467,12 +560,15 @@ class GitRepository:
                 f"git merge-base {a} {b} failed: {_message(proc.stderr)}",
                 hint="in CI fetch full history (fetch-depth: 0)",
             )
-        return proc.stdout.decode("ascii").strip()
+        return _object_id("merge-base", proc.stdout)
 
     def parents(self, ref: str) -> tuple[str, ...]:
         """The parent commit ids of ``ref``, in order (two or more for a merge)."""
         proc = self._git("rev-list", "--parents", "-n", "1", self.resolve(ref), check=False)
-        return tuple(proc.stdout.decode("ascii", errors="replace").split()[1:])
+        ids = tuple(proc.stdout.decode("ascii", errors="replace").split()[1:])
+        if not all(_OBJECT_ID.fullmatch(sha) for sha in ids):
+            raise _garbled("rev-list", proc.stdout)
+        return ids
 
     def is_shallow(self) -> bool:
         """True in a shallow clone, where merge bases may be missing."""
@@ -524,16 +620,20 @@ class GitRepository:
     def current_branch(self) -> str | None:
         """The short name of the checked-out branch, or None when HEAD is detached."""
         proc = self._git("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
-        name = proc.stdout.decode("utf-8", errors="replace").strip()
-        return name if proc.returncode == 0 and name else None
+        if proc.returncode != 0:
+            return None
+        names = _ref_names("symbolic-ref", proc.stdout.strip())
+        return names[0] if names else None
 
     def upstream(self) -> str | None:
         """The current branch's upstream (e.g. ``origin/main``), or None if it has none."""
         proc = self._git(
             "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}", check=False
         )
-        name = proc.stdout.decode("utf-8", errors="replace").strip()
-        return name if proc.returncode == 0 and name else None
+        if proc.returncode != 0:
+            return None
+        names = _ref_names("rev-parse", proc.stdout.strip())
+        return names[0] if names else None
 
     def exists(self, ref: str) -> bool:
         """True when ``ref`` names a commit (never raises)."""
@@ -550,9 +650,9 @@ class GitRepository:
         proc = self._git(
             "symbolic-ref", "--quiet", "--short", f"refs/remotes/{remote}/HEAD", check=False
         )
-        name = proc.stdout.decode("utf-8", errors="replace").strip()
-        if proc.returncode == 0 and name and self.exists(name):
-            return name
+        names = _ref_names("symbolic-ref", proc.stdout.strip()) if proc.returncode == 0 else []
+        if names and self.exists(names[0]):
+            return names[0]
         for candidate in (f"{remote}/main", f"{remote}/master"):
             if self.exists(f"refs/remotes/{candidate}"):
                 return candidate
@@ -583,8 +683,8 @@ class GitRepository:
             return ()
         merged = (f"--merged={merged_into}",) if merged_into else ()
         proc = self._git("for-each-ref", "--format=%(refname)", *merged, "--", *full, check=False)
-        names = proc.stdout.decode("utf-8", errors="replace").split("\n")
-        return tuple(sorted({n for n in names if n and not n.endswith("/HEAD")}))
+        names = _ref_names("for-each-ref", proc.stdout)
+        return tuple(sorted({n for n in names if not n.endswith("/HEAD")}))
 
     def short_name(self, ref: str) -> str:
         """``refs/tags/v1`` -> ``v1``, ``refs/remotes/origin/x`` -> ``origin/x``."""
@@ -603,11 +703,7 @@ class GitRepository:
             "refs/remotes",
             check=False,
         )
-        names = [
-            n
-            for n in proc.stdout.decode("utf-8", errors="replace").split("\n")
-            if n and not n.endswith("/HEAD")
-        ]
+        names = [n for n in _ref_names("for-each-ref", proc.stdout) if not n.endswith("/HEAD")]
         return names[0] if names else None
 
     def relative_to_root(self, path: Path) -> PurePosixPath:
@@ -652,7 +748,7 @@ class GitRepository:
         """Paths with unmerged index entries (a merge in conflict), sorted."""
         self._require_work_tree("index")
         out = self._git("ls-files", "--unmerged", "-z").stdout
-        keys = {record.partition("\t")[2] for record in _split_z(out)}
+        keys = {record.partition("\t")[2] for record in _split_z(out, "ls-files")}
         return tuple(sorted(PurePosixPath(key) for key in keys))
 
     def _tree_blobs(self, sha: str) -> BlobMap:
@@ -679,9 +775,12 @@ class GitRepository:
         indexed, unverified = self._index_listing()
         blobs: dict[str, str | None] = dict(indexed)
         changed = _split_z(
-            self._git("diff-files", "--name-only", "-z", "--ignore-submodules=all").stdout
+            self._git("diff-files", "--name-only", "-z", "--ignore-submodules=all").stdout,
+            "diff-files",
         )
-        untracked = _split_z(self._git("ls-files", "--others", "--exclude-standard", "-z").stdout)
+        untracked = _split_z(
+            self._git("ls-files", "--others", "--exclude-standard", "-z").stdout, "ls-files"
+        )
         for key in unverified.union(changed, untracked):
             if _is_regular_file(root / key):
                 blobs[key] = None
@@ -741,9 +840,13 @@ def open_repository(start: Path) -> GitRepository:
     )
     if proc.returncode != 0:
         raise _not_a_repository(directory, proc.stderr)
-    git_dir, common_dir, bare = os.fsdecode(proc.stdout).splitlines()[:3]
-    work_tree = None if bare == "true" else _work_tree(directory, env, Path(git_dir))
-    return GitRepository(work_tree, Path(git_dir), Path(common_dir))
+    lines = os.fsdecode(proc.stdout).splitlines()
+    if len(lines) < 3 or lines[2] not in ("true", "false"):
+        raise _garbled("rev-parse", proc.stdout)
+    git_dir = _absolute_directory("rev-parse", proc.stdout, lines[0])
+    common_dir = _absolute_directory("rev-parse", proc.stdout, lines[1])
+    work_tree = None if lines[2] == "true" else _work_tree(directory, env, git_dir)
+    return GitRepository(work_tree, git_dir, common_dir)
 
 
 def _start_directory(start: Path) -> Path:
@@ -781,7 +884,7 @@ def _work_tree(directory: Path, env: Mapping[str, str], git_dir: Path) -> Path:
     proc = _run_git(["rev-parse", "--show-toplevel"], cwd=directory, env=env, check=False)
     top = os.fsdecode(proc.stdout).strip()
     if proc.returncode == 0 and top:
-        return Path(top)
+        return _absolute_directory("rev-parse", proc.stdout, top)
     if git_dir.name == ".git":
         return git_dir.parent
     raise MergeguardError(

@@ -170,3 +170,92 @@ def test_rebase_writes_through_a_link_inside_the_repository(repo: RepoBuilder) -
     assert code == 0, err
     assert link.is_symlink(), "the link was replaced by a regular file"
     assert "down_revision = 'b2'" in target.read_text()
+
+
+# -- item 6: a hostile pyproject.toml, a hostile git -----------------------------------
+
+
+@pytest.mark.parametrize("opening, closing", [("[", "]"), ("{a=", "}")])
+def test_deeply_nested_pyproject_is_cannot_read(
+    repo: RepoBuilder, opening: str, closing: str
+) -> None:
+    project(repo)
+    repo.write("pyproject.toml", f"[tool.alembic]\nx = {opening * 5000}{closing * 5000}\n")
+    repo.commit("nested pyproject")
+    for command in ("check", "heads"):
+        code, out, err = mergeguard(repo.root, command)
+        assert code == 3 and out == ""
+        assert "cannot read pyproject.toml in worktree: arrays or inline tables nested" in err
+        assert "hint: flatten the nested values in pyproject.toml" in err
+
+
+REAL_GIT = subprocess.run(
+    ["sh", "-c", "command -v git"], capture_output=True, text=True, check=True
+).stdout.strip()
+GARBAGE = r"printf '\001\002 ::error::forged\033[31m\007\377\376 not git\n'"
+
+
+def fake_git(tmp_path: Path, body: str) -> dict[str, str]:
+    """An environment whose first ``git`` on PATH is the shell script ``body``."""
+    directory = tmp_path / "fake-bin"
+    directory.mkdir(exist_ok=True)
+    script = directory / "git"
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(0o755)
+    return {"PATH": f"{directory}{os.pathsep}{os.environ['PATH']}"}
+
+
+def test_a_git_printing_garbage_is_a_clear_error(repo: RepoBuilder, tmp_path: Path) -> None:
+    project(repo)
+    env = fake_git(tmp_path, f"{GARBAGE}\nexit 0")
+    for command in ("check", "heads", "graph", "fix --merge"):
+        code, out, err = mergeguard(repo.root, *command.split(), env=env)
+        assert code == 3 and out == "", err
+        assert "git rev-parse printed something git does not print" in err
+        assert "\x1b" not in err and "\x07" not in err and "\n::error::" not in err
+        assert "command -v git" in err
+
+
+def test_a_git_garbling_everything_after_discovery_is_a_clear_error(
+    repo: RepoBuilder, tmp_path: Path
+) -> None:
+    project(repo)
+    repo.git("branch", "other")
+    env = fake_git(
+        tmp_path,
+        f'case "$*" in *--path-format=absolute*|*--show-toplevel*) exec {REAL_GIT} "$@";; esac\n'
+        f"{GARBAGE}\nexit 0",
+    )
+    for command in ("check", "check --staged", "check main..other", "heads"):
+        code, out, err = mergeguard(repo.root, *command.split(), env=env)
+        assert code == 3 and out == "", err
+        assert "printed something git does not print" in err
+        assert "\x1b" not in err and "\x07" not in err
+
+
+def test_a_hanging_git_is_stopped(repo: RepoBuilder, tmp_path: Path) -> None:
+    import time
+
+    project(repo)
+    env = {**fake_git(tmp_path, "exec sleep 60"), "MERGEGUARD_GIT_TIMEOUT": "1"}
+    started = time.monotonic()
+    code, _, err = mergeguard(repo.root, "check", env=env)
+    assert time.monotonic() - started < 10
+    assert code == 3
+    assert "git rev-parse did not finish within 1 seconds (stopped)" in err
+    assert "MERGEGUARD_GIT_TIMEOUT" in err
+
+
+def test_a_hanging_git_after_discovery_is_stopped(repo: RepoBuilder, tmp_path: Path) -> None:
+    project(repo)
+    body = f'case "$*" in *rev-parse*) exec {REAL_GIT} "$@";; esac\nexec sleep 60'
+    env = {**fake_git(tmp_path, body), "MERGEGUARD_GIT_TIMEOUT": "0.5"}
+    code, _, err = mergeguard(repo.root, "check", env=env)
+    assert code == 3 and "did not finish within 0.5 seconds" in err, err
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-1", "nan", "inf"])
+def test_a_bad_git_timeout_is_named(repo: RepoBuilder, value: str) -> None:
+    project(repo)
+    code, _, err = mergeguard(repo.root, "check", env={"MERGEGUARD_GIT_TIMEOUT": value})
+    assert code == 3 and f"MERGEGUARD_GIT_TIMEOUT={value!r} is not a number of seconds" in err
