@@ -297,7 +297,7 @@ def _annotated_errors(fmt: str, summary: Path | None = None) -> Iterator[None]:
             try:
                 _append(summary, markdown.cannot_run(error.message, error.hint))
             except MergeguardError as unwritable:  # the first error is the one to report
-                click.echo(f"mergeguard: {unwritable.message}", err=True)
+                click.echo(f"mergeguard: {_printable(unwritable.message)}", err=True)
         raise
 
 
@@ -509,13 +509,15 @@ def fix(
     for line in outcome.diffs:
         click.echo(line, nl=False)
     for note in outcome.plan.notes:
-        click.echo(f"mergeguard: {'would write' if dry_run else 'wrote'} {note}", err=True)
+        click.echo(
+            f"mergeguard: {'would write' if dry_run else 'wrote'} {_printable(note)}", err=True
+        )
     for refusal in outcome.plan.refusals:
-        click.echo(f"mergeguard: cannot fix: {refusal}", err=True)
+        click.echo(f"mergeguard: cannot fix: {_printable(refusal)}", err=True)
     for conflict in outcome.plan.conflicts:
         click.echo(
             f"mergeguard: schema conflict kept in the merge file: {conflict.code} "
-            f"{conflict.message}",
+            f"{_printable(conflict.message)}",
             err=True,
         )
     if not outcome.plan.patches and not outcome.plan.refusals:
@@ -603,13 +605,15 @@ def _apply(scenario: Any, url: str | None, orders: int, timeout: float) -> list[
 
         console = Console(stderr=True)
         with console.status("mergeguard: preparing the scratch database") as status:
-            result = apply_scenario(scenario, options, lambda m: status.update(f"mergeguard: {m}"))
+            result = apply_scenario(
+                scenario, options, lambda m: status.update(f"mergeguard: {_printable(m)}")
+            )
     else:
         result = apply_scenario(
-            scenario, options, lambda m: click.echo(f"mergeguard: {m}", err=True)
+            scenario, options, lambda m: click.echo(f"mergeguard: {_printable(m)}", err=True)
         )
     for note in result.notes:
-        click.echo(f"mergeguard: note: {note}", err=True)
+        click.echo(f"mergeguard: note: {_printable(note)}", err=True)
     click.echo(f"mergeguard: {result.paths_run} paths run on the scratch database", err=True)
     return result.diagnostics
 
@@ -671,6 +675,14 @@ def _finish(diagnostics: Sequence[Diagnostic]) -> None:
         raise SystemExit(EXIT_FINDINGS)
 
 
+def _printable(text: str) -> str:
+    """A message quoting repository values, unprintable characters escaped: on
+    stderr too, a newline would let a value start a line CI runs as a command."""
+    from mergeguard.report.escaping import printable
+
+    return printable(text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; every failure a user can cause becomes a message and an
     exit code, never a traceback."""
@@ -689,9 +701,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         exc.show()
         return EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
     except MergeguardError as exc:
-        click.echo(f"mergeguard: error: {exc.message}", err=True)
+        click.echo(f"mergeguard: error: {_printable(exc.message)}", err=True)
         if exc.hint:
-            click.echo(f"  hint: {exc.hint}", err=True)
+            click.echo(f"  hint: {_printable(exc.hint)}", err=True)
         return EXIT_USAGE if isinstance(exc, BadArgument) else EXIT_CANNOT_RUN
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 0
@@ -703,7 +715,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug in mergeguard, not something the user did
         if os.environ.get("MERGEGUARD_DEBUG"):
             raise
-        click.echo(f"mergeguard: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo(
+            f"mergeguard: internal error: {type(exc).__name__}: {_printable(str(exc))}", err=True
+        )
         click.echo(
             "  hint: set MERGEGUARD_DEBUG=1 for the traceback, and please report it", err=True
         )

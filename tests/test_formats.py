@@ -272,10 +272,12 @@ def test_markdown_has_verdict_table_hints_and_the_range_picture(
     assert f"Checked {RANGE_SPEC}, merge base" in out
     row = (
         f"| :x: error | MG102 `missing-merge-point` | "
-        f"`{finding['path']}:{finding['line']}` | {finding['message']} |"
+        f"`{finding['path']}:{finding['line']}` | {markdown.escape_text(finding['message'])} |"
     )
     assert row in lines
-    assert f"- **MG102** `{finding['path']}:{finding['line']}`: {finding['hint']}" in lines
+    assert "bbb2\\_migration.py" in row and "`alembic upgrade head`" in row  # code stays code
+    hint = markdown.escape_text(finding["hint"])
+    assert f"- **MG102** `{finding['path']}:{finding['line']}`: {hint}" in lines
     chart = mermaid_block(out)
     assert chart.startswith("flowchart BT\n")
     assert 'subgraph side_theirs["main"]' in chart and 'subgraph side_ours["feature"]' in chart

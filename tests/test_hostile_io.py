@@ -9,6 +9,7 @@ error, and the diagnostic.
 from __future__ import annotations
 
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -259,3 +260,102 @@ def test_a_bad_git_timeout_is_named(repo: RepoBuilder, value: str) -> None:
     project(repo)
     code, _, err = mergeguard(repo.root, "check", env={"MERGEGUARD_GIT_TIMEOUT": value})
     assert code == 3 and f"MERGEGUARD_GIT_TIMEOUT={value!r} is not a number of seconds" in err
+
+
+# -- item 5: forged CI output ----------------------------------------------------------
+
+FORGED_ID = "b2\n::error file=x::forged\x1b[31m\x07"
+FORGED_LABEL = "lab\n::warning::forged\u202e"
+HTML_NAME = "<img src=x onerror=alert(1)><b>bold.py"
+FORGED_NAME = "d4\x1b]0;forged title\x07.py"  # Alembic reads no file with a newline in its name
+
+
+def forged_range(repo: RepoBuilder) -> None:
+    """main: a1 <- c7; feature: a1 <- a revision whose id and label hold a newline
+    and a workflow command, in a file whose name is HTML."""
+    project(repo)
+    repo.branch("feature")
+    repo.write(
+        f"{VERSIONS}/{HTML_NAME}",
+        f'"""forged\n\nRevision ID: b2\n"""\nrevision = {FORGED_ID!r}\ndown_revision = "a1"\n',
+    )
+    repo.migration("d4", "a1", filename=FORGED_NAME, branch_labels=(FORGED_LABEL,))
+    repo.commit("forged")
+    repo.checkout("main")
+    repo.migration("c7", "a1")
+    repo.commit("main")
+
+
+def assert_no_forged_lines(output: str) -> None:
+    """No line a runner would execute but mergeguard's own annotations; no ESC,
+    BEL or bidirectional override anywhere."""
+    for line in output.splitlines():
+        if line.lstrip().startswith("::"):
+            ours = ("::error file=migrations/", "::warning file=migrations/", "::error title=")
+            assert line.startswith(ours), line
+    assert not any(c in output for c in "\x1b\x07\u202e"), output
+
+
+def test_text_output_of_check_and_heads_escapes_repository_values(repo: RepoBuilder) -> None:
+    forged_range(repo)
+    code, out, err = mergeguard(repo.root, "check", "main..feature")
+    assert code == 1
+    assert_no_forged_lines(out + err)
+    assert r"a1: b2\n::error file=x::forged\x1b[31m\x07 (migrations/versions/<img" in out
+    repo.checkout("feature")
+    for command in ("heads", "graph"):
+        code, out, err = mergeguard(repo.root, command)
+        assert_no_forged_lines(out + err)
+        assert r"b2\n::error file=x::forged\x1b[31m\x07" in out
+    code, out, _ = mergeguard(repo.root, "heads")
+    assert r"d4 (lab\n::warning::forged\u202e) (head)" in out
+
+
+def test_github_format_escapes_esc_and_bel(repo: RepoBuilder) -> None:
+    forged_range(repo)
+    code, out, err = mergeguard(repo.root, "check", "main..feature", "--format", "github")
+    assert code == 1
+    assert_no_forged_lines(out + err)
+    assert all(line.startswith(("::error ", "::warning ")) for line in out.splitlines()), out
+    assert r"b2%0A::error file=x::forged\x1b[31m\x07" in out
+
+
+def test_markdown_format_escapes_html_and_keeps_lists_whole(repo: RepoBuilder) -> None:
+    forged_range(repo)
+    code, out, err = mergeguard(repo.root, "check", "main..feature", "--format", "markdown")
+    assert code == 1
+    assert_no_forged_lines(out + err)
+    # raw HTML only inside code spans, which GitHub shows literally
+    outside_code = re.sub(r"(`+)(?!`).+?(?<!`)\1(?!`)", "", out)
+    assert "<img" not in outside_code and "<b>" not in outside_code, outside_code
+    assert f"`{VERSIONS}/{HTML_NAME}:5`" in out
+    table = [line for line in out.splitlines() if line.startswith("| :x:")]
+    [forged] = [line for line in table if "MG007" in line]
+    assert forged.endswith(" |") and "&lt;img src=x onerror=alert(1)&gt;&lt;b&gt;bold.py" in forged
+    # every hint is one bullet line; nothing after the list starts a new block of its own
+    hints = out.split("**Hints**\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert hints and all(line.startswith("- **MG") for line in hints), hints
+
+
+def test_json_and_sarif_keep_the_raw_values(repo: RepoBuilder) -> None:
+    import json
+
+    forged_range(repo)
+    _, out, _ = mergeguard(repo.root, "check", "main..feature", "--format", "json")
+    findings = json.loads(out)["findings"]
+    [merge_point] = [f for f in findings if f["code"] == "MG102"]
+    assert FORGED_ID in merge_point["revisions"] and FORGED_ID in merge_point["message"]
+    _, out, _ = mergeguard(repo.root, "check", "main..feature", "--format", "sarif")
+    results = json.loads(out)["runs"][0]["results"]
+    assert any(FORGED_ID in result["message"]["text"] for result in results)
+
+
+def test_errors_on_stderr_escape_repository_values(repo: RepoBuilder) -> None:
+    project(repo)
+    repo.write("pyproject.toml", '[tool.mergeguard]\nbase = "no\\u001b[31mpe\\n::error::forged"\n')
+    repo.commit("a base from the repository")
+    for fmt in ("text", "github"):
+        code, out, err = mergeguard(repo.root, "check", "--format", fmt)
+        assert code == 3, err
+        assert r"unknown git ref 'no\x1b[31mpe\n::error::forged'" in err
+        assert_no_forged_lines(out + err)

@@ -3,7 +3,11 @@
 GitHub turns each line into an annotation on the file and line it names.  The
 escaping is the one of GitHub's own toolkit (``@actions/core``, command.ts):
 message data escapes ``%``, ``\\r`` and ``\\n``; property values also escape
-``:`` and ``,``, which would otherwise end the value.
+``:`` and ``,``, which would otherwise end the value.  Beyond the toolkit,
+every other unprintable character (ESC, BEL, bidirectional overrides) is
+shown as an escape (``\\x1b``): the runner echoes the line to the log, where a
+terminal would obey it.  Line breaks are the toolkit's ``%0A``: they never end
+the command.
 """
 
 from __future__ import annotations
@@ -11,14 +15,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mergeguard.model import Diagnostic
+from mergeguard.report.escaping import escape_char
 from mergeguard.scenario import MergeScenario
 
 _DATA_ESCAPES = (("%", "%25"), ("\r", "%0D"), ("\n", "%0A"))
 _PROPERTY_ESCAPES = _DATA_ESCAPES + ((":", "%3A"), (",", "%2C"))
 
 
+def _visible(text: str) -> str:
+    """``text`` with unprintable characters other than line breaks escaped."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c in "\r\n" else escape_char(c) for c in text)
+
+
 def escape_data(text: str) -> str:
     """``text`` safe as the message of a workflow command (after the last ``::``)."""
+    text = _visible(text)
     for raw, escaped in _DATA_ESCAPES:
         text = text.replace(raw, escaped)
     return text
@@ -26,6 +39,7 @@ def escape_data(text: str) -> str:
 
 def escape_property(text: str) -> str:
     """``text`` safe as a property value (``file=``, ``title=``) of a workflow command."""
+    text = _visible(text)
     for raw, escaped in _PROPERTY_ESCAPES:
         text = text.replace(raw, escaped)
     return text
@@ -46,7 +60,7 @@ def _properties(item: Diagnostic) -> list[tuple[str, str]]:
 
 
 def message_text(item: Diagnostic) -> str:
-    """The annotation's body: the message, then the hint on its own line."""
+    """The finding's text: the message, then the hint on its own line (SARIF uses it as is)."""
     return item.message if not item.hint else f"{item.message}\n{item.hint}"
 
 

@@ -3,6 +3,13 @@
 A verdict title, what was checked, a table of findings with their hints, and
 per environment a Mermaid picture of what the range does to the revision
 graph (GitHub renders ```` ```mermaid ```` blocks).
+
+Every repository value (a message quoting revision ids and labels, a file
+name, an environment) is escaped for where it goes: outside code, HTML
+characters become entities and Markdown punctuation is backslash-escaped, so
+``<img onerror=...>`` or ``[link](...)`` in a file name shows as itself; a
+line break becomes ``<br>``, so no value leaves its table cell or list item;
+inside code spans only unprintable characters need escaping.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from mergeguard.model import Diagnostic
+from mergeguard.report.escaping import printable
 from mergeguard.report.rangechart import flowchart
 from mergeguard.report.text import describe
 from mergeguard.scenario import MergeScenario
@@ -30,6 +38,36 @@ def verdict(diagnostics: Sequence[Diagnostic]) -> str:
     return f"### mergeguard: {', '.join(counts) or 'no problems'}"
 
 
+_HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]~])")  # emphasis, code, links, strikethrough
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")  # GFM: equal backtick runs
+
+
+def _literal(text: str) -> str:
+    """Text outside code: HTML characters as entities, Markdown punctuation escaped."""
+    text = "".join(_HTML_ENTITIES.get(c, c) for c in text)
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+
+
+def escape_text(text: str) -> str:
+    """A message (rule text quoting repository values) as Markdown on one line.
+
+    Code spans (```alembic upgrade head```) stay code spans, where GitHub
+    shows everything literally; the rest is escaped by ``_literal``, a stray
+    backtick included.  Unprintable characters become escapes, line breaks
+    ``<br>``.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    escaped = []
+    for line in lines:
+        line, pieces, end = printable(line), [], 0
+        for span in _CODE_SPAN.finditer(line):
+            pieces += [_literal(line[end : span.start()]), span.group(0)]
+            end = span.end()
+        escaped.append("".join(pieces) + _literal(line[end:]))
+    return "<br>".join(escaped)
+
+
 def escape_cell(text: str) -> str:
     """``text`` safe inside one table cell: pipes escaped, line breaks as ``<br>``."""
     text = text.replace("|", "\\|")
@@ -39,7 +77,7 @@ def escape_cell(text: str) -> str:
 def _where(item: Diagnostic) -> str:
     if item.location is None:
         return ""
-    return f"{item.location.path}:{item.location.line}"
+    return f"{printable(str(item.location.path))}:{item.location.line}"
 
 
 def _code_span(text: str) -> str:
@@ -61,7 +99,7 @@ def findings_table(diagnostics: Sequence[Diagnostic]) -> list[str]:
             _SEVERITY[item.severity],
             f"{item.code} {_code_span(item.name)}",
             _code_span(_where(item)),
-            item.message,
+            escape_text(item.message),
         )
         lines.append("| " + " | ".join(escape_cell(cell) for cell in cells) + " |")
     return lines
@@ -69,7 +107,7 @@ def findings_table(diagnostics: Sequence[Diagnostic]) -> list[str]:
 
 def _hint_bullet(item: Diagnostic) -> str:
     where = _code_span(_where(item))
-    return f"- **{item.code}**{' ' + where if where else ''}: {item.hint}"
+    return f"- **{item.code}**{' ' + where if where else ''}: {escape_text(item.hint or '')}"
 
 
 def hint_lines(diagnostics: Sequence[Diagnostic]) -> list[str]:
@@ -83,7 +121,7 @@ def _charts(scenario: MergeScenario, diagnostics: Sequence[Diagnostic]) -> list[
     for env in scenario.environments():
         chart = flowchart(scenario, env, diagnostics)
         if chart is not None:
-            title = f"#### Revision graph of {_code_span(env)}"
+            title = f"#### Revision graph of {_code_span(printable(env))}"
             lines += ["", title, "", "```mermaid", chart, "```"]
     return lines
 
@@ -96,16 +134,16 @@ def render(
     """The whole Markdown document, ending in a newline.  ``changes`` is what
     each side does to the schema, per environment (a reviewer sees the
     overlap at a glance)."""
-    lines = [verdict(diagnostics), "", f"Checked {describe(scenario)}."]
+    lines = [verdict(diagnostics), "", f"Checked {escape_text(describe(scenario))}."]
     if diagnostics:
         lines += ["", *findings_table(diagnostics)]
         hints = hint_lines(diagnostics)
         if hints:
             lines += ["", *hints]
     for env, sides in (changes or {}).items():
-        lines += ["", f"**Schema changes** (`{env}`)", ""]
+        lines += ["", f"**Schema changes** ({_code_span(printable(env))})", ""]
         lines += [
-            f"- {escape_cell(label)}: {escape_cell(', '.join(items) or 'none')}"
+            f"- {escape_text(label)}: {escape_text(', '.join(items) or 'none')}"
             for label, items in sides.items()
         ]
     lines += _charts(scenario, diagnostics)
@@ -115,7 +153,7 @@ def render(
 def cannot_run(message: str, hint: str | None) -> str:
     """The summary of a run that could not be made (exit 3): the title, then
     the message and hint in a fence longer than any backtick run they hold."""
-    body = message if not hint else f"{message}\n{hint}"
+    body = printable(message) if not hint else f"{printable(message)}\n{printable(hint)}"
     longest = max((len(run) for run in re.findall("`+", body)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"### mergeguard could not run\n\n{fence}text\n{body}\n{fence}\n"

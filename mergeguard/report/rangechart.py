@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mergeguard.model import Diagnostic, MigrationScript
+from mergeguard.report.escaping import printable
 from mergeguard.rules.topology import conflict_groups, fork_points
 from mergeguard.scenario import MergeScenario, Side, added_revisions
 
@@ -33,7 +34,7 @@ def node_id(group: str, revision: str) -> str:
 
 def label(text: str) -> str:
     """``text`` on one line as a quoted Mermaid label, special characters as entities."""
-    flat = " ".join(text.split())
+    flat = printable(" ".join(text.split()))  # no ESC or bidi override reaches the page
     return '"' + "".join(_ENTITIES.get(c, c) for c in flat) + '"'
 
 

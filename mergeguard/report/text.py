@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from mergeguard.engine import EnvironmentRead
 from mergeguard.model import Diagnostic
+from mergeguard.report.escaping import printable
 from mergeguard.scenario import MERGE, RANGE, MergeScenario
 
 if TYPE_CHECKING:
@@ -28,7 +29,11 @@ def _sort_key(item: Diagnostic) -> tuple[str, int, int, str]:
 
 
 def render_diagnostics(console: Console, diagnostics: Sequence[Diagnostic]) -> None:
-    """``path:line:col: CODE name message`` lines, grouped by file, hints under each."""
+    """``path:line:col: CODE name message`` lines, grouped by file, hints under each.
+
+    Every value is shown with its unprintable characters escaped: a newline
+    in a revision id must not start a line a CI runner reads as a command.
+    """
     from rich.markup import escape
 
     ordered = sorted(diagnostics, key=_sort_key)
@@ -39,17 +44,19 @@ def render_diagnostics(console: Console, diagnostics: Sequence[Diagnostic]) -> N
                 if item.location is None
                 else f"{path}:{item.location.line}:{item.location.column}: "
             )
-            env = " " + escape(f"[{item.environment}]") if item.environment else ""
+            env = " " + escape(f"[{printable(item.environment)}]") if item.environment else ""
             style = _STYLE[item.severity]
             console.print(
-                f"{escape(where)}[{style}]{item.code}[/{style}] {item.name}{env} "
-                f"{escape(item.message)}",
+                f"{escape(printable(where))}[{style}]{item.code}[/{style}] {item.name}{env} "
+                f"{escape(printable(item.message))}",
                 soft_wrap=True,
                 highlight=False,
             )
             if item.hint:
                 console.print(
-                    f"  [dim]hint:[/dim] {escape(item.hint)}", soft_wrap=True, highlight=False
+                    f"  [dim]hint:[/dim] {escape(printable(item.hint))}",
+                    soft_wrap=True,
+                    highlight=False,
                 )
 
 
@@ -70,8 +77,8 @@ def heads_lines(read: EnvironmentRead) -> list[str]:
     graph = read.graph
     lines = []
     for head in graph.heads:
-        labels = sorted(graph.labels(head))
-        text = head + (f" ({', '.join(labels)})" if labels else "")
+        labels = sorted(printable(label) for label in graph.labels(head))
+        text = printable(head) + (f" ({', '.join(labels)})" if labels else "")
         text += " (head)" if head in graph.effective_heads else " (effective head)"
         lines.append(text)
     return lines
@@ -83,21 +90,22 @@ def heads_text(reads: Sequence[EnvironmentRead]) -> str:
     lines: list[str] = []
     for read in reads:
         if len(reads) > 1:
-            lines.append(f"{read.environment.name} ({read.origin}):")
+            lines.append(f"{printable(read.environment.name)} ({printable(read.origin)}):")
         lines.extend(heads_lines(read))
     return "".join(line + "\n" for line in lines)
 
 
 def describe(scenario: MergeScenario) -> str:
-    """What was checked, in a few words, for the summary line."""
+    """What was checked, in a few words, for the summary line (ref names escaped)."""
     base = scenario.base.sha[:7] if scenario.base.sha else "none"
+    ours, theirs = printable(scenario.ours.label), printable(scenario.theirs.label)
     if scenario.kind == RANGE:
-        return f"{scenario.theirs.label}..{scenario.ours.label}, merge base {base}"
+        return f"{theirs}..{ours}, merge base {base}"
     if scenario.kind == MERGE:
-        return f"merge of {scenario.theirs.label} into {scenario.ours.label} in progress"
+        return f"merge of {theirs} into {ours} in progress"
     if scenario.has_base:
-        return f"{scenario.ours.label} against {scenario.theirs.label}, merge base {base}"
-    return f"{scenario.ours.label}"
+        return f"{ours} against {theirs}, merge base {base}"
+    return f"{ours}"
 
 
 def schema_lines(changes: dict[str, dict[str, list[str]]]) -> list[str]:
@@ -105,7 +113,8 @@ def schema_lines(changes: dict[str, dict[str, list[str]]]) -> list[str]:
     lines = []
     for env, sides in changes.items():
         parts = [
-            f"{label}: {', '.join(items) or 'no schema changes'}" for label, items in sides.items()
+            f"{printable(label)}: {printable(', '.join(items)) or 'no schema changes'}"
+            for label, items in sides.items()
         ]
-        lines.append(f"schema [{env}]: {'; '.join(parts)}")
+        lines.append(f"schema [{printable(env)}]: {'; '.join(parts)}")
     return lines

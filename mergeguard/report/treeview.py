@@ -4,7 +4,7 @@ Every revision gets its own line at any width: the message is cut to fit
 (with ``…``) and the id and its indicators wrap under their lanes rather
 than run off the edge.  Text from the repository (ids, messages, labels) goes
 into rich ``Text`` objects, never into markup, so ``[bold]`` in a message
-prints as itself; unprintable characters are shown as ``\\x..`` escapes.
+prints as itself; unprintable characters are shown as escapes (``\\n``, ``\\x1b``).
 """
 
 from __future__ import annotations
@@ -17,16 +17,12 @@ from rich.text import Text
 from mergeguard.engine import EnvironmentRead
 from mergeguard.graph import RevisionGraph
 from mergeguard.model import AddedBy, RangeMarks
+from mergeguard.report.escaping import printable
 from mergeguard.report.lanes import Row, continuation, guide, layout, markers
 
 MIN_MESSAGE = 4  # below this many columns a message is left out rather than cut to "…"
 GUIDE_ROOM = 16  # columns always kept for the id, however many lanes there are
 _ADDED_STYLE = {"ours": "bold green", "theirs": "bold yellow", "both": "bold green"}
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters (newlines, escapes) as ``\\x..``."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
 def first_line(message: str | None) -> str:
