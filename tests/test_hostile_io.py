@@ -97,7 +97,7 @@ def test_merge_refuses_a_file_template_leading_out(
     assert files_under(tmp_path) == before
 
 
-@pytest.mark.parametrize("rev_id", ["../../x", "/tmp/x", "a\\b", "..", "m\n1"])
+@pytest.mark.parametrize("rev_id", ["../../x", "/tmp/x", "a\\b", "..", "m\n1", "ok\u202e"])
 def test_merge_refuses_a_rev_id_naming_a_path(
     repo: RepoBuilder, tmp_path: Path, rev_id: str
 ) -> None:
@@ -106,6 +106,13 @@ def test_merge_refuses_a_rev_id_naming_a_path(
     code, _, err = mergeguard(repo.root, "fix", "--merge", "--rev-id", rev_id)
     assert code == 3 and "--rev-id" in err and "cannot name a file" in err, err
     assert files_under(tmp_path) == before
+
+
+def test_merge_refuses_a_file_name_too_long(repo: RepoBuilder) -> None:
+    two_heads(repo)
+    code, _, err = mergeguard(repo.root, "fix", "--merge", "--rev-id", "x" * 5000)
+    assert code == 3 and "has a part of 5004 bytes; file systems allow 255" in err, err
+    assert "hint: pass a shorter --rev-id or -m" in err
 
 
 def test_merge_refuses_a_symlinked_sub_directory_leading_out(

@@ -22,6 +22,7 @@ the options it is given: a missing section gives the default where Alembic's
 from __future__ import annotations
 
 import errno
+import os
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -35,6 +36,7 @@ from mergeguard.model import Environment, FilePatch
 DEFAULT_FILE_TEMPLATE = "%(rev)s_%(slug)s"  # alembic.script.base._default_file_template
 DEFAULT_TRUNCATE_SLUG_LENGTH = 40  # ScriptDirectory: ``truncate_slug_length or 40``
 DEFAULT_MESSAGE = "empty message"  # generate_revision's ``message`` when None
+NAME_MAX = 255  # bytes in one file name on ext4, APFS, NTFS ... (os.pathconf is per mount)
 _SLUG_WORD = re.compile(r"\w+")  # alembic.script.base._slug_re
 _ILLEGAL_REV_CHARS = frozenset("@-+:")  # alembic.script.revision._revision_illegal_chars
 
@@ -190,10 +192,10 @@ def format_as_comma(value: str | Sequence[str] | None) -> str:
 def _require_safe_rev_id(rev_id: str) -> None:
     """A revision id becomes part of a file name: no directory in it, no control characters."""
     unsafe = "/" in rev_id or "\\" in rev_id or rev_id in (".", "..")
-    if unsafe or any(ord(c) < 32 or ord(c) == 127 for c in rev_id):
+    if unsafe or not rev_id.isprintable():
         raise MergeguardError(
             f"--rev-id {rev_id!r} cannot name a file inside the versions directory "
-            "(no '/', '\\', '..' or control characters in a revision id)",
+            "(no '/', '\\', '..' or unprintable characters in a revision id)",
             hint="pass --rev-id with letters, digits and '_' only, or leave it out",
         )
 
@@ -207,9 +209,16 @@ def _require_inside(env: Environment, directory: PurePosixPath, name: str) -> No
     """
     relative = PurePosixPath(name)
     control = any(ord(c) < 32 or ord(c) == 127 for c in name)
+    template = env.file_template if env.file_template is not None else DEFAULT_FILE_TEMPLATE
+    where = f" ({env.config_path} [{env.section}])" if env.config_path else ""
+    longest = max((len(os.fsencode(part)) for part in relative.parts), default=0)
+    if longest > NAME_MAX:
+        raise MergeguardError(
+            f"the merge revision's file name from file_template {template!r}{where} has a "
+            f"part of {longest} bytes; file systems allow {NAME_MAX}",
+            hint="pass a shorter --rev-id or -m",
+        )
     if relative.is_absolute() or ".." in relative.parts or "\\" in name or control:
-        template = env.file_template if env.file_template is not None else DEFAULT_FILE_TEMPLATE
-        where = f" ({env.config_path} [{env.section}])" if env.config_path else ""
         raise MergeguardError(
             f"file_template {template!r}{where} names {name!r}, outside the versions "
             f"directory {directory}: mergeguard writes only inside it",
