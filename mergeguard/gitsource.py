@@ -19,11 +19,11 @@ import bisect
 import os
 import re
 import stat
-import subprocess
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
+from mergeguard import bounded_process
 from mergeguard.errors import MergeguardError
 from mergeguard.model import FileEntry, SourceFile
 from mergeguard.snapshot import Snapshot, blob_id
@@ -44,6 +44,9 @@ BlobMap = dict[str, str]
 # ``cat-file --batch`` reads every migration of a large repository.
 GIT_TIMEOUT_SECONDS = 120.0
 GIT_TIMEOUT_VARIABLE = "MERGEGUARD_GIT_TIMEOUT"
+# What one git call may print: far more than every migration of a large
+# repository in one ``cat-file --batch``, far less than exhausts memory.
+GIT_OUTPUT_LIMIT = 256 * 1024**2
 
 
 # --------------------------------------------------------------------------- running git
@@ -56,8 +59,8 @@ def _run_git(
     env: Mapping[str, str],
     input: bytes | None = None,
     check: bool = True,
-) -> subprocess.CompletedProcess[bytes]:
-    """The finished ``git`` process (stdout and stderr captured as bytes).
+) -> bounded_process.Finished:
+    """The finished ``git`` process (stdout and stderr captured as bytes, bounded).
 
     With ``check`` a non-zero exit becomes a MergeguardError carrying git's own
     message, so callers never see a CalledProcessError traceback.
@@ -65,22 +68,21 @@ def _run_git(
     argv = ["git", "-c", "core.quotepath=off", *args]
     timeout = git_timeout(env)
     try:
-        proc = subprocess.run(
-            argv,
-            cwd=cwd,
-            env=dict(env),
-            input=input,
-            capture_output=True,
-            check=False,
-            timeout=timeout,
+        proc = bounded_process.run(
+            argv, cwd=cwd, env=env, input=input, timeout=timeout, limit=GIT_OUTPUT_LIMIT
         )
     except OSError as exc:
         raise _cannot_start(cwd, exc) from exc
-    except subprocess.TimeoutExpired as exc:
+    except bounded_process.TimedOut as exc:
         raise MergeguardError(
             f"git {args[0]} did not finish within {timeout:g} seconds (stopped)",
             hint=f"check that `git {args[0]}` works by hand in {cwd}; "
             f"set {GIT_TIMEOUT_VARIABLE}=SECONDS to allow longer",
+        ) from exc
+    except bounded_process.TooMuchOutput as exc:
+        raise MergeguardError(
+            f"git {args[0]} printed more than {GIT_OUTPUT_LIMIT // 1024**2} MiB (stopped)",
+            hint="check which git runs (`command -v git`) and that `git --version` works",
         ) from exc
     if check and proc.returncode != 0:
         raise MergeguardError(
@@ -505,7 +507,7 @@ class GitRepository:
 
     def _git(
         self, *args: str, input: bytes | None = None, check: bool = True
-    ) -> subprocess.CompletedProcess[bytes]:
+    ) -> bounded_process.Finished:
         """The finished git process, run at this repository with its environment."""
         cwd = self.work_tree or self.git_dir
         return _run_git(args, cwd=cwd, env=self._env, input=input, check=check)

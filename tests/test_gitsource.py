@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -50,14 +50,14 @@ def _ceiling(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def git_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[list[str]]]:
     """Records the git sub-commands gitsource runs (the real processes still run)."""
     calls: list[list[str]] = []
-    real_run: Callable[..., Any] = subprocess.run
 
-    def spy(argv: list[str], *args: Any, **kwargs: Any) -> Any:
-        if argv[:3] == ["git", "-c", "core.quotepath=off"]:  # gitsource's calls only
-            calls.append(argv[3:])
-        return real_run(argv, *args, **kwargs)
+    class Spy(subprocess.Popen):  # type: ignore[type-arg]  # every process starts here
+        def __init__(self, argv: list[str], *args: Any, **kwargs: Any) -> None:
+            if argv[:3] == ["git", "-c", "core.quotepath=off"]:  # gitsource's calls only
+                calls.append(argv[3:])
+            super().__init__(argv, *args, **kwargs)
 
-    monkeypatch.setattr(subprocess, "run", spy)
+    monkeypatch.setattr(subprocess, "Popen", Spy)
     yield calls
 
 

@@ -366,3 +366,11 @@ def test_errors_on_stderr_escape_repository_values(repo: RepoBuilder) -> None:
         assert code == 3, err
         assert r"unknown git ref 'no\x1b[31mpe\n::error::forged'" in err
         assert_no_forged_lines(out + err)
+
+
+def test_a_git_printing_without_end_is_stopped(repo: RepoBuilder, tmp_path: Path) -> None:
+    project(repo)
+    env = fake_git(tmp_path, "exec yes '::error::forged'")
+    code, out, err = mergeguard(repo.root, "check", env=env)
+    assert code == 3 and out == ""
+    assert "git rev-parse printed more than 256 MiB (stopped)" in err
