@@ -374,3 +374,14 @@ def test_a_git_printing_without_end_is_stopped(repo: RepoBuilder, tmp_path: Path
     code, out, err = mergeguard(repo.root, "check", env=env)
     assert code == 3 and out == ""
     assert "git rev-parse printed more than 256 MiB (stopped)" in err
+
+
+def test_rebase_refuses_a_symbolic_link_loop(repo: RepoBuilder) -> None:
+    diverged_branches(repo)
+    link = repo.root / VERSIONS / "c7_migration.py"
+    link.unlink()
+    link.symlink_to("c7_migration.py")
+    code, _, err = mergeguard(repo.root, "fix", "--rebase", "main..feature")
+    assert code == 3, err
+    assert f"cannot follow the symbolic links of {VERSIONS}/c7_migration.py" in err
+    assert link.is_symlink()

@@ -16,10 +16,12 @@ import difflib
 import os
 import tempfile
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from mergeguard.errors import MergeguardError
 from mergeguard.model import FilePatch
+
+_ROOT = PurePosixPath(".")
 
 
 def unified_diff(patch: FilePatch) -> str:
@@ -34,23 +36,37 @@ def unified_diff(patch: FilePatch) -> str:
 def destination(root: Path, patch: FilePatch) -> Path:
     """The real path ``patch`` writes (links followed); MergeguardError when
     it is not inside ``patch.within`` inside the repository."""
-    real_root = root.resolve()
-    allowed = (root / patch.within).resolve()
-    target = (root / patch.path).resolve()
+    return real_path(root, patch.path, patch.within, new=patch.before is None)
+
+
+def real_path(root: Path, path: PurePosixPath, within: PurePosixPath, *, new: bool) -> Path:
+    """``root / path`` with symbolic links followed, which must lie inside
+    ``root / within`` (itself inside the repository); else MergeguardError."""
+    real_root, allowed, target = (_resolved(root / p, path) for p in (_ROOT, within, path))
     if not allowed.is_relative_to(real_root):
         raise MergeguardError(
-            f"{patch.within} resolves to {allowed}, outside the repository {real_root}: "
-            f"mergeguard fix does not write {patch.path} there",
-            hint=f"make {patch.within} a directory of the repository, not a symbolic link",
+            f"{within} resolves to {allowed}, outside the repository {real_root}: "
+            f"mergeguard fix does not write {path} there",
+            hint=f"make {within} a directory of the repository, not a symbolic link",
         )
     if not target.is_relative_to(allowed):
-        link = "a symbolic link" if patch.before is not None else "a path through a symbolic link"
+        link = "a path through a symbolic link" if new else "a symbolic link"
+        place = "the repository" if within == _ROOT else within
         raise MergeguardError(
-            f"{patch.path} is {link} to {target}, outside {patch.within}: "
-            "mergeguard fix writes only inside it",
+            f"{path} is {link} to {target}, outside {place}: mergeguard fix writes only inside it",
             hint=f"replace the symbolic link with the file itself (it is {target})",
         )
     return target
+
+
+def _resolved(path: Path, shown: PurePosixPath) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as exc:  # a symbolic link loop (RuntimeError before 3.13)
+        raise MergeguardError(
+            f"cannot follow the symbolic links of {shown}: {exc}",
+            hint="remove the symbolic link loop",
+        ) from exc
 
 
 def verify(root: Path, patches: Sequence[FilePatch]) -> None:

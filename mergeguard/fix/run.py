@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from mergeguard.errors import MergeguardError
 from mergeguard.fix import apply
 from mergeguard.fix.plan import MergeOptions, Plan, plan_merge, plan_rebase
-from mergeguard.model import Environment, FilePatch, MigrationScript
+from mergeguard.model import Environment, MigrationScript
 from mergeguard.scenario import RANGE
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def run(
     def read_file(script: MigrationScript) -> bytes | None:
         # Where it would be written, checked before reading: a link out of the
         # repository (to /dev/zero, say) is refused, not read.
-        path = apply.destination(root, FilePatch(script.path, b"", b""))
+        path = apply.real_path(root, script.path, PurePosixPath("."), new=False)
         return path.read_bytes() if path.is_file() else None
 
     def exists(path: PurePosixPath) -> bool:
