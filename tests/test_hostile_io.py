@@ -385,3 +385,14 @@ def test_rebase_refuses_a_symbolic_link_loop(repo: RepoBuilder) -> None:
     assert code == 3, err
     assert f"cannot follow the symbolic links of {VERSIONS}/c7_migration.py" in err
     assert link.is_symlink()
+
+
+def test_markdown_escaping_keeps_code_and_identifiers_readable() -> None:
+    from mergeguard.report.markdown import escape_text
+
+    assert escape_text("add ix_users_email to `alembic upgrade head`") == (
+        "add ix_users_email to `alembic upgrade head`"
+    )
+    assert escape_text("_x_ *b* [l](u) <i>&amp; stray ` here\nnext\x1b") == (
+        r"\_x\_ \*b\* \[l\](u) &lt;i&gt;&amp;amp; stray \` here<br>next\\x1b"
+    )

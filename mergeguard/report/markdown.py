@@ -39,7 +39,9 @@ def verdict(diagnostics: Sequence[Diagnostic]) -> str:
 
 
 _HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]~])")  # emphasis, code, links, strikethrough
+# Emphasis, code, links, strikethrough.  An ``_`` between letters or digits
+# (``ix_users_email``) can neither open nor close emphasis in GFM: kept as is.
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*\[\]~]|(?<![^\W_])_|_(?![^\W_]))")
 _CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")  # GFM: equal backtick runs
 
 
