@@ -299,7 +299,8 @@ def redundant_merge(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
         return
     merges = list(graph.merge_points)
     added = added_revisions(scenario.base, side, env)
-    for revision in (r for r in merges if r in added):
+    # on a cycle "already an ancestor" holds of everything: MG005 says what is wrong
+    for revision in (r for r in merges if r in added and r not in graph.cyclic):
         script = graph.script(revision)
         parents = set(script.down_revisions)
         twin = next(
