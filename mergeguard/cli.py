@@ -199,7 +199,7 @@ def _graph_reads(
             f"{range_spec!r} is not a range A..B (to draw one commit: --ref {range_spec})",
             param_hint="RANGE",
         )
-    workspace = Workspace(make_options(**common))
+    workspace = Workspace(make_options(**common), warn=_note)
     scenario = workspace.scenario(range_spec)
     reads = tuple(scenario.merged.reads.values())
     marks = range_marks(scenario)
@@ -276,6 +276,11 @@ def check(
     _finish(diagnostics)
 
 
+def _note(message: str) -> None:
+    """A note for the user on stderr (stdout is the findings)."""
+    click.echo(f"mergeguard: {message}", err=True)
+
+
 @contextmanager
 def _annotated_errors(fmt: str, summary: Path | None = None) -> Iterator[None]:
     """With ``--format github``, a could-not-run error is also printed as an
@@ -336,7 +341,7 @@ def run_check(
     from mergeguard.workspace import Workspace
 
     chosen, skipped = _selectors(select), _selectors(ignore)
-    workspace = Workspace(make_options(**common))
+    workspace = Workspace(make_options(**common), warn=_note)
     scenario = workspace.scenario(range_spec, staged=staged)
     settings = workspace.settings(staged or workspace.under_pre_commit())
     selection = Selection(chosen or settings.select, settings.ignore + skipped)
@@ -501,7 +506,7 @@ def fix(
     if not merge and not rebase:
         raise click.UsageError("choose --merge or --rebase")
     mode = "merge" if merge else "rebase"
-    workspace = Workspace(make_options(**common))
+    workspace = Workspace(make_options(**common), warn=_note)
     outcome = fixing.run(
         workspace, mode, range_spec, message=message, rev_id=rev_id, dry_run=dry_run
     )
@@ -564,7 +569,7 @@ def apply_command(
     from mergeguard.workspace import Workspace
 
     with _annotated_errors(fmt):
-        workspace = Workspace(make_options(**common))
+        workspace = Workspace(make_options(**common), warn=_note)
         if spec and ".." not in spec:
             scenario = workspace.ref_scenario(spec)
         else:
@@ -642,7 +647,7 @@ def _read(
     from mergeguard.engine import all_diagnostics
     from mergeguard.workspace import Workspace
 
-    workspace = Workspace(make_options(**common))
+    workspace = Workspace(make_options(**common), warn=_note)
     snapshot = workspace.snapshot(ref)
     reads = workspace.read(snapshot)
     workspace.close()

@@ -137,13 +137,15 @@ class Reader:
         script = self._scripts.get((entry.path, entry.blob))
         if script is not None:
             return script
-        row = self.cache.get(_ROW_PREFIX + entry.blob)
+        row = self.cache.get(_ROW_KIND, entry.blob)
         if row is None:
             return None
         try:
             script = script_from_row(row, entry.path, entry.blob)
         except (ValueError, TypeError):
             return None  # a damaged row is re-read, never trusted
+        if not _plausible(script):
+            return None
         self._scripts[(entry.path, entry.blob)] = script
         return script
 
@@ -152,10 +154,10 @@ class Reader:
         resolver = _RefResolver(self, snapshot, entry.path)
         result = read_script(facts, entry.path, entry.blob, resolver)
         if result.script is not None and not result.diagnostics and is_self_contained(facts):
-            self.cache.put(_ROW_PREFIX + entry.blob, script_to_row(result.script))
+            self.cache.put(_ROW_KIND, entry.blob, script_to_row(result.script))
             self._scripts[(entry.path, entry.blob)] = result.script
         else:
-            self.cache.put(entry.blob, facts_to_json(facts))
+            self.cache.put(_FACTS_KIND, entry.blob, facts_to_json(facts))
         return result
 
     def facts_for(self, snapshot: Snapshot, entries: Sequence[FileEntry]) -> dict[str, ModuleFacts]:
@@ -178,7 +180,7 @@ class Reader:
         return found
 
     def cached_facts(self, blob: str) -> ModuleFacts | None:
-        data = self.cache.get(blob)
+        data = self.cache.get(_FACTS_KIND, blob)
         if data is None:
             return None
         try:
@@ -194,7 +196,7 @@ class Reader:
         found: dict[str, tuple[Operation, ...]] = {}
         missing: dict[str, FileEntry] = {}
         for script in scripts:
-            cached = self.cache.get(_OPS_PREFIX + script.blob)
+            cached = self.cache.get(_OPS_KIND, script.blob)
             try:
                 found[script.blob] = operations_from_json(cached)
                 continue
@@ -206,7 +208,7 @@ class Reader:
             for source in snapshot.read_many(list(missing.values())):
                 operations = read_operations(source.text)
                 found[source.blob] = operations
-                self.cache.put(_OPS_PREFIX + source.blob, operations_to_json(operations))
+                self.cache.put(_OPS_KIND, source.blob, operations_to_json(operations))
         return found
 
     def module_facts(self, snapshot: Snapshot, path: PurePosixPath) -> ModuleFacts | None:
@@ -216,12 +218,36 @@ class Reader:
             return None
         blob = entries[0].blob
         facts = self.facts_for(snapshot, entries)[blob]
-        self.cache.put(blob, facts_to_json(facts))
+        self.cache.put(_FACTS_KIND, blob, facts_to_json(facts))
         return facts
 
 
-_ROW_PREFIX = "s:"
-_OPS_PREFIX = "o1:"
+_ROW_KIND = "s:"
+_FACTS_KIND = "f:"
+_OPS_KIND = "o1:"
+
+# Sizes a cached value may have; anything beyond them is re-read from its blob
+# (the reader's own limits are lower, so a row it wrote always fits).
+MAX_ROW_TEXT = 64 * 1024
+MAX_ROW_ITEMS = 10_000
+MAX_ROW_POSITION = 10_000_000
+
+
+def _plausible(script: MigrationScript) -> bool:
+    """A cached script whose sizes and positions a reader could have produced."""
+    lists = (script.down_revisions, script.branch_labels, script.depends_on, script.ignores)
+    texts = (script.revision, *script.down_revisions, *script.branch_labels, *script.depends_on)
+    spans = [getattr(script.spans, name) for name in script.spans.__slots__]
+    return (
+        all(len(items) <= MAX_ROW_ITEMS for items in lists)
+        and all(len(text) <= MAX_ROW_TEXT for text in texts)
+        and len(script.message) <= MAX_ROW_TEXT
+        and all(
+            0 < span.line <= MAX_ROW_POSITION and 0 <= span.column <= MAX_ROW_POSITION
+            for span in spans
+            if span is not None
+        )
+    )
 
 
 def operations_to_json(operations: Sequence[Operation]) -> list[object]:
@@ -245,7 +271,7 @@ def operations_to_json(operations: Sequence[Operation]) -> list[object]:
 
 def operations_from_json(data: object) -> tuple[Operation, ...]:
     """Inverse of operations_to_json; raises ValueError on anything malformed."""
-    if not isinstance(data, list):
+    if not isinstance(data, list) or len(data) > MAX_ROW_ITEMS:
         raise ValueError("bad operations")
     found = []
     for row in data:
@@ -258,6 +284,11 @@ def operations_from_json(data: object) -> tuple[Operation, ...]:
             or type(line) is not int
             or type(column) is not int
             or type(opaque) is not bool
+            or not kind.isidentifier()
+            or not function.isidentifier()
+            or not function.startswith(("upgrade", "downgrade"))
+            or not 0 < line <= MAX_ROW_POSITION
+            or not 0 <= column <= MAX_ROW_POSITION
         ):
             raise ValueError("bad operation")
         pairs = tuple((str(k), str(v)) for k, v in detail)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
-from mergeguard.cache import ParseCache, default_cache_path
+from mergeguard.cache import ParseCache, Warn, default_cache_path
 from mergeguard.config import discover
 from mergeguard.engine import CACHE_NAMESPACE, EnvironmentRead, Reader
 from mergeguard.errors import BadArgument, MergeguardError
@@ -71,13 +71,20 @@ def parse_range(spec: str) -> tuple[str, str | None]:
 class Workspace:
     """One repository opened for one command run."""
 
-    def __init__(self, options: Options, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        options: Options,
+        environ: Mapping[str, str] | None = None,
+        warn: Warn | None = None,
+    ) -> None:
+        """``warn`` receives notes for the user (a parse cache that cannot be used)."""
         from mergeguard.gitsource import open_repository  # git only when a command runs
 
         self.options = options
         self.environ = os.environ if environ is None else environ
         self.repo = open_repository(options.directory)
-        self.cache = ParseCache(default_cache_path(self.repo.common_dir), CACHE_NAMESPACE)
+        cache_path = default_cache_path(self.repo.common_dir)
+        self.cache = ParseCache(cache_path, CACHE_NAMESPACE, warn)
         self.reader = Reader(self.cache)
         self._settings: dict[bool, ToolSettings] = {}
 
