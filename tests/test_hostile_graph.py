@@ -9,6 +9,7 @@ with every walk the rules and reports use, under an alarm.
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import signal
@@ -24,6 +25,8 @@ from conftest import RepoBuilder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mergeguard import cache
+from mergeguard.cache import document_text
 from mergeguard.graph import RevisionLookupError, build
 from mergeguard.model import MigrationScript
 from mergeguard.report.lanes import layout
@@ -277,3 +280,134 @@ def test_depending_on_its_own_label_is_a_cycle() -> None:
     )
     assert graph.cyclic == {"b"}
     assert graph.topological() == ("a", "b")
+
+
+# -- item 7: the parse cache trusts nothing it reads ------------------------------------
+
+
+def _cached_repo(repo: RepoBuilder) -> tuple[Path, dict[str, str]]:
+    """a1 <- b2 (labelled x), committed, with the cache filled by one run:
+    (the cache file, revision -> blob id)."""
+    repo.init_alembic()
+    repo.migration("a1", None)
+    repo.migration("b2", "a1", branch_labels=("x",))
+    repo.commit("two revisions")
+    code, _ = mergeguard(repo.root, "check", "--format", "json")
+    assert code == 0
+    blobs = {
+        rev: repo.git("rev-parse", f"HEAD:migrations/versions/{rev}_migration.py")
+        for rev in ("a1", "b2")
+    }
+    return repo.root / ".git" / "mergeguard" / "cache-v1.json", blobs
+
+
+def _entries(cache_file: Path) -> tuple[str, dict[str, list[object]]]:
+    header, body = cache_file.read_text().split("\n")
+    return json.loads(header)["namespace"], json.loads(body)
+
+
+def _heads(repo: RepoBuilder) -> tuple[list[object], str]:
+    code, output = mergeguard(repo.root, "heads", "--format", "json")
+    document = json.loads(output[: output.rindex("}") + 1])
+    return document["environments"][0]["heads"], output
+
+
+def test_a_forged_row_naming_itself_as_parent_ends_with_mg005(repo: RepoBuilder) -> None:
+    cache_file, blobs = _cached_repo(repo)
+    namespace, entries = _entries(cache_file)
+    row = entries["s:" + blobs["b2"]][2]
+    assert isinstance(row, list) and row[1] == ["a1"]
+    row[1] = ["b2"]  # well-formed, digest recomputed: only the graph can catch it
+    cache_file.write_text(document_text(namespace, entries))
+    for command in (["heads"], ["graph"], ["check"]):
+        code, output = mergeguard(repo.root, *command)
+        assert code == 1 and "revision b2 names itself in its down_revision" in output
+
+
+@pytest.mark.parametrize("forgery", ["another-blob", "another-reader", "bad-line"])
+def test_a_row_is_used_only_for_what_it_claims(repo: RepoBuilder, forgery: str) -> None:
+    cache_file, blobs = _cached_repo(repo)
+    namespace, entries = _entries(cache_file)
+    a1, b2 = "s:" + blobs["a1"], "s:" + blobs["b2"]
+    if forgery == "another-blob":  # b2's row filed under a1's blob: a1 would vanish
+        entries[a1] = entries[b2]
+    elif forgery == "another-reader":  # a row of another reader version, saying "b2"
+        entries[a1] = [blobs["a1"], "facts-0", entries[b2][2]]
+    else:
+        row = entries[b2][2]
+        assert isinstance(row, list)
+        row[5] = [-7] * 14  # every header line at -7
+    cache_file.write_text(document_text(namespace, entries))
+    heads, output = _heads(repo)
+    assert heads == ["b2"], output
+    assert "parse cache" not in output  # a well-formed file: the rows are re-read quietly
+    code, output = mergeguard(repo.root, "graph", "--format", "json")
+    assert '"a1"' in output and "-7" not in output
+
+
+def test_an_operation_row_of_the_wrong_shape_is_re_read(repo: RepoBuilder) -> None:
+    """Both branches add column t.x: MG201 needs the operations, cached by blob."""
+    repo.init_alembic()
+    repo.migration("a1", None)
+    repo.commit("base")
+    repo.branch("feature")
+    repo.migration("f1", "a1", upgrade="op.add_column('t', sa.Column('x', sa.Integer()))")
+    repo.commit("feature adds t.x")
+    repo.checkout("main")
+    repo.migration("m1", "a1", upgrade="op.add_column('t', sa.Column('x', sa.Integer()))")
+    repo.commit("main adds t.x")
+    code, first = mergeguard(repo.root, "check", "main..feature")
+    assert code == 1 and "t.x" in first
+    cache_file = repo.root / ".git" / "mergeguard" / "cache-v1.json"
+    namespace, entries = _entries(cache_file)
+    forged = [["drop_table\n::error::x", "t", "x", None, 0, 0, False, [], [], "", "evil"]]
+    for key in [k for k in entries if k.startswith("o1:")]:
+        entries[key][2] = forged
+    cache_file.write_text(document_text(namespace, entries))
+    code, again = mergeguard(repo.root, "check", "main..feature")
+    assert code == 1 and again == first
+    assert "::error::" not in again
+
+
+def test_a_damaged_cache_is_reported_once_and_rebuilt(repo: RepoBuilder) -> None:
+    cache_file, _ = _cached_repo(repo)
+    text = cache_file.read_text()
+    cache_file.write_text(text.replace('["a1",[]', '["zz",[]'))  # a wrong revision, old digest
+    heads, output = _heads(repo)
+    assert heads == ["b2"]
+    assert output.count("is damaged (its digest does not match its entries); it is rebuilt") == 1
+    assert '["zz"' not in cache_file.read_text()
+    _, output = _heads(repo)
+    assert "parse cache" not in output
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink-to-dev-zero", "directory", "oversized"])
+def test_a_cache_path_that_is_no_regular_file_is_reported_once(
+    repo: RepoBuilder, kind: str
+) -> None:
+    cache_file, _ = _cached_repo(repo)
+    cache_file.unlink()
+    if kind == "fifo":
+        os.mkfifo(cache_file)
+    elif kind == "symlink-to-dev-zero":
+        cache_file.symlink_to("/dev/zero")
+    elif kind == "directory":
+        cache_file.mkdir()
+    else:
+        with cache_file.open("wb") as sparse:
+            sparse.truncate(cache.MAX_FILE_BYTES + 1)
+    repo.migration("c3", "b2")  # something new to cache
+    repo.commit("c3")
+    code, output = mergeguard(repo.root, "check", "HEAD~1..HEAD")
+    assert code == 0
+    why = {
+        "fifo": "is a FIFO, not a regular file",
+        "symlink-to-dev-zero": "is a symbolic link, not a regular file",
+        "directory": "is a directory, not a regular file",
+        "oversized": "is larger than 64 MiB",
+    }[kind]
+    assert output.count("mergeguard: the parse cache") == 1, output
+    assert f"{cache_file} {why}; running without it" in output
+    assert "rm -r" in output
+    if kind != "oversized":  # not ours to replace
+        assert not cache_file.is_file() or cache_file.is_symlink()
