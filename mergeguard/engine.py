@@ -144,7 +144,7 @@ class Reader:
             script = script_from_row(row, entry.path, entry.blob)
         except (ValueError, TypeError):
             return None  # a damaged row is re-read, never trusted
-        if not _plausible(script):
+        if not _plausible(row, script):
             return None
         self._scripts[(entry.path, entry.blob)] = script
         return script
@@ -233,20 +233,19 @@ MAX_ROW_ITEMS = 10_000
 MAX_ROW_POSITION = 10_000_000
 
 
-def _plausible(script: MigrationScript) -> bool:
-    """A cached script whose sizes and positions a reader could have produced."""
+def _plausible(row: object, script: MigrationScript) -> bool:
+    """A cached script whose sizes and positions a reader could have produced
+    (``row`` is the script's row, already type-checked by script_from_row)."""
+    positions = row[5] if isinstance(row, list) else None  # (line, column) * 7, 0 when absent
+    if not isinstance(positions, list) or not positions:
+        return False
     lists = (script.down_revisions, script.branch_labels, script.depends_on, script.ignores)
-    texts = (script.revision, *script.down_revisions, *script.branch_labels, *script.depends_on)
-    spans = [getattr(script.spans, name) for name in script.spans.__slots__]
+    texts = (script.revision, script.message, *script.down_revisions, *script.branch_labels)
     return (
-        all(len(items) <= MAX_ROW_ITEMS for items in lists)
-        and all(len(text) <= MAX_ROW_TEXT for text in texts)
-        and len(script.message) <= MAX_ROW_TEXT
-        and all(
-            0 < span.line <= MAX_ROW_POSITION and 0 <= span.column <= MAX_ROW_POSITION
-            for span in spans
-            if span is not None
-        )
+        0 <= min(positions)
+        and max(positions) <= MAX_ROW_POSITION
+        and sum(map(len, lists)) <= MAX_ROW_ITEMS
+        and max(map(len, texts + script.depends_on)) <= MAX_ROW_TEXT
     )
 
 

@@ -324,7 +324,9 @@ def test_a_forged_row_naming_itself_as_parent_ends_with_mg005(repo: RepoBuilder)
         assert code == 1 and "revision b2 names itself in its down_revision" in output
 
 
-@pytest.mark.parametrize("forgery", ["another-blob", "another-reader", "bad-line"])
+@pytest.mark.parametrize(
+    "forgery", ["another-blob", "another-reader", "bad-line", "huge-id", "many-parents"]
+)
 def test_a_row_is_used_only_for_what_it_claims(repo: RepoBuilder, forgery: str) -> None:
     cache_file, blobs = _cached_repo(repo)
     namespace, entries = _entries(cache_file)
@@ -336,13 +338,18 @@ def test_a_row_is_used_only_for_what_it_claims(repo: RepoBuilder, forgery: str) 
     else:
         row = entries[b2][2]
         assert isinstance(row, list)
-        row[5] = [-7] * 14  # every header line at -7
+        if forgery == "bad-line":
+            row[5] = [-7] * 14  # every header line at -7
+        elif forgery == "huge-id":
+            row[0] = "b" * 100_000  # longer than any id the reader accepts
+        else:
+            row[1] = ["a1"] * 20_000
     cache_file.write_text(document_text(namespace, entries))
     heads, output = _heads(repo)
     assert heads == ["b2"], output
     assert "parse cache" not in output  # a well-formed file: the rows are re-read quietly
     code, output = mergeguard(repo.root, "graph", "--format", "json")
-    assert '"a1"' in output and "-7" not in output
+    assert '"a1"' in output and "-7" not in output and "bbbbbbbb" not in output
 
 
 def test_an_operation_row_of_the_wrong_shape_is_re_read(repo: RepoBuilder) -> None:
