@@ -31,6 +31,7 @@ import os
 import shlex
 import stat
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -242,11 +243,34 @@ def _parse(raw: bytes, namespace: str) -> tuple[dict[str, object] | None, str | 
     return entries, None
 
 
+STALE_TEMP_SECONDS = 3600
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Remove temp files of ``path`` that a killed run left behind (older than
+    an hour: a live writer renames its own within a second)."""
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    prefix = path.name + "."
+    with os.scandir(path.parent) as found:
+        for entry in found:
+            if not (entry.name.startswith(prefix) and entry.name.endswith(".tmp")):
+                continue
+            try:
+                if (
+                    entry.is_file(follow_symlinks=False)
+                    and entry.stat(follow_symlinks=False).st_mtime < cutoff
+                ):
+                    os.unlink(entry.path)
+            except OSError:
+                continue  # another run removed it, or it is not ours to remove
+
+
 def _write_atomically(path: Path, text: str) -> bool:
     """True when ``text`` replaced ``path`` whole (temp file + rename); False on failure."""
     tmp_name: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temps(path)
         fd, tmp_name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -209,3 +211,37 @@ def test_loading_5000_entries(path: Path) -> None:
     fresh = ParseCache(path, "ns")
     assert fresh.get("s:", f"{4999:040x}") == {**HEADER, "revision": "r4999"}
     assert len(fresh) == 5000
+
+
+def test_stale_temp_files_of_killed_runs_are_removed(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    stale = path.parent / (path.name + ".abc123.tmp")
+    fresh = path.parent / (path.name + ".def456.tmp")  # a writer running right now
+    other = path.parent / "notes.tmp"
+    for leftover in (stale, fresh, other):
+        leftover.write_text("{")
+    hour_ago = time.time() - cache.STALE_TEMP_SECONDS - 60
+    os.utime(stale, (hour_ago, hour_ago))
+    os.utime(other, (hour_ago, hour_ago))
+    writer = ParseCache(path, "ns")
+    writer.put("k", BLOB_A, 1)
+    writer.save()
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted(
+        [path.name, fresh.name, other.name]
+    )
+
+
+def test_a_row_answers_only_for_its_blob_and_reader(path: Path) -> None:
+    write_cache(
+        path,
+        "ns",
+        {
+            "s:" + BLOB_A: [BLOB_B, "ns", "the row of another blob"],
+            "s:" + BLOB_B: [BLOB_B, "ns-old", "a row of another reader"],
+            "s:" + BLOB_C: [BLOB_C, "ns", "right"],
+        },
+    )
+    loaded = ParseCache(path, "ns")
+    assert loaded.get("s:", BLOB_A) is None
+    assert loaded.get("s:", BLOB_B) is None
+    assert loaded.get("s:", BLOB_C) == "right"
