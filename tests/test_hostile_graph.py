@@ -9,6 +9,7 @@ with every walk the rules and reports use, under an alarm.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import resource
@@ -24,11 +25,14 @@ import pytest
 from conftest import RepoBuilder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 
 from mergeguard import cache
 from mergeguard.cache import document_text
+from mergeguard.engine import EnvironmentRead
 from mergeguard.graph import RevisionLookupError, build
-from mergeguard.model import MigrationScript
+from mergeguard.model import Environment, MigrationScript
+from mergeguard.report import graphviews
 from mergeguard.report.lanes import layout
 from mergeguard.rules.topology import conflict_groups, fork_points
 
@@ -249,6 +253,10 @@ def test_every_walk_ends_on_any_graph(scripts: list[MigrationScript]) -> None:
         layout(graph)
         for heads in conflict_groups(graph).values():
             fork_points(graph, heads)
+        read = EnvironmentRead(Environment("alembic", ()), "worktree", tuple(scripts), ())
+        graphviews.dot([read]), graphviews.mermaid([read])
+        graphviews.graph_document([read], read.diagnostics, limit=3)
+        Console(file=io.StringIO(), width=60).print(graphviews.tree(read))
     assert sorted(graph.topological()) == sorted(graph.order)
     cycle_reported = any(p.code == "MG005" for p in problems)
     assert cycle_reported == _has_cycle(scripts) == graph.has_cycles
