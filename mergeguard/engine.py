@@ -181,11 +181,11 @@ class Reader:
 
     def cached_facts(self, blob: str) -> ModuleFacts | None:
         data = self.cache.get(_FACTS_KIND, blob)
-        if data is None:
+        if data is None or not _bounded_json(data):
             return None
         try:
             return facts_from_json(data)
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):
             return None  # a damaged entry is re-read, never trusted
 
     def operations(
@@ -231,6 +231,31 @@ _OPS_KIND = "o1:"
 MAX_ROW_TEXT = 64 * 1024
 MAX_ROW_ITEMS = 10_000
 MAX_ROW_POSITION = 10_000_000
+MAX_FILE_TEXT = 16 * 1024 * 1024  # a docstring is at most a whole file
+
+
+MAX_FACTS_DEPTH = 100
+MAX_FACTS_NODES = 100_000
+
+
+def _bounded_json(data: object) -> bool:
+    """True when ``data`` nests at most ``MAX_FACTS_DEPTH`` levels and holds
+    at most ``MAX_FACTS_NODES`` values, each string within ``MAX_FILE_TEXT``:
+    checked without recursion, before anything recursive reads it."""
+    todo: list[tuple[object, int]] = [(data, 0)]
+    nodes = 0
+    while todo:
+        value, depth = todo.pop()
+        nodes += 1
+        if nodes > MAX_FACTS_NODES or depth > MAX_FACTS_DEPTH:
+            return False
+        if isinstance(value, str) and len(value) > MAX_FILE_TEXT:
+            return False
+        if isinstance(value, dict):
+            todo.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            todo.extend((item, depth + 1) for item in value)
+    return True
 
 
 def _plausible(row: object, script: MigrationScript) -> bool:

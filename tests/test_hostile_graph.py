@@ -426,3 +426,31 @@ def test_a_cache_path_that_is_no_regular_file_is_reported_once(
     assert "rm -r" in output
     if kind != "oversized":  # not ours to replace
         assert not cache_file.is_file() or cache_file.is_symlink()
+
+
+def test_deeply_nested_cached_facts_are_re_read(repo: RepoBuilder) -> None:
+    """Facts (kept for headers that import names) are checked for depth before
+    anything recursive reads them."""
+    repo.init_alembic()
+    repo.write("migrations/consts.py", "PARENT = 'a1'\n")
+    repo.migration("a1", None)
+    repo.migration("b2", "__P__", prelude="from migrations import consts\n")
+    path = repo.root / "migrations/versions/b2_migration.py"
+    path.write_text(path.read_text().replace("'__P__'", "consts.PARENT"))
+    repo.commit("b2 imports its parent")
+    heads, _ = _heads(repo)
+    assert heads == ["b2"]
+    cache_file = repo.root / ".git" / "mergeguard" / "cache-v1.json"
+    namespace, entries = _entries(cache_file)
+    facts = [key for key in entries if key.startswith("f:")]
+    assert facts
+    nested: list[object] = ["l", "a1"]
+    for _ in range(450):
+        nested = ["s", [nested]]
+    for key in facts:
+        value = entries[key][2]
+        assert isinstance(value, dict)
+        value["bindings"] = [[name, nested, span] for name, _, span in value["bindings"]]
+    cache_file.write_text(document_text(namespace, entries))
+    heads, output = _heads(repo)
+    assert heads == ["b2"], output
