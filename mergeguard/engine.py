@@ -20,6 +20,7 @@ from mergeguard.model import (
     Diagnostic,
     Environment,
     FileEntry,
+    FileOperations,
     MigrationScript,
     Operation,
     Span,
@@ -188,25 +189,27 @@ class Reader:
 
     def operations(
         self, snapshot: Snapshot, scripts: Sequence[MigrationScript]
-    ) -> dict[str, tuple[Operation, ...]]:
-        """blob -> the operations of each script's file, read with libcst (only
-        the few files a check compares), cached by blob id."""
-        found: dict[str, tuple[Operation, ...]] = {}
+    ) -> dict[str, FileOperations]:
+        """blob -> what each script's file does (its operations, read with
+        libcst, and its upgrade digest), for the few files a check compares;
+        cached by blob id."""
+        found: dict[str, FileOperations] = {}
         missing: dict[str, FileEntry] = {}
         for script in scripts:
             cached = self.cache.get(_OPS_PREFIX + script.blob)
             try:
-                found[script.blob] = operations_from_json(cached)
+                found[script.blob] = file_operations_from_json(cached)
                 continue
             except (ValueError, TypeError):
                 missing[script.blob] = FileEntry(script.path, script.blob)
         if missing:
+            from mergeguard.parse.digest import upgrade_digest
             from mergeguard.parse.operations import read_operations
 
             for source in snapshot.read_many(list(missing.values())):
-                operations = read_operations(source.text)
-                found[source.blob] = operations
-                self.cache.put(_OPS_PREFIX + source.blob, operations_to_json(operations))
+                read = FileOperations(read_operations(source.text), upgrade_digest(source.text))
+                found[source.blob] = read
+                self.cache.put(_OPS_PREFIX + source.blob, file_operations_to_json(read))
         return found
 
     def module_facts(self, snapshot: Snapshot, path: PurePosixPath) -> ModuleFacts | None:
@@ -221,7 +224,18 @@ class Reader:
 
 
 _ROW_PREFIX = "s:"
-_OPS_PREFIX = "o1:"
+_OPS_PREFIX = "o2:"  # o2: operations and the upgrade digest
+
+
+def file_operations_to_json(read: FileOperations) -> dict[str, object]:
+    return {"operations": operations_to_json(read.operations), "digest": read.upgrade_digest}
+
+
+def file_operations_from_json(data: object) -> FileOperations:
+    """Inverse of file_operations_to_json; raises ValueError on anything malformed."""
+    if not isinstance(data, dict) or not isinstance(data.get("digest"), str):
+        raise ValueError("bad file operations")
+    return FileOperations(operations_from_json(data.get("operations")), data["digest"])
 
 
 def operations_to_json(operations: Sequence[Operation]) -> list[object]:
