@@ -341,7 +341,8 @@ def _emit_check(
 @click.option(
     "--allow-conflicts",
     is_flag=True,
-    help="Exit 0 even when the joined branches conflict in the schema.",
+    help="Exit 0 even when the joined branches conflict in the schema (--merge); "
+    "re-point them anyway (--rebase).",
 )
 @click.option("--dry-run", is_flag=True, help="Print the change as a diff; write nothing.")
 @click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when files were changed.")
@@ -369,24 +370,31 @@ def fix(
         raise click.UsageError("choose --merge or --rebase")
     workspace = Workspace(make_options(**common))
     outcome = fixing.run(
-        workspace, mode, range_spec, message=message, rev_id=rev_id, dry_run=dry_run
+        workspace,
+        mode,
+        range_spec,
+        message=message,
+        rev_id=rev_id,
+        dry_run=dry_run,
+        allow_conflicts=allow_conflicts,
     )
     workspace.close()
     for line in outcome.diffs:
         click.echo(line, nl=False)
     for note in outcome.plan.notes:
         click.echo(f"mergeguard: {'would write' if dry_run else 'wrote'} {note}", err=True)
-    for refusal in outcome.plan.refusals:
-        click.echo(f"mergeguard: cannot fix: {refusal}", err=True)
+    kept = "kept in the merge file" if mode == "merge" else "between the sides"
     for conflict in outcome.plan.conflicts:
         click.echo(
-            f"mergeguard: schema conflict kept in the merge file: {conflict.code} "
-            f"{conflict.message}",
-            err=True,
+            f"mergeguard: schema conflict {kept}: {conflict.code} {conflict.message}", err=True
         )
+    for refusal in outcome.plan.refusals:
+        click.echo(f"mergeguard: cannot fix: {refusal}", err=True)
     if not outcome.plan.patches and not outcome.plan.refusals:
         click.echo("mergeguard: nothing to fix: no conflicting heads", err=True)
-    failed = bool(outcome.plan.refusals) or (bool(outcome.plan.conflicts) and not allow_conflicts)
+    failed = bool(outcome.plan.refusals) or (
+        mode == "merge" and bool(outcome.plan.conflicts) and not allow_conflicts
+    )
     changed = bool(outcome.plan.patches)
     raise SystemExit(EXIT_FINDINGS if failed or (changed and exit_non_zero_on_fix) else 0)
 

@@ -4,10 +4,11 @@ whatever Alembic's graph makes of them, no false twins, one root cause."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
-from conftest import RepoBuilder
+from conftest import RepoBuilder, alembic_project, alembic_revision, set_upgrade
 
 from mergeguard.cli import main
 
@@ -64,6 +65,53 @@ def test_a_rebase_by_hand_keeps_the_conflict(
     [item] = [i for i in found if i["code"] == "MG201"]
     assert "both feature and main add column users.email" in str(item["message"])
     assert "MG102" not in {i["code"] for i in found}  # linear now: no heads to merge
+
+
+def _alembic_fork(repo: RepoBuilder) -> None:
+    """Real `alembic revision` files: main's b2 and feature's c7 both add users.email."""
+    alembic_project(repo, users=True)
+    repo.branch("feature")
+    set_upgrade(alembic_revision(repo, "c7", "add email"), ADD_EMAIL)
+    repo.commit("feature")
+    repo.checkout("main")
+    set_upgrade(alembic_revision(repo, "b2", "add email too"), ADD_EMAIL)
+    repo.commit("main")
+    repo.checkout("feature")
+
+
+def _fix(capsys: pytest.CaptureFixture[str], root: Path, *args: str) -> tuple[int, str]:
+    code = main(["fix", "--rebase", "main..feature", *args, "-C", str(root)])
+    return code, capsys.readouterr().err
+
+
+def test_fix_rebase_refuses_to_hide_a_conflict(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _alembic_fork(repo)
+    c7 = next((repo.root / "migrations/versions").glob("c7_*.py"))
+    before = c7.read_bytes()
+    code, err = _fix(capsys, repo.root)
+    assert code == 1
+    assert "schema conflict between the sides: MG201" in err and "users.email" in err
+    assert "--allow-conflicts" in err and "wrote" not in err
+    assert c7.read_bytes() == before and repo.git("status", "--porcelain") == ""
+    assert _fix(capsys, repo.root, "--dry-run")[0] == 1  # nor does it pretend it would
+
+
+def test_fix_rebase_with_allow_conflicts_writes_and_check_still_sees_it(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    _alembic_fork(repo)
+    copy = tmp_path / "copy"
+    shutil.copytree(repo.root, copy)
+    code, err = _fix(capsys, copy, "--allow-conflicts")
+    assert code == 0 and "down_revision of c7 -> b2" in err
+    assert "schema conflict between the sides: MG201" in err
+    [c7] = (copy / "migrations/versions").glob("c7_*.py")
+    assert "down_revision: Union[str, Sequence[str], None] = 'b2'" in c7.read_text()
+    RepoBuilder(copy).commit("fix --rebase")  # (re-initialising a repository keeps it)
+    # one line in Alembic's graph now, but both sides still add users.email
+    assert schema(findings(capsys, copy)) == [("MG201", ["b2", "c7"])]
 
 
 def test_a_squash_merge_of_the_feature_is_not_a_conflict(
