@@ -284,3 +284,39 @@ def test_a_duplicated_id_gives_its_root_cause_not_a_flood(
     found = findings(capsys, repo)
     assert "MG003" in {i["code"] for i in found}
     assert schema(found) == []  # nothing about history; f1 is on the broken cycle
+
+
+@pytest.mark.parametrize(
+    ("plain", "guarded"),
+    [
+        (
+            "op.create_index('ix_users_name', 'users', ['name'])",
+            "op.create_index('ix_users_name', 'users', ['name'], if_not_exists=True)",
+        ),
+        (
+            "op.create_index('ix_users_name', 'users', ['name'])",
+            'op.execute("CREATE INDEX IF NOT EXISTS ix_users_name ON users (name)")',
+        ),
+        (
+            "op.add_column('users', sa.Column('name2', sa.String(5)))",
+            'op.execute("ALTER TABLE users ADD COLUMN IF NOT EXISTS name2 VARCHAR(5)")',
+        ),
+    ],
+)
+def test_a_guarded_creation_cannot_fail_as_a_duplicate(
+    repo: RepoBuilder,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    plain: str,
+    guarded: str,
+) -> None:
+    fork(repo, "plain", plain, guarded)
+    assert schema(findings(capsys, repo)) == []
+    unguarded = RepoBuilder(tmp_path / "unguarded")
+    fork(
+        unguarded,
+        "plain",
+        plain,
+        guarded.replace(", if_not_exists=True", "").replace("IF NOT EXISTS ", ""),
+    )
+    assert len(schema(findings(capsys, unguarded))) == 1  # without the guard: a finding

@@ -10,6 +10,8 @@ case-folded as databases do.  Folding decides what a conflict can be:
   drop the other branch could trip over;
 - the alterations of one column fold into the final state they set, so two
   branches that set the same state (however the type is spelled) agree;
+- a creation guarded by ``if_not_exists=True`` / ``IF NOT EXISTS`` cannot
+  fail as a duplicate;
 - index, unique and primary-key names (and named types) live in one
   namespace per schema on PostgreSQL and SQLite; foreign-key and check
   constraint names only per table (and a naming convention prefixes them
@@ -134,6 +136,9 @@ class Effects:
 
     def add(self, change: Change) -> None:
         op = change.op
+        if op.get("if_not_exists"):
+            self.uses(change)  # it cannot fail as a duplicate: no creation to compare
+            return
         if op.kind == "create_table":
             self._create(self.tables, self.dropped_tables, table_key(op), change)
         elif op.kind == "rename_table":
