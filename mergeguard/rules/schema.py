@@ -220,7 +220,7 @@ def _same_migrations(
     one: Branch, other: Branch
 ) -> list[tuple[tuple[str, ...], str, str, Location]]:
     """(revisions, code, message, location) of revisions whose upgrade() is
-    the same on both branches under two ids."""
+    the same on both sides under two ids."""
     found: list[tuple[tuple[str, ...], str, str, Location]] = []
     for rev_a in one.revisions:
         for rev_b in other.revisions:
@@ -232,7 +232,7 @@ def _same_migrations(
             a, b = readable[0], _upgrade(other, rev_b)[0]
             objects = ", ".join(_object(c.op) for c in readable)
             message = (
-                f"the same migration is on both branches under two ids ({objects}): "
+                f"the same migration is on both sides under two ids ({objects}): "
                 f"{a.where} on {one.label} and {b.where} on {other.label}; whichever runs "
                 "second fails as soon as it repeats the first's changes"
             )
