@@ -379,6 +379,12 @@ class _WorktreeSnapshot(_ListedSnapshot):
 # --------------------------------------------------------------------------- repository
 
 
+# git's own merge messages: "Merge branch 'feature'", "Merge remote-tracking branch 'origin/main'"
+_MERGE_MSG_NAME = re.compile(
+    r"Merge (?:remote-tracking branch|branch|tag|commit) '([^'\n]{1,200})'"
+)
+
+
 class GitRepository:
     """One git repository (normal, linked worktree or bare), read-only.
 
@@ -463,6 +469,11 @@ class GitRepository:
             )
         return proc.stdout.decode("ascii").strip()
 
+    def parents(self, ref: str) -> tuple[str, ...]:
+        """The parent commit ids of ``ref``, in order (two or more for a merge)."""
+        proc = self._git("rev-list", "--parents", "-n", "1", self.resolve(ref), check=False)
+        return tuple(proc.stdout.decode("ascii", errors="replace").split()[1:])
+
     def is_shallow(self) -> bool:
         """True in a shallow clone, where merge bases may be missing."""
         out = self._git("rev-parse", "--is-shallow-repository").stdout
@@ -479,6 +490,16 @@ class GitRepository:
             return None
         first = text.split("\n", 1)[0].strip()
         return first if _OBJECT_ID.fullmatch(first) else None
+
+    def merge_head_name(self) -> str | None:
+        """The name ``git merge`` was given (``feature``, ``origin/main``), read
+        from the first line of MERGE_MSG; None when it names none."""
+        try:
+            text = (self.git_dir / "MERGE_MSG").read_text("utf-8", errors="replace")
+        except OSError:
+            return None
+        found = _MERGE_MSG_NAME.match(text[:1000])
+        return found.group(1) if found else None
 
     def rebase_state(self) -> tuple[str, str] | None:
         """(onto sha, branch being rebased) while a ``git rebase`` is stopped, else None.
@@ -513,6 +534,81 @@ class GitRepository:
         )
         name = proc.stdout.decode("utf-8", errors="replace").strip()
         return name if proc.returncode == 0 and name else None
+
+    def exists(self, ref: str) -> bool:
+        """True when ``ref`` names a commit (never raises)."""
+        try:
+            self.resolve(ref)
+        except MergeguardError:
+            return False
+        return True
+
+    def default_branch(self, remote: str = "origin") -> str | None:
+        """The remote's default branch as this clone knows it: what
+        ``refs/remotes/<remote>/HEAD`` points at, else ``<remote>/main``, else
+        ``<remote>/master`` (short names, e.g. ``origin/main``), else None."""
+        proc = self._git(
+            "symbolic-ref", "--quiet", "--short", f"refs/remotes/{remote}/HEAD", check=False
+        )
+        name = proc.stdout.decode("utf-8", errors="replace").strip()
+        if proc.returncode == 0 and name and self.exists(name):
+            return name
+        for candidate in (f"{remote}/main", f"{remote}/master"):
+            if self.exists(f"refs/remotes/{candidate}"):
+                return candidate
+        return None
+
+    def local_default_branch(self) -> str | None:
+        """``main`` or ``master`` when such a local branch exists (a repository
+        without a remote), else None."""
+        for candidate in ("main", "master"):
+            if self.exists(f"refs/heads/{candidate}"):
+                return candidate
+        return None
+
+    def matching_refs(
+        self, patterns: Sequence[str], *, merged_into: str | None = None
+    ) -> tuple[str, ...]:
+        """Full ref names matching ``patterns`` (globs as ``git for-each-ref``
+        reads them; a short pattern like ``origin/release/*`` is tried under
+        refs/remotes/, refs/heads/ and refs/tags/), sorted; with
+        ``merged_into``, only those that commit already contains."""
+        full: list[str] = []
+        for pattern in patterns:
+            if pattern.startswith("refs/"):
+                full.append(pattern)
+            else:
+                full.extend(f"refs/{kind}/{pattern}" for kind in ("remotes", "heads", "tags"))
+        if not full:
+            return ()
+        merged = (f"--merged={merged_into}",) if merged_into else ()
+        proc = self._git("for-each-ref", "--format=%(refname)", *merged, "--", *full, check=False)
+        names = proc.stdout.decode("utf-8", errors="replace").split("\n")
+        return tuple(sorted({n for n in names if n and not n.endswith("/HEAD")}))
+
+    def short_name(self, ref: str) -> str:
+        """``refs/tags/v1`` -> ``v1``, ``refs/remotes/origin/x`` -> ``origin/x``."""
+        for prefix in ("refs/heads/", "refs/tags/", "refs/remotes/"):
+            if ref.startswith(prefix):
+                return ref[len(prefix) :]
+        return ref
+
+    def branch_of(self, sha: str) -> str | None:
+        """A branch name (local first, then remote) whose tip is ``sha``, or None."""
+        proc = self._git(
+            "for-each-ref",
+            "--format=%(refname:short)",
+            f"--points-at={sha}",
+            "refs/heads",
+            "refs/remotes",
+            check=False,
+        )
+        names = [
+            n
+            for n in proc.stdout.decode("utf-8", errors="replace").split("\n")
+            if n and not n.endswith("/HEAD")
+        ]
+        return names[0] if names else None
 
     def relative_to_root(self, path: Path) -> PurePosixPath:
         """``path`` (absolute or relative to the cwd) as a work-tree-relative posix path.

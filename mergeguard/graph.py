@@ -345,7 +345,7 @@ class _Builder:
                     script,
                     _field_span(script, field),
                     revisions=(script.revision,),
-                    hint=_missing_hint(name, by_id, scripts),
+                    hint=_missing_hint(name, script.revision, by_id, scripts),
                 )
             else:
                 found.append(target)
@@ -391,10 +391,16 @@ def _field_span(script: MigrationScript, field: str) -> Span | None:
 
 
 def _missing_hint(
-    name: str, by_id: Mapping[str, MigrationScript], scripts: Sequence[MigrationScript]
+    name: str,
+    asker: str,
+    by_id: Mapping[str, MigrationScript],
+    scripts: Sequence[MigrationScript],
 ) -> str:
+    """What ``asker``'s missing parent ``name`` probably meant; never ``asker``
+    itself (a revision cannot follow itself)."""
+    by_id = {r: s for r, s in by_id.items() if r != asker}
     for script in scripts:
-        if name in (script.path.name, script.path.stem):
+        if script.revision != asker and name in (script.path.name, script.path.stem):
             return (
                 f"{name!r} looks like a file name; the revision in that file is {script.revision!r}"
             )

@@ -196,6 +196,7 @@ class ToolSettings:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     constants: tuple[tuple[str, str | None], ...] = ()
+    published: tuple[str, ...] = ()  # ref globs whose revisions count as deployed
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ workspace (the edge) decides which refs and trees they are.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -42,6 +42,13 @@ class Side:
     load_operations: OperationsLoader | None = field(default=None, compare=False, repr=False)
     snapshot: Snapshot | None = field(default=None, compare=False, repr=False)
 
+    @property
+    def title(self) -> str:
+        """How a finding names this side: its label, with the short commit id once."""
+        if self.sha is None or self.sha[:7] in self.label:
+            return self.label
+        return f"{self.label} ({self.sha[:7]})"
+
     def operations(self, scripts: Sequence[MigrationScript]) -> dict[str, FileOperations]:
         """Revision id -> what its file does (read on demand: only the few
         revisions a check compares are parsed with libcst)."""
@@ -65,6 +72,35 @@ class Side:
 
 
 @dataclass(frozen=True, slots=True)
+class PublishedRefs:
+    """The refs ``[tool.mergeguard] published`` names (tags, release branches),
+    each read as a Side only when a rule asks: most checks never need them."""
+
+    refs: tuple[str, ...] = ()
+    below_ours: frozenset[str] = frozenset()  # refs the checked commit descends from
+    load: Callable[[str], Side] | None = field(default=None, compare=False, repr=False)
+    memo: dict[str, Side] = field(default_factory=dict, compare=False, repr=False)
+
+    def sides(self, *, below_ours: bool = False) -> Iterator[Side]:
+        """The published refs read (only those ``ours`` descends from, if asked)."""
+        for ref in self.refs:
+            if below_ours and ref not in self.below_ours:
+                continue
+            side = self.memo.get(ref)
+            if side is None and self.load is not None:
+                side = self.memo[ref] = self.load(ref)
+            if side is not None:
+                yield side
+
+    def find(self, env: str, revision: str) -> Iterator[tuple[Side, MigrationScript]]:
+        """Each published ref holding ``revision``, with its script there."""
+        for side in self.sides():
+            script = side.scripts(env).get(revision)
+            if script is not None:
+                yield side, script
+
+
+@dataclass(frozen=True, slots=True)
 class MergeScenario:
     """base / theirs / ours / merged of one check (see the module docstring).
 
@@ -72,6 +108,11 @@ class MergeScenario:
     and for a plain tree, ``merged`` during a merge.  ``touched`` are the files
     the checked side added or changed since ``base``; ``conflicts`` the files
     both sides changed differently (the merge takes ours and says so).
+
+    A revision is *published* when ``theirs`` (the branch the work merges
+    into) has it, or one of the ``published`` refs does: rewriting it would
+    strand databases that applied it.  A revision only on the checked
+    branch and its own remote copy is not published: rebasing it is normal.
     """
 
     kind: str
@@ -82,6 +123,16 @@ class MergeScenario:
     touched: frozenset[PurePosixPath] = frozenset()
     conflicts: tuple[PurePosixPath, ...] = ()
     has_base: bool = True
+    published: PublishedRefs = field(default_factory=PublishedRefs)
+    joined: tuple[Side, Side, Side] | None = None
+
+    @property
+    def sides(self) -> tuple[Side, Side, Side]:
+        """(merge base, theirs, ours) of the two lines of work being joined,
+        whose additions the schema rules compare: the scenario's own, or, when
+        ``ours`` is a merge commit of ``theirs`` (a pull request's merge ref),
+        that merge's parents (``joined``)."""
+        return self.joined or (self.base, self.theirs, self.ours)
 
     @property
     def checked(self) -> Side:
@@ -195,3 +246,34 @@ def added_revisions(base: Side, side: Side, environment: str) -> dict[str, Migra
     """Revisions ``side`` has that ``base`` has not (the work of that side)."""
     before = base.scripts(environment)
     return {r: s for r, s in side.scripts(environment).items() if r not in before}
+
+
+def published_on(
+    scenario: MergeScenario,
+    env: str,
+    revision: str,
+    key: Callable[[MigrationScript], object] | None = None,
+    like: MigrationScript | None = None,
+) -> str | None:
+    """Where ``revision`` is published: the label of ``theirs`` or of the
+    first ``published`` ref holding it (with ``key`` and ``like``: only in the
+    form where ``key`` equals ``key(like)``), else None."""
+
+    def accepted(script: MigrationScript) -> bool:
+        return key is None or like is None or key(script) == key(like)
+
+    script = scenario.theirs.scripts(env).get(revision)
+    if script is not None and accepted(script):
+        return scenario.theirs.label
+    for side, found in scenario.published.find(env, revision):
+        if accepted(found):
+            return side.label
+    return None
+
+
+def published_revisions(scenario: MergeScenario, env: str) -> set[str]:
+    """Every revision id published on ``theirs``, the merge base or a ``published`` ref."""
+    ids = set(scenario.base.scripts(env)) | set(scenario.theirs.scripts(env))
+    for side in scenario.published.sides():
+        ids.update(side.scripts(env))
+    return ids

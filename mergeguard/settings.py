@@ -67,6 +67,7 @@ def parse_settings(document: Mapping[str, object] | None, origin: str) -> ToolSe
         select=_setting_list(table, "select", origin),
         ignore=_setting_list(table, "ignore", origin),
         constants=_setting_constants(table, origin),
+        published=_setting_list(table, "published", origin),
     )
 
 

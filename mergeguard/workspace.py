@@ -8,6 +8,7 @@ Commands ask a Workspace for snapshots and reads; nothing here prints.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
@@ -17,10 +18,21 @@ from mergeguard.config import discover
 from mergeguard.engine import CACHE_NAMESPACE, EnvironmentRead, Reader
 from mergeguard.errors import MergeguardError
 from mergeguard.model import Config, ToolSettings
-from mergeguard.scenario import MERGE, RANGE, TREE, MergedTree, MergeScenario, Side, changed_paths
+from mergeguard.scenario import (
+    MERGE,
+    RANGE,
+    TREE,
+    MergedTree,
+    MergeScenario,
+    PublishedRefs,
+    Side,
+    changed_paths,
+)
 from mergeguard.snapshot import MemoryTree, Snapshot
 
 NULL_SHA = "0" * 40
+STAGED_LABEL = "staged changes"
+_FULL_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 SHALLOW_HINT = (
     "fetch the full history: `git fetch --unshallow` (GitHub Actions: actions/checkout "
     "with `fetch-depth: 0`)"
@@ -118,9 +130,9 @@ class Workspace:
         merge_head = self.repo.merge_head() if self.repo.work_tree else None
         if merge_head:
             return self.merge_scenario(merge_head, staged)
-        pushed = self.pushed_range()
+        pushed = self.pushed_scenario()
         if pushed:
-            return self.range_scenario(*pushed)
+            return pushed
         rebase = self.repo.rebase_state() if self.repo.work_tree else None
         if rebase:  # the branch being rebased, against the commit it goes onto
             onto, branch = rebase
@@ -128,7 +140,7 @@ class Workspace:
                 onto,
                 staged,
                 label=f"{branch} (being rebased)",
-                base_label=f"{onto[:7]} (rebase onto)",
+                base_label=f"{self.display_name(onto)} (rebase onto)",
             )
         staged = staged or self.under_pre_commit()
         return self.tree_scenario(self.configured_base(staged), staged)
@@ -139,7 +151,7 @@ class Workspace:
         index is what to check, not untracked files lying in the work tree.
         Hook ``args`` apply to every stage, hence the environment, not
         ``--staged``.  The pre-push stage is told apart by its refs
-        (``pushed_range``), which ``scenario`` looks at first."""
+        (``pushed_scenario``), which ``scenario`` looks at first."""
         return self.environ.get("PRE_COMMIT") == "1" and self.repo.work_tree is not None
 
     def settings(self, staged: bool = False) -> ToolSettings:
@@ -154,18 +166,34 @@ class Workspace:
             self._settings[staged] = found
         return found
 
-    def pushed_range(self) -> tuple[str, str] | None:
-        """pre-commit's pre-push stage: the remote's ref and the pushed one
-        (read here: hook arguments are not shell-expanded)."""
-        source = self.environ.get("PRE_COMMIT_FROM_REF") or self.environ.get("PRE_COMMIT_SOURCE")
-        target = self.environ.get("PRE_COMMIT_TO_REF") or self.environ.get("PRE_COMMIT_ORIGIN")
-        if source and target and source != NULL_SHA and target != NULL_SHA:
-            return source, target
-        return None
+    def pushed_scenario(self) -> MergeScenario | None:
+        """pre-commit's pre-push stage (refs read here: hook arguments are not
+        shell-expanded), or hooks/pre-push which sets the same variables.
 
-    def configured_base(self, staged: bool) -> str | None:
-        """``--base``, ``[tool.mergeguard] base``, a GitHub pull request's base
-        branch, or the current branch's upstream (None when there is none)."""
+        The pushed commit is judged as CI will judge it: against the branch it
+        will merge into.  The remote's old copy of a feature branch is not
+        that target: after a rebase it holds the old versions of the branch's
+        own revisions, which are not published.  Without a known target, the
+        push is checked against the remote's old copy, else on its own."""
+        # pre-commit before 2.2 named them PRE_COMMIT_ORIGIN (from) and PRE_COMMIT_SOURCE (to)
+        source = self.environ.get("PRE_COMMIT_FROM_REF") or self.environ.get("PRE_COMMIT_ORIGIN")
+        target = self.environ.get("PRE_COMMIT_TO_REF") or self.environ.get("PRE_COMMIT_SOURCE")
+        if not source or not target or target == NULL_SHA:
+            return None
+        pushed = self.environ.get("PRE_COMMIT_LOCAL_BRANCH", "").removeprefix("refs/heads/")
+        base = self.configured_base(staged=False, branch=pushed or self.display_name(target))
+        if base and self.repo.exists(base):
+            return self.range_scenario(base, target)
+        if source != NULL_SHA and self.repo.exists(source):
+            return self.range_scenario(source, target)
+        return self.ref_scenario(target)
+
+    def configured_base(self, staged: bool, branch: str | None = None) -> str | None:
+        """The branch the work will merge into (DESIGN.md "Ranges"): ``--base``,
+        ``[tool.mergeguard] base``, a GitHub pull request's base branch, the
+        remote's default branch, the current branch's upstream unless that is
+        its own remote copy, a local ``main``/``master`` other than the current
+        branch (``branch``, default the checked-out one); None when there is none."""
         if self.options.base:
             return self.options.base
         settings = self.settings(staged)
@@ -174,7 +202,15 @@ class Workspace:
         github_base = self.environ.get("GITHUB_BASE_REF")
         if github_base:
             return f"origin/{github_base}"
-        return self.repo.upstream()
+        default = self.repo.default_branch()
+        if default:
+            return default
+        branch = branch or self.repo.current_branch()
+        upstream = self.repo.upstream()
+        if upstream and not (branch and upstream.endswith("/" + branch)):
+            return upstream
+        local = self.repo.local_default_branch()
+        return local if local and local != branch else None
 
     def side(
         self, role: str, label: str, snapshot: Snapshot, sha: str | None, *, required: bool
@@ -216,12 +252,46 @@ class Workspace:
         left_sha, right_sha = self.repo.resolve(left), self.repo.resolve(right)
         base_tree, base_sha = self.merge_base_tree(left_sha, right_sha)
         theirs_tree, ours_tree = self.repo.tree(left), self.repo.tree(right)
-        return self._assemble(
+        scenario = self._assemble(
             RANGE,
             (base_tree, base_sha),
-            (left, theirs_tree, left_sha),
-            (right, ours_tree, right_sha),
+            (self.display_name(left), theirs_tree, left_sha),
+            (self.display_name(right), ours_tree, right_sha),
         )
+        return self.joined_sides(scenario, left_sha, right, right_sha)
+
+    def joined_sides(
+        self, scenario: MergeScenario, left_sha: str, right: str, right_sha: str
+    ) -> MergeScenario:
+        """``A..M`` where M is a merge commit of A and another commit X (GitHub's
+        ``refs/pull/N/merge``, or ``main@{1}..main`` after ``git merge``): A is
+        the merge base, so A's side adds nothing and the conflicts between A
+        and X would go unseen.  The scenario then carries M's own sides (their
+        merge base, A, X) for the rules that judge what each side added."""
+        if not scenario.fast_forward:
+            return scenario  # A is not M's parent: the plain range is right
+        parents = self.repo.parents(right_sha)
+        if len(parents) != 2 or left_sha not in parents:
+            return scenario
+        index = 2 if parents[0] == left_sha else 1
+        other = parents[index - 1]
+        base_tree, base_sha = self.merge_base_tree(left_sha, other)
+        name = self.repo.branch_of(other) or f"{self.display_name(right)}^{index}"
+        joined = (
+            self.side("base", "merge base", base_tree, base_sha, required=False),
+            self.side(
+                "theirs", scenario.theirs.label, self.repo.tree(left_sha), left_sha, required=False
+            ),
+            self.side("ours", name, self.repo.tree(other), other, required=False),
+        )
+        return replace(scenario, joined=joined)
+
+    def display_name(self, ref: str) -> str:
+        """How people know a ref: as written, but a bare commit id (pre-push's
+        refs, a CI variable) by the branch at it, else its short form."""
+        if not _FULL_SHA.fullmatch(ref):
+            return ref
+        return self.repo.branch_of(ref) or ref[:7]
 
     def merge_scenario(self, merge_head: str, staged: bool) -> MergeScenario:
         """A merge in progress: HEAD and MERGE_HEAD, the tree is the merge."""
@@ -232,10 +302,15 @@ class Workspace:
         return self._assemble(
             MERGE,
             (base_tree, base_sha),
-            (f"MERGE_HEAD ({merge_head[:7]})", self.repo.tree(merge_head), merge_head),
+            (self._merge_head_label(merge_head), self.repo.tree(merge_head), merge_head),
             (ours_label, self.repo.tree(head), head),
             merged=merged,
         )
+
+    def _merge_head_label(self, merge_head: str) -> str:
+        """``MERGE_HEAD (feature)``: the name ``git merge`` was given, from MERGE_MSG."""
+        name = self.repo.merge_head_name() or self.display_name(merge_head)
+        return f"MERGE_HEAD ({name})"
 
     def tree_scenario(
         self,
@@ -247,7 +322,7 @@ class Workspace:
     ) -> MergeScenario:
         """The working tree (or index) itself, against ``base_ref`` when given."""
         tree = self.snapshot(staged=staged)
-        label = label or ("index" if staged else "working tree")
+        label = label or (STAGED_LABEL if staged else "working tree")
         head = self._head()
         if base_ref is None:
             head_tree = self.repo.tree("HEAD") if head else MemoryTree({}, origin="(no commits)")
@@ -271,9 +346,11 @@ class Workspace:
 
     def ref_scenario(self, ref: str) -> MergeScenario:
         """One commit on its own (``apply REF``): its heads, its forks."""
-        sha = self.repo.resolve(ref)
+        sha, name = self.repo.resolve(ref), self.display_name(ref)
         tree = self.repo.tree(ref)
-        return self._assemble(TREE, (tree, sha), (ref, tree, sha), (ref, tree, sha), has_base=False)
+        return self._assemble(
+            TREE, (tree, sha), (name, tree, sha), (name, tree, sha), has_base=False
+        )
 
     def _head(self) -> str | None:
         try:
@@ -326,7 +403,25 @@ class Workspace:
             touched=changed_paths(base_tree, checked, _locations(checked_side)),
             conflicts=conflicts,
             has_base=has_base,
+            published=self.published_refs(our_sha),
         )
+
+    def published_refs(self, ours_sha: str | None) -> PublishedRefs:
+        """``[tool.mergeguard] published`` refs (tags, release branches), each
+        read only if a rule asks (see PublishedRefs), and which of them the
+        checked commit (``ours_sha``, else HEAD) already contains."""
+        patterns = self.settings(self.under_pre_commit()).published
+        if not patterns:
+            return PublishedRefs()
+        refs = self.repo.matching_refs(patterns)
+        contained = ours_sha or self._head()
+        below = self.repo.matching_refs(patterns, merged_into=contained) if contained else ()
+
+        def load(ref: str) -> Side:
+            name = self.repo.short_name(ref)
+            return self.side("published", name, self.repo.tree(ref), None, required=False)
+
+        return PublishedRefs(refs, frozenset(below), load)
 
 
 def _locations(side: Side) -> list[PurePosixPath]:

@@ -13,8 +13,12 @@ import os
 import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from hookkit import PreCommit
 
 STYLES = ("plain", "annotated")
 
@@ -246,3 +250,26 @@ def set_upgrade(path: Path, upgrade: str, downgrade: str = "pass") -> None:
         '    """Downgrade schema."""\n    pass', '    """Downgrade schema."""\n' + down
     )
     path.write_text(text)
+
+
+# -- the real pre-commit, installed once per session (see tests/hookkit.py) ----------
+
+
+@pytest.fixture(scope="session")
+def pre_commit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PreCommit]:
+    """Once per session: the snapshot, the config naming it, the installed hooks."""
+    import yaml
+    from hookkit import PreCommit, clean_env, snapshot_of_this_checkout
+
+    workdir = tmp_path_factory.mktemp("pre-commit")
+    snapshot = workdir / "mergeguard"
+    rev = snapshot_of_this_checkout(snapshot)
+    config = workdir / "pre-commit-config.yaml"
+    hooks = [{"id": "mergeguard"}, {"id": "mergeguard-post-merge"}]
+    config.write_text(
+        yaml.safe_dump({"repos": [{"repo": str(snapshot), "rev": rev, "hooks": hooks}]})
+    )
+    setup = PreCommit(config, clean_env({"PRE_COMMIT_HOME": str(workdir / "home")}))
+    installed = setup.run(snapshot, "install-hooks", "--config", str(config))
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    yield setup

@@ -195,7 +195,12 @@ def test_working_tree_against_a_base(
 ) -> None:
     diverge(repo)
     repo.checkout("feature")
+    # without a remote, a local main is the branch the work merges into
+    code, document = check(capsys, repo)
+    assert code == 1 and codes(document) == ["MG102"]
+    repo.git("branch", "-m", "main", "trunk")
     assert check(capsys, repo)[0] == 0  # no base known: the tree alone is fine
+    repo.git("branch", "-m", "trunk", "main")
     code, document = check(capsys, repo, "--base", "main")
     assert code == 1 and codes(document) == ["MG102"]
     assert check(capsys, repo, "main")[0] == 1  # a single ref is the base
@@ -215,7 +220,10 @@ def test_pre_push_refs_from_pre_commit(
     monkeypatch.setenv("PRE_COMMIT_TO_REF", repo.git("rev-parse", "feature"))
     code, document = check(capsys, repo)
     assert code == 1 and codes(document) == ["MG102"]
-    monkeypatch.setenv("PRE_COMMIT_FROM_REF", "0" * 40)  # a new remote branch
+    monkeypatch.setenv("PRE_COMMIT_FROM_REF", "0" * 40)  # a new remote branch: against main
+    code, document = check(capsys, repo)
+    assert code == 1 and codes(document) == ["MG102"]
+    repo.git("branch", "-m", "main", "trunk")  # no branch to merge into is known
     assert check(capsys, repo)[0] == 0
 
 

@@ -208,6 +208,20 @@ def test_dry_run_writes_nothing_and_shows_the_diff(
     assert code == 0 and "nothing to fix" in err
 
 
+def test_merge_refuses_a_template_that_renders_python2(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A merge file whose header reads only by recovery is not written."""
+    diverged(repo)
+    mako = repo.root / "migrations" / "script.py.mako"
+    mako.write_text(mako.read_text() + '\nprint "legacy template"\n')
+    repo.commit("a Python 2 template")
+    repo.git("merge", "-q", "--no-edit", "feature")
+    code, _, err = fix(capsys, repo, "--merge", "--rev-id", "m1")
+    assert code != 0 and "does not read back" in err
+    assert not list((repo.root / "migrations" / "versions").glob("m1_*.py"))
+
+
 def test_never_overwrites_an_existing_file(
     repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -26,13 +26,14 @@ import sys
 import sysconfig
 import tempfile
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import GIT_ENV, RepoBuilder
+from conftest import RepoBuilder
+from hookkit import PreCommit, clean_env, run
 
 from mergeguard.cli import main
 
@@ -80,20 +81,6 @@ def linear(repo: RepoBuilder) -> History:
     return History(base, base, feature)
 
 
-def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The test's environment without pre-commit's or git's location
-    variables, with the pinned git identity and wide uncoloured output."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PRE_COMMIT", "GIT_")) and k not in ("NO_COLOR", "FORCE_COLOR")
-    }
-    env.update(GIT_ENV)
-    env.update({"NO_COLOR": "1", "COLUMNS": "400"})
-    env.update(extra or {})
-    return env
-
-
 @pytest.fixture(scope="session")
 def scripts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory holding this interpreter's ``mergeguard`` command: the
@@ -111,21 +98,6 @@ def scripts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def hook_env(scripts_dir: Path) -> dict[str, str]:
     return clean_env({"PATH": os.pathsep.join([str(scripts_dir), os.environ.get("PATH", "")])})
-
-
-def run(
-    argv: list[str], cwd: Path, env: Mapping[str, str], stdin: str = "", timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv,
-        cwd=cwd,
-        env=dict(env),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def install_hook(repo: RepoBuilder, name: str) -> None:
@@ -238,11 +210,11 @@ def test_pre_commit_env_makes_check_read_the_index(
     assert code == 1 and "working tree" in err
     no_pre_commit_env.setenv("PRE_COMMIT", "1")
     code, out, err = check(capsys, *where)
-    assert (code, out) == (0, "") and "(index)" in err
+    assert (code, out) == (0, "") and "(staged changes)" in err
 
     repo.git("add", "-A")  # now the commit would hold the second head
     code, out, err = check(capsys, *where)
-    assert code == 1 and "MG101" in out and "index" in out
+    assert code == 1 and "MG101" in out and "staged changes" in out
 
 
 def test_pre_commit_env_leaves_ranges_and_pushed_refs_alone(
@@ -257,8 +229,12 @@ def test_pre_commit_env_leaves_ranges_and_pushed_refs_alone(
     no_pre_commit_env.setenv("PRE_COMMIT_FROM_REF", history.main)
     no_pre_commit_env.setenv("PRE_COMMIT_TO_REF", history.feature)
     code, out, err = check(capsys, *where)
-    assert code == 1 and "MG102" in out and history.main[:7] in err + out
+    assert code == 1 and "MG102" in out and "(main..feature," in err  # commit ids by name
+    # the remote's old copy of the pushed branch is not the target: main is
     no_pre_commit_env.setenv("PRE_COMMIT_FROM_REF", history.base)
+    code, out, _ = check(capsys, *where)
+    assert code == 1 and "MG102" in out
+    repo.git("branch", "-m", "main", "trunk")  # no target known: the pushed update alone
     code, out, _ = check(capsys, *where)
     assert (code, out) == (0, "")
 
@@ -379,29 +355,30 @@ def test_pre_push_refuses_an_update_that_leaves_two_heads(
     )
     assert result.returncode == 1
     assert "MG101" in result.stdout and "push refused" in result.stderr
+    # judged against the branch it merges into (origin/main), not the remote's old copy
     result = pre_push(
         pushed, hook_env, f"refs/heads/feature {h.feature} refs/heads/feature {h.base}"
     )
+    assert result.returncode == 1 and "MG102" in result.stdout
+    assert "origin/main" in result.stdout
+    result = pre_push(pushed, hook_env, f"refs/heads/feature {h.main} refs/heads/feature {h.base}")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == "" and "refs/heads/feature" in result.stderr
 
 
-def test_pre_push_checks_a_new_branch_from_the_default_branch(
+def test_pre_push_checks_a_new_branch_against_the_default_branch(
     pushed: Pushed, hook_env: dict[str, str]
 ) -> None:
     h = pushed.history
-    clean = pre_push(pushed, hook_env, f"refs/heads/topic {h.feature} refs/heads/topic {NULL}")
+    clean = pre_push(pushed, hook_env, f"refs/heads/topic {h.main} refs/heads/topic {NULL}")
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert "refs/heads/topic" in clean.stderr and f"{h.base}..{h.feature}" in clean.stderr
-    bad = pre_push(pushed, hook_env, f"refs/heads/topic {pushed.merged} refs/heads/topic {NULL}")
-    assert bad.returncode == 1 and "MG101" in bad.stdout
+    assert "refs/heads/topic" in clean.stderr and "(origin/main..main," in clean.stderr
+    bad = pre_push(pushed, hook_env, f"refs/heads/topic {h.feature} refs/heads/topic {NULL}")
+    assert bad.returncode == 1 and "MG102" in bad.stdout
 
-    pushed.repo.git("remote", "set-head", "origin", "--delete")
-    unknown = pre_push(
-        pushed, hook_env, f"refs/heads/topic {pushed.merged} refs/heads/topic {NULL}"
-    )
-    assert unknown.returncode == 0 and "not checked" in unknown.stderr
-    assert "origin/HEAD is unknown" in unknown.stderr
+    pushed.repo.git("remote", "set-head", "origin", "--delete")  # origin/main is still known
+    still = pre_push(pushed, hook_env, f"refs/heads/topic {h.feature} refs/heads/topic {NULL}")
+    assert still.returncode == 1 and "MG102" in still.stdout
 
 
 def test_pre_push_skips_deletions(pushed: Pushed, hook_env: dict[str, str]) -> None:
@@ -420,9 +397,9 @@ def test_pre_push_hook_in_a_real_push(pushed: Pushed, hook_env: dict[str, str]) 
     refused = run(["git", "push", "origin", "feature"], repo.root, hook_env)
     assert refused.returncode != 0 and "MG101" in refused.stdout + refused.stderr
     assert repo.git("ls-remote", "origin", "refs/heads/feature").split()[0] == h.feature
-    accepted = run(["git", "push", "origin", f"{h.feature}:refs/heads/topic"], repo.root, hook_env)
+    accepted = run(["git", "push", "origin", f"{h.main}:refs/heads/topic"], repo.root, hook_env)
     assert accepted.returncode == 0, accepted.stderr
-    assert repo.git("ls-remote", "origin", "refs/heads/topic").split()[0] == h.feature
+    assert repo.git("ls-remote", "origin", "refs/heads/topic").split()[0] == h.main
 
 
 # --------------------------------------------------------------------------- mergeguard demo
@@ -509,57 +486,6 @@ def test_demo_without_git_is_exit_3(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- real pre-commit
 
 
-@dataclass(frozen=True)
-class PreCommit:
-    """A ``.pre-commit-config.yaml`` naming a committed snapshot of this
-    checkout, with its hook environment installed in ``env``'s PRE_COMMIT_HOME."""
-
-    config: Path
-    env: dict[str, str]
-
-    def run(self, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-        argv = [sys.executable, "-m", "pre_commit", *args]
-        return run(argv, cwd, self.env, timeout=600)
-
-    def hook(self, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-        return self.run(cwd, "run", "--config", str(self.config), "--color", "never", *args)
-
-
-def snapshot_of_this_checkout(target: Path) -> str:
-    """Commit this checkout's files (tracked and untracked, not ignored, as
-    they are on disk) to a new repository at ``target``; its HEAD sha."""
-    listing = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout
-    for name in sorted(set(os.fsdecode(listing).split("\0")) - {""}):
-        source = ROOT / name
-        if source.is_file():  # not deleted, not a submodule
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
-    snapshot = RepoBuilder(target)
-    return snapshot.commit("snapshot of the mergeguard checkout under test")
-
-
-@pytest.fixture(scope="session")
-def pre_commit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PreCommit]:
-    """Once per session: the snapshot, the config naming it, the installed hooks."""
-    workdir = tmp_path_factory.mktemp("pre-commit")
-    snapshot = workdir / "mergeguard"
-    rev = snapshot_of_this_checkout(snapshot)
-    config = workdir / "pre-commit-config.yaml"
-    hooks = [{"id": "mergeguard"}, {"id": "mergeguard-post-merge"}]
-    config.write_text(
-        yaml.safe_dump({"repos": [{"repo": str(snapshot), "rev": rev, "hooks": hooks}]})
-    )
-    setup = PreCommit(config, clean_env({"PRE_COMMIT_HOME": str(workdir / "home")}))
-    installed = setup.run(snapshot, "install-hooks", "--config", str(config))
-    assert installed.returncode == 0, installed.stdout + installed.stderr
-    yield setup
-
-
 class TestPreCommit:
     """The real pre-commit, with the hook environment it installs itself."""
 
@@ -579,7 +505,8 @@ class TestPreCommit:
 
         repo.git("add", "-A")
         failed = pre_commit.hook(repo.root)
-        assert failed.returncode == 1 and "MG101" in failed.stdout and "index" in failed.stdout
+        assert failed.returncode == 1 and "MG101" in failed.stdout
+        assert "staged changes" in failed.stdout
 
         docs_only = RepoBuilder(repo.root.parent / "docs-only")
         linear(docs_only)
@@ -597,9 +524,12 @@ class TestPreCommit:
         failed = pre_commit.hook(repo.root, *stage, "--from-ref", "main", "--to-ref", "feature")
         assert failed.returncode == 1 and "MG102" in failed.stdout
         assert "mergeguard fix --rebase main..feature" in failed.stdout
-        passed = pre_commit.hook(
+        # the pushed feature is judged against main, not from its old remote copy
+        again = pre_commit.hook(
             repo.root, *stage, "--from-ref", history.base, "--to-ref", "feature"
         )
+        assert again.returncode == 1 and "MG102" in again.stdout
+        passed = pre_commit.hook(repo.root, *stage, "--from-ref", history.base, "--to-ref", "main")
         assert passed.returncode == 0, passed.stdout
 
     def test_post_merge_stage_and_installed_git_hooks(

@@ -67,6 +67,23 @@ def test_a_rebase_by_hand_keeps_the_conflict(
     assert "MG102" not in {i["code"] for i in found}  # linear now: no heads to merge
 
 
+def test_a_pull_requests_merge_commit_carries_the_sides(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GitHub checks ``main..refs/pull/N/merge``: main is the merge base then,
+    and the sides are the merge commit's parents."""
+    fork(repo, "plain", ADD_EMAIL, ADD_EMAIL)
+    repo.checkout("feature")
+    text = (repo.root / "migrations/versions/c7_migration.py").read_text()
+    repo.write("migrations/versions/c7_migration.py", text.replace("= 'a1'", "= 'b2'", 1))
+    repo.commit("re-point c7 onto main's b2")
+    repo.checkout("main")
+    repo.branch("pull-merge")
+    repo.git("merge", "-q", "--no-ff", "--no-edit", "feature")
+    repo.git("update-ref", "refs/pull/7/merge", "HEAD")
+    assert schema(findings(capsys, repo, "main..refs/pull/7/merge")) == [("MG201", ["b2", "c7"])]
+
+
 def _alembic_fork(repo: RepoBuilder) -> None:
     """Real `alembic revision` files: main's b2 and feature's c7 both add users.email."""
     alembic_project(repo, users=True)

@@ -20,7 +20,7 @@ from mergeguard.model import Diagnostic, Environment, FilePatch, MigrationScript
 from mergeguard.parse import read_module
 from mergeguard.parse.header import read_script
 from mergeguard.rules.topology import conflict_groups
-from mergeguard.scenario import MERGE, MergeScenario, Side, added_revisions
+from mergeguard.scenario import MERGE, MergeScenario, Side, added_revisions, published_revisions
 
 
 @dataclass
@@ -111,8 +111,10 @@ def _recheck_merge(
     plan: Plan, graph: RevisionGraph, patch: FilePatch, heads: tuple[str, ...], env: str
 ) -> None:
     """Add the patch only if the graph with it has no conflicting heads left."""
-    result = read_script(read_module(patch.after), patch.path)
-    if result.script is None:
+    facts = read_module(patch.after)
+    result = read_script(facts, patch.path)
+    # A header recovered from a file Python cannot parse is no merge file to write.
+    if result.script is None or facts.error is not None:
         plan.refusals.append(f"the rendered merge file {patch.path} does not read back")
         return
     scripts = [graph.script(r) for r in graph.order] + [result.script]
@@ -162,7 +164,7 @@ def plan_rebase(scenario: MergeScenario, read_file: FileReader) -> Plan:
     for env, read in side.reads.items():
         graph = read.graph
         mine = set(added_revisions(scenario.base, scenario.ours, env))
-        published = set(scenario.base.scripts(env)) | set(scenario.theirs.scripts(env))
+        published = published_revisions(scenario, env)
         moves: dict[str, tuple[str, ...]] = {}
         for heads in conflict_groups(graph).values():
             _plan_group(plan, graph, heads, mine, published, moves, scenario)

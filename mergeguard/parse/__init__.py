@@ -4,7 +4,9 @@
 standard library's ``ast`` first (fast: the whole history goes through it on a
 cold cache) and falls back to libcst where ``ast`` cannot parse; ``exact=True``
 asks for libcst directly (files being reported on or rewritten).  Both give the
-same ``ModuleFacts``.
+same ``ModuleFacts``.  Where neither can parse a file (Python 2 syntax, a
+syntax error), ``parse.recover`` reads its header from tokens when that is
+unambiguous, so the revision keeps its place in the graph.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 
 from mergeguard.parse.reader import READER_VERSION, UnreadableSource, decode
 from mergeguard.parse.values import ModuleFacts
@@ -23,32 +26,44 @@ PARALLEL_THRESHOLD = 400
 
 
 def read_module(data: bytes, *, exact: bool = False) -> ModuleFacts:
-    """The facts of one Python module; unreadable input gives ``error`` set."""
+    """The facts of one Python module; unreadable input gives ``error`` set
+    (and, for a syntax error, the header when the tolerant reader recovers it)."""
     try:
         text = decode(data)
     except UnreadableSource as exc:
         return ModuleFacts(error=exc.message, error_span=exc.span)
-    if exact:
-        return _read_cst(text)
+    try:
+        return _read_cst(text) if exact else _read_fast(text)
+    except UnreadableSource as exc:
+        return _unparsable(text, exc)
+
+
+def _read_fast(text: str) -> ModuleFacts:
     from mergeguard.parse.read_ast import read_ast
 
     try:
         return read_ast(text)
     except UnreadableSource as ast_error:
-        facts = _read_cst(text)
-        if facts.error is not None:
+        try:
+            return _read_cst(text)
+        except UnreadableSource:
             # ast's messages name the problem better ("Missing parentheses ...").
-            return ModuleFacts(error=ast_error.message, error_span=ast_error.span)
-        return facts
+            raise ast_error from None
 
 
 def _read_cst(text: str) -> ModuleFacts:
     from mergeguard.parse.read_cst import read_cst  # libcst only when needed
 
-    try:
-        return read_cst(text)
-    except UnreadableSource as exc:
-        return ModuleFacts(error=exc.message, error_span=exc.span)
+    return read_cst(text)
+
+
+def _unparsable(text: str, problem: UnreadableSource) -> ModuleFacts:
+    """Facts of a module no parser reads: the problem, plus the header the
+    token-level reader recovers when it is unambiguous (else nothing)."""
+    from mergeguard.parse.recover import recover_header
+
+    recovered = recover_header(text) or ModuleFacts()
+    return replace(recovered, error=problem.message, error_span=problem.span)
 
 
 def read_modules(sources: Sequence[bytes]) -> list[ModuleFacts]:

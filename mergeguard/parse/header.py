@@ -37,6 +37,8 @@ CONSTANTS_HINT = (
     '[tool.mergeguard.constants] (e.g. "{name}" = "value")'
 )
 
+UNREADABLE_HINT = "fix the file so that Python 3 can parse it; Alembic fails on it too"
+
 _REVISION_ID = re.compile(r"^[ \t]*Revision ID:[ \t]*(\S*)", re.MULTILINE)
 _REVISES = re.compile(r"^[ \t]*Revises:[ \t]*(.*?)[ \t]*$", re.MULTILINE)
 
@@ -106,13 +108,15 @@ class _Reading:
 
     def run(self, blob: str) -> ScriptRead:
         facts = self.facts
-        if facts.error is not None:
-            return self.unreadable(facts.error, facts.error_span)
         revision = facts.binding("revision")
+        if facts.error is not None and revision is None:
+            return self.unreadable(facts.error, facts.error_span)
         if revision is None:
             return self.not_a_migration()
         rev_id = self.revision_id(revision.value, revision.span)
         if rev_id is None:
+            if facts.error is not None:
+                return self.unreadable(facts.error, facts.error_span)
             return ScriptRead(None, tuple(self.problems))
         script = MigrationScript(
             path=self.path,
@@ -128,6 +132,8 @@ class _Reading:
             complete=self.complete,
             blob=blob,
         )
+        if facts.error is not None:
+            self.problems.insert(0, self.recovered(script, facts.error, facts.error_span))
         return ScriptRead(script, tuple(self.problems))
 
     def unreadable(self, message: str, span: Span | None) -> ScriptRead:
@@ -135,9 +141,22 @@ class _Reading:
             "MG001",
             f"{self.path} cannot be read: {message}",
             self.at(span),
-            hint="fix the file so that Python 3 can parse it; Alembic fails on it too",
+            hint=UNREADABLE_HINT,
         )
         return ScriptRead(None, (problem,))
+
+    def recovered(self, script: MigrationScript, message: str, span: Span | None) -> Diagnostic:
+        """MG001 for a file whose header was read from its tokens: still an
+        error (Alembic cannot load it), but the graph keeps the revision."""
+        down = _describe_ids(script.down_revisions)
+        return diagnostic(
+            "MG001",
+            f"{self.path} cannot be read: {message}; its header was recovered "
+            f"(revision {script.revision!r}, down_revision {down}), so the graph stays whole",
+            self.at(span),
+            hint=UNREADABLE_HINT,
+            revisions=(script.revision,),
+        )
 
     def not_a_migration(self) -> ScriptRead:
         present = [n for n in HEADER_NAMES if self.facts.binding(n) is not None]
@@ -289,6 +308,13 @@ def _first_ref(value: Expr) -> Ref | None:
         if found:
             return found
     return None
+
+
+def _describe_ids(ids: tuple[str, ...]) -> str:
+    """``down_revision`` as it would be written: None, 'a', or ('a', 'b')."""
+    if not ids:
+        return "None"
+    return repr(ids[0]) if len(ids) == 1 else "(" + ", ".join(map(repr, ids)) + ")"
 
 
 def _describe(value: Expr) -> str:

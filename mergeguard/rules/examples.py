@@ -70,6 +70,10 @@ CREATE_AUDIT = "op.create_table('audit_log', sa.Column('id', sa.Integer(), prima
 INDEX_NAME = "op.create_index(op.f('ix_users_name'), 'users', ['name'])"
 RENAME = "op.alter_column('users', 'name', new_column_name='{new}')"
 ALTER_NAME = "op.alter_column('users', 'name', type_={type}, nullable=False)"
+PYTHON2_C3 = (
+    '"""add nothing\n\nRevision ID: c3\nRevises: b2\n"""\n'
+    "revision = 'c3'\ndown_revision = 'b2'\n\n\ndef upgrade():\n    print \"upgrading\"\n"
+)
 
 EXAMPLES: dict[str, tuple[Example, ...]] = {
     "MG001": (
@@ -84,6 +88,13 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             LINE,
             ours=(Rev("helpers", file="helpers.py", text="def helper():\n    return 1\n"),),
             expect=("MG001",),
+        ),
+        Example(
+            "a Python 2 migration: its header is recovered, so the fork with main is found",
+            LINE,
+            ours=(Rev("c3", text=PYTHON2_C3),),
+            theirs=(Rev("d4", "b2"),),
+            expect=("MG001", "MG102"),
         ),
         Example("a valid migration", LINE, ours=(Rev("c3", "b2"),)),
     ),

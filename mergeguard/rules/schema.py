@@ -43,7 +43,7 @@ def schema_conflicts(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
     """MG201-MG205 for every pair of branches, each finding reported once."""
     seen: set[tuple[str, frozenset[str], str]] = set()
     for one, other in branch_pairs(scenario, env):
-        for about, item in _pair(one, other, env, scenario.ours.label):
+        for about, item in _pair(one, other, env, scenario.sides[2].label):
             key = (item.code, frozenset(item.revisions), about)
             if key not in seen:
                 seen.add(key)
@@ -284,8 +284,9 @@ def summaries(scenario: MergeScenario, env: str) -> dict[str, list[str]]:
     """Per side, a short list of what its new revisions do to the schema
     (``+users.email``, ``-legacy``, ``~users.status``)."""
     found: dict[str, list[str]] = {}
-    for side in (scenario.ours, scenario.theirs):
-        added = added_revisions(scenario.base, side, env)
+    base, theirs, ours = scenario.sides
+    for side in (ours, theirs):
+        added = added_revisions(base, side, env)
         graph = side.graph(env)
         if not added or graph is None:
             continue

@@ -1,7 +1,9 @@
 """Which revisions the schema rules (MG2xx) compare with which.
 
 *Between the sides of the git range.*  ``theirs`` and ``ours`` each added
-revisions since the merge base (``added_revisions``); what one side added is
+revisions since the merge base (``added_revisions``; when ``ours`` is a merge
+commit of ``theirs``, as GitHub's ``refs/pull/N/merge``, that merge's own
+parents: ``MergeScenario.sides``); what one side added is
 compared with what the other added, whatever Alembic's graph makes of them: a
 rebase that re-points one side's revision onto the other's makes the two
 linear, but both still run their change.  A revision both sides have (the same
@@ -158,22 +160,26 @@ def branch_of(
 
 
 def _label(scenario: MergeScenario, env: str, revisions: set[str], order: Sequence[str]) -> str:
-    ours = set(added_revisions(scenario.base, scenario.ours, env))
-    theirs = set(added_revisions(scenario.base, scenario.theirs, env))
+    base, theirs_side, ours_side = scenario.sides
+    ours = set(added_revisions(base, ours_side, env))
+    theirs = set(added_revisions(base, theirs_side, env))
     if revisions & ours and not revisions & theirs:
-        return scenario.ours.label
+        return ours_side.label
     if revisions & theirs:
-        return scenario.theirs.label
+        return theirs_side.label
     tip = [r for r in order if r in revisions]
     return f"the branch of {tip[-1]}" if tip else "an empty branch"
 
 
 def _sides(scenario: MergeScenario, env: str) -> tuple[Branch, Branch] | None:
-    """(ours, theirs): what each side of the range added and the other has not."""
+    """(ours, theirs): what each side of the range added and the other has not
+    (the sides of the merge commit when the range's right side is one of its
+    left side, ``MergeScenario.sides``)."""
     if not scenario.has_base:
         return None
-    ours = added_revisions(scenario.base, scenario.ours, env)
-    theirs = added_revisions(scenario.base, scenario.theirs, env)
+    base, theirs_side, ours_side = scenario.sides
+    ours = added_revisions(base, ours_side, env)
+    theirs = added_revisions(base, theirs_side, env)
     if not ours or not theirs:
         return None
     joined = joined_side(scenario)
@@ -185,8 +191,8 @@ def _sides(scenario: MergeScenario, env: str) -> tuple[Branch, Branch] | None:
         return {r: s for r, s in scripts.items() if r not in left_out}
 
     return (
-        branch_of(scenario.ours.label, scenario.ours, only(ours), order),
-        branch_of(scenario.theirs.label, scenario.theirs, only(theirs), order),
+        branch_of(ours_side.label, ours_side, only(ours), order),
+        branch_of(theirs_side.label, theirs_side, only(theirs), order),
     )
 
 

@@ -10,7 +10,12 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "MG001": (
         "A file in a versions directory that Python 3 cannot parse (a syntax error, bytes "
         "that are not valid in its encoding, a binary file), or a module there that is not "
-        "a migration at all (no `revision` variable).",
+        "a migration at all (no `revision` variable).  When a file that cannot be parsed "
+        "(a Python 2 migration, a syntax error below the header) still has an unambiguous "
+        "header (`revision`, `down_revision`, `branch_labels`, `depends_on` each assigned "
+        "once in column 0 to a literal), the finding says the header was recovered and the "
+        "revision keeps its place in the graph: its children are not orphans and a fork "
+        "below it is still reported.",
         "Alembic imports every `.py` file of a versions directory; one that fails stops "
         "`alembic upgrade` for everybody, and a helper module there makes Alembic refuse "
         'the directory ("Could not determine revision id from filename").',
@@ -39,8 +44,11 @@ TEXTS: dict[str, tuple[str, str, str]] = {
         "declares: a typo, a file name written instead of the id, a partial id, or a parent "
         "deleted by the range.",
         'Alembic stops with a KeyError/"not present" error before doing anything.',
-        "Point at the existing id; the hint names the closest one, or the id declared in "
-        "the file whose name was used.",
+        "Point at the existing id; the hint names the closest one (never the revision "
+        "itself), or the id declared in the file whose name was used.  When the parent "
+        "exists only on the branch the work merges into (after `fix --rebase` or `fix "
+        "--merge` on a branch that has not caught up), it is a warning: merge or rebase "
+        "onto that branch before deploying this one alone.",
     ),
     "MG005": (
         "A cycle through `down_revision` or `depends_on` (including a revision that names itself).",
@@ -87,9 +95,14 @@ TEXTS: dict[str, tuple[str, str, str]] = {
         "(`mergeguard fix --merge A..B`).",
     ),
     "MG103": (
-        "A revision that exists on the left side of the range (published) was re-pointed "
-        "(`down_revision`, `depends_on` or `branch_labels` changed), renamed (new id in the "
-        "same file) or deleted on the checked side.",
+        "A published revision was re-pointed (`down_revision`, `depends_on` or "
+        "`branch_labels` changed), renamed (new id in the same file) or deleted on the "
+        "checked side.  Published means on the branch the work merges into (the left side "
+        "of the range, or the base: `--base`, `[tool.mergeguard] base`, the remote's "
+        "default branch), or on a ref matching `[tool.mergeguard] published` (e.g. "
+        '`["refs/tags/v*", "origin/release/*"]`).  A revision only on the feature branch '
+        "and its own remote copy (`origin/feature`) is not published: rebasing it and "
+        "force-pushing is the normal flow.",
         "Databases that already applied it record its id; Alembic then skips or repeats "
         "migrations silently.",
         "Restore the revision as published; put new work in a new revision or join heads "
@@ -103,7 +116,9 @@ TEXTS: dict[str, tuple[str, str, str]] = {
         "(`branch_labels = ('name',)`).",
     ),
     "MG105": (
-        'Both sides add the same revision id with different content (two "003" files).',
+        'Both sides add the same revision id with different content (two "003" files). '
+        "The sides are the branch the work merges into and the checked side; the branch's "
+        "own remote copy is not a side, so a rebased revision is no collision.",
         "After the merge Alembic keeps one file and drops the other (MG003), so one "
         "branch's migration never runs.",
         "Give one of them a new id and re-point what follows it.",

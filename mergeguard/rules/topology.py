@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from mergeguard.graph import RevisionGraph, location_of
 from mergeguard.model import Diagnostic, MigrationScript
 from mergeguard.rules.catalogue import diagnostic
-from mergeguard.scenario import MERGE, RANGE, MergeScenario, added_revisions
+from mergeguard.scenario import MERGE, RANGE, MergeScenario, added_revisions, published_on
 
 UNLABELLED = ""
 
@@ -91,7 +91,7 @@ def new_multiple_heads(scenario: MergeScenario, env: str) -> Iterator[Diagnostic
             continue  # MG102 reports the merge that made these heads
         before = head_count(scenario.theirs.graph(env), key)
         already = scenario.kind == RANGE and len(heads) <= before
-        where = f"{side.label} ({side.origin})"
+        where = side.title
         message = (
             f"{where} has {len(heads)} heads on {_lineage(key)}: {_describe(graph, heads)}; "
             f'`{_upgrade_target(key)}` fails with "Multiple head revisions"'
@@ -178,30 +178,47 @@ def _merge_hint(scenario: MergeScenario) -> str:
 
 
 def published_revision_changed(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
-    """MG103: a revision the left side published was re-pointed, renamed or deleted."""
+    """MG103: a published revision was re-pointed, renamed or deleted: one the
+    merge base has and the target (or a ``published`` ref) still has as it
+    was, or one on a ``published`` ref the checked commit contains."""
     if not scenario.has_base or scenario.kind == MERGE:
         return
-    base, theirs = scenario.base.scripts(env), scenario.theirs.scripts(env)
     ours = scenario.ours.scripts(env)
     ours_by_path = {s.path: s for s in ours.values()}
-    for revision, before in base.items():
-        if revision not in theirs or _shape(theirs[revision]) != _shape(before):
-            continue  # not published unchanged on the left side
+    for revision, before, where_published in _published_before(scenario, env):
         after = ours.get(revision)
         if after is not None and _shape(after) == _shape(before):
             continue
         what, where = _change(before, after, ours_by_path.get(before.path))
         yield diagnostic(
             "MG103",
-            f"revision {revision} is published on {scenario.theirs.label} but "
+            f"revision {revision} is published on {where_published} but "
             f"{scenario.ours.label} {what}; databases that already applied it will "
             "silently skip or repeat migrations",
             location_of(where or before),
-            hint=f"restore revision {revision} as {scenario.theirs.label} has it; put new work "
+            hint=f"restore revision {revision} as {where_published} has it; put new work "
             "in a new revision, or join heads with `mergeguard fix --merge`",
             revisions=(revision,),
             environment=env,
         )
+
+
+def _published_before(
+    scenario: MergeScenario, env: str
+) -> Iterator[tuple[str, MigrationScript, str]]:
+    """(revision, its published script, where) for every revision the checked
+    side must keep as it is."""
+    seen: set[str] = set()
+    for revision, before in scenario.base.scripts(env).items():
+        where = published_on(scenario, env, revision, key=_shape, like=before)
+        if where is not None:  # else the target changed it too, or dropped it
+            seen.add(revision)
+            yield revision, before, where
+    for side in scenario.published.sides(below_ours=True):
+        for revision, script in side.scripts(env).items():
+            if revision not in seen:
+                seen.add(revision)
+                yield revision, script, side.label
 
 
 def _shape(script: MigrationScript) -> tuple[object, ...]:
