@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,22 +20,26 @@ import click
 if TYPE_CHECKING:
     from mergeguard.demo import DemoRepository
     from mergeguard.model import Diagnostic
-    from mergeguard.workspace import Options
+    from mergeguard.scenario import MergeScenario
+    from mergeguard.workspace import Options, Workspace
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+DIRECTORY = click.Path(file_okay=False, path_type=Path)
+
+
 def common_options(func: F) -> F:
-    """``-C``, ``-c``, ``-n``, ``--versions``, ``--base``: on every command."""
+    """``-C``, ``-c``, ``-n``, ``--versions``, ``--recursive``, ``--base``: on every command."""
     decorators = [
         click.option(
             "-C",
             "directory",
-            type=click.Path(file_okay=False, path_type=Path),
+            type=DIRECTORY,
             default=None,
-            help="Run as if started in DIR.",
+            help="Run as if started in DIR (relative to a -C before the command).",
         ),
         click.option(
             "-c",
@@ -58,6 +63,13 @@ def common_options(func: F) -> F:
             type=click.Path(path_type=Path),
             help="Versions directory (repeatable); bypasses discovery.",
         ),
+        click.option(
+            "--recursive",
+            "recursive",
+            is_flag=True,
+            help="Read version directories recursively (Alembic's "
+            "recursive_version_locations = true).",
+        ),
         click.option("--base", "base", default=None, help="Base ref for commands without a range."),
     ]
     for decorator in reversed(decorators):
@@ -71,15 +83,35 @@ def make_options(
     name: str | None = None,
     versions: Sequence[Path] = (),
     base: str | None = None,
+    recursive: bool = False,
 ) -> Options:
     from mergeguard.workspace import Options
 
-    return Options(directory or Path("."), config, name, tuple(versions), base)
+    return Options(
+        start_directory(directory), config, name, tuple(versions), base, recursive=recursive
+    )
+
+
+def start_directory(given: Path | None) -> Path:
+    """Where the command runs: ``-C`` before the command and ``-C`` after it
+    combine as git's successive ``-C`` options do (``mergeguard -C a heads -C
+    b`` runs in a/b; an absolute later one replaces the earlier)."""
+    context = click.get_current_context(silent=True)
+    before = context.find_root().params.get("directory") if context else None
+    parts = [part for part in (before, given) if part is not None]
+    return Path(*parts) if parts else Path(".")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="mergeguard", prog_name="mergeguard")
-def cli() -> None:
+@click.option(
+    "-C",
+    "directory",
+    type=DIRECTORY,
+    default=None,
+    help="Run as if started in DIR (as git -C; a -C after the command is relative to it).",
+)
+def cli(directory: Path | None) -> None:
     """Keep Alembic migration histories mergeable.
 
     Reads migration files statically (never imports them) at any git ref, and
@@ -111,27 +143,68 @@ def heads(ref: str | None, fmt: str, **common: Any) -> None:
 
 
 @cli.command()
+@click.argument("range_spec", metavar="[RANGE]", required=False)
 @click.option("--ref", default=None, help="Read this commit instead of the working tree.")
 @click.option("--format", "fmt", type=FORMAT_GRAPH, default="tree", show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Only the N newest revisions (in the tree's order).",
+)
 @common_options
-def graph(ref: str | None, fmt: str, **common: Any) -> None:
-    """Draw the revision graph: a tree, JSON, Graphviz dot or Mermaid."""
+def graph(
+    range_spec: str | None, ref: str | None, fmt: str, limit: int | None, **common: Any
+) -> None:
+    """Draw the revision graph: a tree, JSON, Graphviz dot or Mermaid.
+
+    The tree prints one revision a line, newest first (like `alembic history`),
+    with a new column only where the history forks.  RANGE is A..B: draw what
+    merging A and B would leave, marking with `+` the revisions each side adds.
+    """
     from mergeguard.report import graphviews, text
 
-    reads, diagnostics = _read(ref, common)
+    reads, diagnostics, marks = _graph_reads(range_spec, ref, common)
     if fmt == "json":
-        click.echo(graphviews.graph_document(reads, diagnostics))
+        click.echo(graphviews.graph_document(reads, diagnostics, marks, limit))
     elif fmt == "dot":
-        click.echo(graphviews.dot(reads), nl=False)
+        click.echo(graphviews.dot(reads, marks, limit), nl=False)
     elif fmt == "mermaid":
-        click.echo(graphviews.mermaid(reads), nl=False)
+        click.echo(graphviews.mermaid(reads, marks, limit), nl=False)
     else:
         console = _console()
         for read in reads:
-            console.print(graphviews.tree(read))
+            console.print(graphviews.tree(read, marks, limit))
         text.render_diagnostics(console, diagnostics)
         _summary(diagnostics)
     _finish(diagnostics)
+
+
+def _graph_reads(
+    range_spec: str | None, ref: str | None, common: dict[str, Any]
+) -> tuple[tuple[Any, ...], tuple[Diagnostic, ...], Any]:
+    """What ``graph`` draws: one snapshot (``--ref``, else the working tree),
+    or the merged side of a range with the revisions each side adds."""
+    from mergeguard.engine import all_diagnostics
+    from mergeguard.report.graphviews import range_marks
+    from mergeguard.workspace import Workspace
+
+    if range_spec is None:
+        reads, diagnostics = _read(ref, common)
+        return reads, diagnostics, None
+    if ref is not None:
+        raise click.UsageError("give either RANGE or --ref, not both")
+    if ".." not in range_spec:
+        raise click.BadParameter(
+            f"{range_spec!r} is not a range A..B (to draw one commit: --ref {range_spec})",
+            param_hint="RANGE",
+        )
+    workspace = Workspace(make_options(**common))
+    scenario = workspace.scenario(range_spec)
+    reads = tuple(scenario.merged.reads.values())
+    marks = range_marks(scenario)
+    workspace.close()
+    return reads, all_diagnostics(reads), marks
 
 
 FORMAT_CHECK = click.Choice(["text", "json", "github", "sarif", "markdown"])
@@ -162,6 +235,12 @@ def _selectors(values: Sequence[str]) -> tuple[str, ...]:
     help="Also prove the result on a scratch database (see `mergeguard apply`).",
 )
 @click.option("--url", default=None, help="With --apply: the database server to use.")
+@click.option(
+    "--summary",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also append the Markdown report to FILE (e.g. $GITHUB_STEP_SUMMARY).",
+)
 @common_options
 def check(
     range_spec: str | None,
@@ -171,6 +250,7 @@ def check(
     ignore: tuple[str, ...],
     apply_: bool,
     url: str | None,
+    summary: Path | None,
     **common: Any,
 ) -> None:
     """Predict what merging does to the revision graph.
@@ -181,8 +261,8 @@ def check(
     --base / [tool.mergeguard] base / the upstream branch.  Under pre-commit
     (PRE_COMMIT=1) the index is checked, as with --staged.
     """
-    _finish(
-        run_check(
+    with _annotated_errors(fmt, summary):
+        diagnostics = run_check(
             range_spec,
             staged=staged,
             fmt=fmt,
@@ -190,9 +270,52 @@ def check(
             ignore=ignore,
             apply_url=url if apply_ else None,
             apply=apply_,
+            summary=summary,
             **common,
         )
-    )
+    _finish(diagnostics)
+
+
+@contextmanager
+def _annotated_errors(fmt: str, summary: Path | None = None) -> Iterator[None]:
+    """With ``--format github``, a could-not-run error is also printed as an
+    ``::error::`` workflow command on stdout, so the pull request shows it;
+    with ``--summary`` it is appended there too (the message and exit code
+    stay those of ``main``)."""
+    from mergeguard.errors import MergeguardError
+
+    try:
+        yield
+    except MergeguardError as error:
+        if fmt == "github":
+            from mergeguard.report.github import cannot_run
+
+            click.echo(cannot_run(error.message, error.hint))
+        if summary is not None:
+            from mergeguard.report import markdown
+
+            try:
+                _append(summary, markdown.cannot_run(error.message, error.hint))
+            except MergeguardError as unwritable:  # the first error is the one to report
+                click.echo(f"mergeguard: {unwritable.message}", err=True)
+        raise
+
+
+def _append(path: Path, text: str) -> None:
+    """Append ``text`` to a summary file (GitHub collects the job summary from
+    it; other steps may have written there first)."""
+    try:
+        with path.open("a", encoding="utf-8") as handle:
+            if handle.tell():  # after another step's summary: a blank line between
+                handle.write("\n")
+            handle.write(text)
+    except OSError as error:
+        from mergeguard.errors import MergeguardError
+
+        raise MergeguardError(
+            f"cannot write the summary to {path}: {error.strerror}",
+            hint="pass a writable file with --summary FILE",
+        ) from error
 
 
 def run_check(
@@ -204,6 +327,7 @@ def run_check(
     ignore: Sequence[str] = (),
     apply: bool = False,
     apply_url: str | None = None,
+    summary: Path | None = None,
     **common: Any,
 ) -> tuple[Diagnostic, ...]:
     """The body of ``check``: judge the scenario, print the findings, and
@@ -220,9 +344,14 @@ def run_check(
     if apply:  # the static rules first, then the database
         applied = _apply(scenario, apply_url, 6, 300.0)
         diagnostics += tuple(d for d in applied if selection.allows(d.code, d.name))
-    changes = _schema_changes(scenario, selection) if fmt in ("text", "markdown") else {}
+    wants_changes = fmt in ("text", "markdown") or summary is not None
+    changes = _schema_changes(scenario, selection) if wants_changes else {}
     workspace.close()
     _emit_check(fmt, scenario, diagnostics, changes)
+    if summary is not None:
+        from mergeguard.report import formats
+
+        _append(summary, formats.render("markdown", scenario, diagnostics, changes))
     return diagnostics
 
 
@@ -254,6 +383,7 @@ def demo(directory: Path | None) -> None:
     from mergeguard import demo as demo_repository
 
     if directory is not None:
+        directory = start_directory(directory)  # relative to `mergeguard -C DIR demo`
         reason = demo_repository.unusable_reason(directory)
         if reason:
             raise click.BadParameter(f"{reason}; pass a new or empty directory", param_hint="DIR")
@@ -327,13 +457,10 @@ def _emit_check(
 
 @cli.command()
 @click.argument("range_spec", metavar="[RANGE]", required=False)
-@click.option(
-    "--merge", "mode", flag_value="merge", help="Write a merge revision joining the heads."
-)
+@click.option("--merge", is_flag=True, help="Write a merge revision joining the heads.")
 @click.option(
     "--rebase",
-    "mode",
-    flag_value="rebase",
+    is_flag=True,
     help="Re-point this branch's new revisions onto the other side's head.",
 )
 @click.option("-m", "--message", default=None, help="Message of the merge revision.")
@@ -349,7 +476,8 @@ def _emit_check(
 @common_options
 def fix(
     range_spec: str | None,
-    mode: str | None,
+    merge: bool,
+    rebase: bool,
     message: str | None,
     rev_id: str | None,
     allow_conflicts: bool,
@@ -366,8 +494,14 @@ def fix(
     from mergeguard.fix import run as fixing
     from mergeguard.workspace import Workspace
 
-    if mode is None:
+    if merge and rebase:
+        raise click.UsageError(
+            "--merge and --rebase are two different fixes: choose one (a merge revision "
+            "joining the heads, or this branch's revisions moved onto the other head)"
+        )
+    if not merge and not rebase:
         raise click.UsageError("choose --merge or --rebase")
+    mode = "merge" if merge else "rebase"
     workspace = Workspace(make_options(**common))
     outcome = fixing.run(
         workspace,
@@ -427,22 +561,43 @@ def apply_command(
 ) -> None:
     """Prove the branch model on a scratch database.
 
-    Every head alone from empty and back down; the sibling branches of each fork
-    in every order, then the merged head; the whole history up, down and up.
-    Runs the project's env.py (else a minimal built-in environment) in a
-    subprocess, on a throwaway database that is dropped afterwards.
+    First the graph findings of `check` (MG0xx, MG1xx: several heads are MG101
+    or MG102); then every head alone from empty and back down; the sibling
+    branches of each fork in every order, then the merged head; the whole
+    history up, down and up.  Runs the project's env.py (else a minimal
+    built-in environment) in a subprocess, on a throwaway database that is
+    dropped afterwards.  A module the migrations import that is not installed
+    here is exit 3: run apply where `alembic upgrade` runs.
     """
     from mergeguard.workspace import Workspace
 
-    workspace = Workspace(make_options(**common))
-    if spec and ".." not in spec:
-        scenario = workspace.ref_scenario(spec)
-    else:
-        scenario = workspace.scenario(spec)
-    diagnostics = _apply(scenario, url, orders, timeout)
-    workspace.close()
-    _emit_check(fmt, scenario, tuple(diagnostics), {})
+    with _annotated_errors(fmt):
+        workspace = Workspace(make_options(**common))
+        if spec and ".." not in spec:
+            scenario = workspace.ref_scenario(spec)
+        else:
+            scenario = workspace.scenario(spec)
+        diagnostics = _graph_findings(workspace, scenario)
+        diagnostics += tuple(_apply(scenario, url, orders, timeout))
+        workspace.close()
+    _emit_check(fmt, scenario, diagnostics, {})
     _finish(diagnostics)
+
+
+GRAPH_RULES = ("MG0", "MG1")
+
+
+def _graph_findings(workspace: Workspace, scenario: MergeScenario) -> tuple[Diagnostic, ...]:
+    """What `check` says about the revision graph of the same scenario (the
+    integrity and topology rules, under the project's own select / ignore):
+    a database run cannot show that a merge leaves several heads, since each
+    head is applied on its own."""
+    from mergeguard.rules.run import Selection, evaluate
+
+    settings = workspace.settings(workspace.under_pre_commit())  # as `check` reads them
+    chosen = Selection(settings.select, settings.ignore)
+    found = evaluate(scenario, Selection(GRAPH_RULES))
+    return tuple(d for d in found if chosen.allows(d.code, d.name))
 
 
 def _apply(scenario: Any, url: str | None, orders: int, timeout: float) -> list[Diagnostic]:
@@ -527,7 +682,7 @@ def _finish(diagnostics: Sequence[Diagnostic]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; every failure a user can cause becomes a message and an
     exit code, never a traceback."""
-    from mergeguard.errors import MergeguardError
+    from mergeguard.errors import BadArgument, MergeguardError
 
     try:
         cli.main(
@@ -545,7 +700,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"mergeguard: error: {exc.message}", err=True)
         if exc.hint:
             click.echo(f"  hint: {exc.hint}", err=True)
-        return EXIT_CANNOT_RUN
+        return EXIT_USAGE if isinstance(exc, BadArgument) else EXIT_CANNOT_RUN
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:

@@ -371,16 +371,16 @@ def _versions_environment(versions: Sequence[PurePosixPath]) -> Environment:
     return Environment(name=DEFAULT_SECTION, version_locations=directories)
 
 
-def _environments(
+def _found(
     context: DiscoveryContext,
     settings: ToolSettings,
     config_path: PurePosixPath | None,
     section: str | None,
-    versions: Sequence[PurePosixPath],
+    *,
+    required: bool,
 ) -> tuple[Environment, ...]:
-    """The environments the options select, named and ordered."""
-    if versions:
-        return (_versions_environment(versions),)
+    """The environments the options select, named and ordered; when not
+    ``required``, plain discovery may find none."""
     if config_path is not None:
         path = normalised(config_path, "-c/--config")
         found = [_section_environment(context, path, section or DEFAULT_SECTION, "-c/--config")]
@@ -388,9 +388,55 @@ def _environments(
         found = _select(context, _configured(context, settings.environments), section)
     elif section is not None:
         found = _named_section(context, section)
-    else:
+    elif required:
         found = _discovered(context)
+    else:
+        files = _candidates(context)
+        found = _first_group(context, files, lambda path: _file_environments(context, path))
     return _named(_ordered(context, found))
+
+
+def _with_configured_versions(
+    context: DiscoveryContext, found: Sequence[Environment], settings: ToolSettings
+) -> Environment:
+    """``[tool.mergeguard] versions``: the version directories of the one
+    environment found (its script location, template and options kept, for
+    ``fix --merge`` and ``apply``), or of a bare one when there is no ini."""
+    if len(found) > 1:
+        names = ", ".join(env.name for env in found)
+        raise MergeguardError(
+            f"pyproject.toml in {context.snapshot.origin}: [tool.mergeguard] versions names "
+            f"the version directories of one environment, but {len(found)} were found "
+            f"({names})",
+            hint='choose the environment with [tool.mergeguard] environments = ["path:section"] '
+            "or -n/--name",
+        )
+    if not found:
+        return Environment(name=DEFAULT_SECTION, version_locations=settings.versions)
+    return replace(found[0], version_locations=settings.versions)
+
+
+def _environments(
+    context: DiscoveryContext,
+    settings: ToolSettings,
+    config_path: PurePosixPath | None,
+    section: str | None,
+    versions: Sequence[PurePosixPath],
+) -> tuple[Environment, ...]:
+    """The environments the options select, named and ordered: ``--versions``
+    first, then ``[tool.mergeguard] versions`` over what is configured."""
+    if versions:
+        return (_versions_environment(versions),)
+    found = _found(context, settings, config_path, section, required=not settings.versions)
+    if settings.versions:
+        return (_with_configured_versions(context, found, settings),)
+    return found
+
+
+def _recursive(environments: tuple[Environment, ...]) -> tuple[Environment, ...]:
+    """``--recursive`` / ``recursive_versions = true``: sub-directories too, as
+    Alembic's ``recursive_version_locations = true`` reads them."""
+    return tuple(replace(env, recursive=True) for env in environments)
 
 
 # ---------------------------------------------------------------- API
@@ -402,11 +448,13 @@ def discover(
     config_path: PurePosixPath | None = None,
     section: str | None = None,
     versions: tuple[PurePosixPath, ...] = (),
+    recursive: bool = False,
     start_dir: PurePosixPath = ROOT,
 ) -> Config:
     """Returns every Alembic environment of ``snapshot`` with mergeguard's settings.
 
-    ``versions`` (``--versions``) bypasses discovery; ``config_path``
+    ``versions`` (``--versions``) bypasses discovery, and ``recursive``
+    (``--recursive``) reads every version directory recursively; ``config_path``
     (``-c``) reads one ini and its ``section`` (``-n``, default "alembic");
     otherwise ``[tool.mergeguard] environments`` when set, else every
     alembic.ini (those at or below ``start_dir`` first) and the root
@@ -416,4 +464,6 @@ def discover(
     context = DiscoveryContext(snapshot, normalised(start_dir, "-C"))
     settings = parse_settings(context.toml(PYPROJECT), snapshot.origin)
     environments = _environments(context, settings, config_path, section, versions)
+    if recursive or settings.recursive_versions:
+        environments = _recursive(environments)
     return Config(environments, settings)

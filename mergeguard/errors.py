@@ -19,3 +19,8 @@ class MergeguardError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class BadArgument(MergeguardError):
+    """A malformed command-line argument (``check a..b..c``): the CLI reports
+    it as a usage error (exit 2), since the user, not the repository, must change."""

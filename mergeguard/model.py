@@ -142,7 +142,8 @@ class Diagnostic:
     """A problem found in the migrations (not a failure to run).
 
     ``code`` and ``name`` come from the rule catalogue (MG001 ...), ``hint``
-    names the command or edit that fixes it.
+    names the command or edit that fixes it.  ``related`` are the other places
+    the finding is about (the other side's revision of a schema conflict).
     """
 
     code: str
@@ -153,6 +154,7 @@ class Diagnostic:
     hint: str | None = None
     revisions: tuple[str, ...] = ()
     environment: str = ""
+    related: tuple[Location, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +191,12 @@ class Environment:
 
 @dataclass(frozen=True, slots=True)
 class ToolSettings:
-    """``[tool.mergeguard]`` from pyproject.toml (all optional)."""
+    """``[tool.mergeguard]`` from pyproject.toml (all optional).
+
+    ``versions`` (repository-relative directories) and ``recursive_versions``
+    stand in for a ``version_locations`` / ``recursive_version_locations``
+    that the project computes in Python, where no ini says it.
+    """
 
     base: str | None = None
     environments: tuple[str, ...] = ()
@@ -197,6 +204,8 @@ class ToolSettings:
     ignore: tuple[str, ...] = ()
     constants: tuple[tuple[str, str | None], ...] = ()
     published: tuple[str, ...] = ()  # ref globs whose revisions count as deployed
+    versions: tuple[PurePosixPath, ...] = ()
+    recursive_versions: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,3 +227,28 @@ class EnvironmentReport:
     bases: tuple[str, ...]
     revisions: tuple[str, ...]
     branch_labels: tuple[tuple[str, str], ...]
+
+
+AddedBy = Literal["ours", "theirs", "both"]
+
+
+@dataclass(frozen=True, slots=True)
+class RangeMarks:
+    """What ``graph A..B`` marks on the graph their merge would leave: the
+    revisions each side added since the merge base (``both`` when the two
+    sides added the same id), per environment, and the sides as named."""
+
+    theirs: str
+    ours: str
+    base_sha: str | None = None
+    theirs_sha: str | None = None
+    ours_sha: str | None = None
+    added: tuple[tuple[str, str, AddedBy], ...] = ()  # (environment, revision, side)
+
+    def added_in(self, environment: str) -> dict[str, AddedBy]:
+        return {revision: side for env, revision, side in self.added if env == environment}
+
+    def side_name(self, side: AddedBy) -> str:
+        if side == "both":
+            return f"{self.theirs}, {self.ours}"
+        return self.ours if side == "ours" else self.theirs

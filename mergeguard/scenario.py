@@ -113,6 +113,10 @@ class MergeScenario:
     into) has it, or one of the ``published`` refs does: rewriting it would
     strand databases that applied it.  A revision only on the checked
     branch and its own remote copy is not published: rebasing it is normal.
+    ``via_pre_commit`` is True when pre-commit runs the check: the
+    ``mergeguard`` command then lives in the hook's own virtualenv, so hints
+    name pre-commit's manual-stage fix hooks instead (set by the workspace,
+    the edge that reads the environment; rules never do).
     """
 
     kind: str
@@ -125,6 +129,7 @@ class MergeScenario:
     has_base: bool = True
     published: PublishedRefs = field(default_factory=PublishedRefs)
     joined: tuple[Side, Side, Side] | None = None
+    via_pre_commit: bool = False
 
     @property
     def sides(self) -> tuple[Side, Side, Side]:

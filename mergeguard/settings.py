@@ -4,8 +4,9 @@ pyproject.toml at one snapshot."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import PurePosixPath
 
-from mergeguard.alembic_options import PYPROJECT, DiscoveryContext, toml_table
+from mergeguard.alembic_options import PYPROJECT, DiscoveryContext, normalised, toml_table
 from mergeguard.errors import MergeguardError
 from mergeguard.model import ToolSettings
 from mergeguard.snapshot import Snapshot
@@ -35,6 +36,33 @@ def _setting_list(table: Mapping[str, object], key: str, origin: str) -> tuple[s
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return tuple(str(item) for item in value)
     raise _setting_error(origin, key, "a list of strings", '["..."]')
+
+
+def _setting_flag(table: Mapping[str, object], key: str, origin: str) -> bool:
+    """A boolean setting, False when unset."""
+    value = table.get(key, False)
+    if isinstance(value, bool):
+        return value
+    raise _setting_error(origin, key, "true or false", "true")
+
+
+def _setting_directories(table: Mapping[str, object], origin: str) -> tuple[PurePosixPath, ...]:
+    """``versions``: directories relative to the repository root, none outside it."""
+    found: list[PurePosixPath] = []
+    where = f"pyproject.toml in {origin}: [tool.mergeguard] versions"
+    hint = (
+        "paths in [tool.mergeguard] versions are relative to the repository root and stay "
+        'inside it, e.g. versions = ["app/db/migrations/versions"]'
+    )
+    for entry in _setting_list(table, "versions", origin):
+        path = PurePosixPath(entry)
+        if path.is_absolute():
+            raise MergeguardError(f"{where}: {entry!r} is an absolute path", hint=hint)
+        try:
+            found.append(normalised(path, where))
+        except MergeguardError as error:  # ../ out of the repository
+            raise MergeguardError(error.message, hint=hint) from error
+    return tuple(dict.fromkeys(found))
 
 
 def _setting_constants(
@@ -68,6 +96,8 @@ def parse_settings(document: Mapping[str, object] | None, origin: str) -> ToolSe
         ignore=_setting_list(table, "ignore", origin),
         constants=_setting_constants(table, origin),
         published=_setting_list(table, "published", origin),
+        versions=_setting_directories(table, origin),
+        recursive_versions=_setting_flag(table, "recursive_versions", origin),
     )
 
 

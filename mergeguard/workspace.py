@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from mergeguard.cache import ParseCache, default_cache_path
 from mergeguard.config import discover
 from mergeguard.engine import CACHE_NAMESPACE, EnvironmentRead, Reader
-from mergeguard.errors import MergeguardError
+from mergeguard.errors import BadArgument, MergeguardError
 from mergeguard.model import Config, ToolSettings
 from mergeguard.scenario import (
     MERGE,
@@ -41,21 +41,29 @@ SHALLOW_HINT = (
 
 @dataclass(frozen=True, slots=True)
 class Options:
-    """The common command-line options (``-C``, ``-c``, ``-n``, ``--versions``, ``--base``)."""
+    """The common command-line options (``-C``, ``-c``, ``-n``, ``--versions``,
+    ``--base``, ``--recursive``)."""
 
     directory: Path = Path(".")
     config: Path | None = None
     name: str | None = None
     versions: tuple[Path, ...] = ()
     base: str | None = None
+    recursive: bool = False
 
 
 def parse_range(spec: str) -> tuple[str, str | None]:
     """``A..B`` / ``A...B`` -> (A, B); an empty side is HEAD; a single ref
-    ``R`` -> (R, None): the working tree checked against R."""
+    ``R`` -> (R, None): the working tree checked against R.  More than one
+    separator (``a..b..c``, ``a....b``) is a bad range, not an unknown ref."""
     for separator in ("...", ".."):
         if separator in spec:
             left, _, right = spec.partition(separator)
+            if ".." in right or right.startswith(".") or left.endswith("."):
+                raise BadArgument(
+                    f"bad range `{spec}`: a range is two refs, A..B or A...B",
+                    hint="write one range, e.g. `mergeguard check main..feature`",
+                )
             return left or "HEAD", right or "HEAD"
     return spec, None
 
@@ -107,6 +115,7 @@ class Workspace:
             config_path=self.repo_path(options.config) if options.config else None,
             section=options.name,
             versions=tuple(self.repo_path(v) for v in options.versions),
+            recursive=options.recursive,
             start_dir=self.start_dir(),
         )
 
@@ -404,6 +413,7 @@ class Workspace:
             conflicts=conflicts,
             has_base=has_base,
             published=self.published_refs(our_sha),
+            via_pre_commit=self.environ.get("PRE_COMMIT") == "1",
         )
 
     def published_refs(self, ours_sha: str | None) -> PublishedRefs:

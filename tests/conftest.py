@@ -269,7 +269,17 @@ def pre_commit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PreCommit]:
     config.write_text(
         yaml.safe_dump({"repos": [{"repo": str(snapshot), "rev": rev, "hooks": hooks}]})
     )
-    setup = PreCommit(config, clean_env({"PRE_COMMIT_HOME": str(workdir / "home")}))
-    installed = setup.run(snapshot, "install-hooks", "--config", str(config))
-    assert installed.returncode == 0, installed.stdout + installed.stderr
+    manual = workdir / "pre-commit-config-manual.yaml"
+    fixes = [
+        {"id": "mergeguard"},
+        {"id": "mergeguard-fix-rebase"},
+        {"id": "mergeguard-fix-merge", "stages": ["manual"]},  # as the README suggests
+    ]
+    manual.write_text(
+        yaml.safe_dump({"repos": [{"repo": str(snapshot), "rev": rev, "hooks": fixes}]})
+    )
+    setup = PreCommit(config, clean_env({"PRE_COMMIT_HOME": str(workdir / "home")}), manual)
+    for each in (config, manual):  # one repo and rev: the second reuses the environment
+        installed = setup.run(snapshot, "install-hooks", "--config", str(each))
+        assert installed.returncode == 0, installed.stdout + installed.stderr
     yield setup

@@ -62,6 +62,7 @@ class PreCommit:
 
     config: Path
     env: dict[str, str]
+    manual_config: Path  # the same hooks plus the manual-stage fixes
 
     def run(self, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
         argv = [sys.executable, "-m", "pre_commit", *args]

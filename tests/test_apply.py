@@ -221,3 +221,93 @@ def test_check_apply_runs_after_the_static_rules(
     code = main(["check", "--apply", "-C", str(repo.root), "--format", "json"])
     findings = json.loads(capsys.readouterr().out)["findings"]
     assert code == 1 and {"MG302"} <= {f["code"] for f in findings}
+
+
+def test_a_range_that_leaves_two_heads_is_mg102_with_each_head_applied_alone(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alembic_project(repo, users=True)
+    repo.branch("feature")
+    set_upgrade(alembic_revision(repo, "b2", "phone"), *ADD_PHONE)
+    repo.commit("feature adds b2")
+    repo.checkout("main")
+    set_upgrade(alembic_revision(repo, "c7", "email"), *ADD_EMAIL)
+    repo.commit("main adds c7")
+    code, findings, err = apply(capsys, repo, "main..feature")
+    assert code == 1, err
+    assert [(f["code"], f["severity"]) for f in findings] == [("MG102", "error")]
+    assert set(findings[0]["revisions"]) >= {"b2", "c7"}
+    assert "b2 alone: up and down cleanly" in err and "c7 alone: up and down cleanly" in err
+    assert "no problems found" not in err
+    main(["apply", "main..feature", "-C", str(repo.root)])  # the text report says so too
+    out, err = capsys.readouterr()
+    assert "MG102" in out and "1 error" in err and "several heads" in err
+
+
+def test_a_ref_with_two_heads_is_mg101_and_a_failing_head_is_named(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    two_branches(repo, ADD_PHONE, ("op.drop_column('users', 'no_such_column')", "pass"), False)
+    code, findings, err = apply(capsys, repo, "main")
+    assert code == 1, err
+    assert {f["code"] for f in findings} == {"MG101", "MG301"}
+    assert "b2 alone: up and down cleanly" in err
+    assert "c7 alone: upgrade fails at revision c7" in err
+
+
+MISSING = "sqlalchemy_utils_not_installed_xyz"
+NOT_INSTALLED = (
+    f"mergeguard: error: could not run: `{MISSING}` is not installed in this environment"
+)
+
+
+def _import_missing(path: Path) -> None:
+    text = path.read_text()
+    path.write_text(
+        text.replace("import sqlalchemy as sa\n", f"import sqlalchemy as sa\nimport {MISSING}\n", 1)
+    )
+
+
+def test_a_migration_importing_a_module_that_is_not_installed_cannot_run(
+    repo: RepoBuilder, database: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    two_branches(repo, ADD_PHONE, ADD_EMAIL)
+    _import_missing(repo.root / "migrations" / "versions" / "c7_right.py")
+    repo.commit("c7 needs a package")
+    code, findings, err = apply(capsys, repo, "main", url=database)
+    assert (code, findings) == (3, []), err
+    assert f"{NOT_INSTALLED} (imported by migrations/versions/c7_right.py:12)" in err
+    assert "hint: run apply in the project's own environment" in err
+    assert "MG301" not in err
+
+
+def test_env_py_and_a_migration_importing_a_missing_module_cannot_run(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The built-in environment is tried (env.py needs the module) and needs it too."""
+    two_branches(repo, ADD_PHONE, ADD_EMAIL)
+    _import_missing(repo.root / "migrations" / "versions" / "b2_left.py")
+    env = repo.root / "migrations" / "env.py"
+    env.write_text(f"import {MISSING}\n" + env.read_text())
+    repo.commit("the project needs a package")
+    code = main(["apply", "main", "-C", str(repo.root)])
+    out, err = capsys.readouterr()
+    assert code == 3 and out == "", err
+    assert f"{NOT_INSTALLED} (imported by migrations/versions/b2_left.py:12)" in err
+    assert "MG301" not in err
+    code = main(["check", "--apply", "-C", str(repo.root), "main~1..main"])
+    assert code == 3 and NOT_INSTALLED in capsys.readouterr().err
+
+
+def test_a_module_name_from_the_project_is_printed_escaped(tmp_path: Path) -> None:
+    from mergeguard.errors import MergeguardError
+    from mergeguard.scratchdb.run import refuse_missing_modules
+
+    found = {"name": "evil\x1b[2Jname", "path": str(tmp_path / "env.py"), "line": 3}
+    refuse_missing_modules([{"missing_module": None}], tmp_path)  # nothing missing: no error
+    with pytest.raises(MergeguardError) as raised:
+        refuse_missing_modules([{"missing_module": None}, {"missing_module": found}], tmp_path)
+    assert raised.value.message == (
+        "could not run: `evil\\x1b[2Jname` is not installed in this environment "
+        "(imported by env.py:3)"
+    )

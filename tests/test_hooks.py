@@ -128,9 +128,13 @@ def test_manifest_is_valid_and_says_what_it_should() -> None:
         "mergeguard",
         "mergeguard-post-merge",
         "mergeguard-fix-merge",
+        "mergeguard-fix-rebase",
         "mergeguard-apply",
     }
-    assert hooks.pop("mergeguard-fix-merge")["entry"] == "mergeguard fix --merge"
+    for mode, stages in (("merge", ["post-merge", "manual"]), ("rebase", ["manual"])):
+        fixing = hooks.pop(f"mergeguard-fix-{mode}")
+        assert fixing["entry"] == f"mergeguard fix --{mode}" and fixing["stages"] == stages
+        assert fixing["always_run"] is True and fixing["pass_filenames"] is False
     applying = hooks.pop("mergeguard-apply")
     assert applying["language"] == "system" and applying["stages"] == ["manual", "pre-push"]
     for hook in hooks.values():
@@ -523,7 +527,8 @@ class TestPreCommit:
         stage = ("--hook-stage", "pre-push")
         failed = pre_commit.hook(repo.root, *stage, "--from-ref", "main", "--to-ref", "feature")
         assert failed.returncode == 1 and "MG102" in failed.stdout
-        assert "mergeguard fix --rebase main..feature" in failed.stdout
+        manual = "pre-commit run --hook-stage manual mergeguard-fix-rebase"
+        assert f"{manual} --from-ref main --to-ref feature" in failed.stdout
         # the pushed feature is judged against main, not from its old remote copy
         again = pre_commit.hook(
             repo.root, *stage, "--from-ref", history.base, "--to-ref", "feature"
@@ -561,6 +566,82 @@ class TestPreCommit:
         said = merge.stdout + merge.stderr
         assert merge.returncode == 0, said  # git ignores post-merge: the merge is made
         assert "mergeguard after merge" in said and "Failed" in said
-        assert "MG101" in said and "mergeguard fix --merge" in said
+        manual = "pre-commit run --hook-stage manual mergeguard-fix-merge"
+        assert "MG101" in said and manual in said  # the hook's virtualenv holds mergeguard
         post = pre_commit.hook(repo.root, "--hook-stage", "post-merge")
-        assert post.returncode == 1 and "mergeguard fix --merge" in post.stdout
+        assert post.returncode == 1 and manual in post.stdout
+
+    def test_hints_name_the_manual_stage_fixes_and_they_fix_the_history(
+        self, pre_commit: PreCommit, repo: RepoBuilder
+    ) -> None:
+        diverged(repo)
+        repo.checkout("feature")
+        config = ("--config", str(pre_commit.manual_config), "--color", "never")
+        stage = ("--hook-stage", "pre-push", "--from-ref", "main", "--to-ref", "feature")
+        failed = pre_commit.run(repo.root, "run", *config, *stage)
+        hint = (
+            "pre-commit run --hook-stage manual mergeguard-fix-rebase "
+            "--from-ref main --to-ref feature"
+        )
+        assert failed.returncode == 1 and "MG102" in failed.stdout and hint in failed.stdout
+        assert "`mergeguard fix" not in failed.stdout  # not a command of the user's shell
+
+        words = hint.split()  # the hint as printed, with this test's --config added
+        assert words[:2] == ["pre-commit", "run"]
+        fixed = pre_commit.run(repo.root, "run", *config, *words[2:])
+        assert "mergeguard fix --rebase" in fixed.stdout, fixed.stdout + fixed.stderr
+        moved = (repo.root / "migrations" / "versions" / "bbb2_migration.py").read_text()
+        assert "down_revision = 'ccc3'" in moved and "Revises: ccc3" in moved
+        repo.commit("re-pointed onto main")
+        again = pre_commit.run(repo.root, "run", *config, *stage)
+        assert again.returncode == 0, again.stdout
+        assert run(["git", "merge", "--no-edit", "main"], repo.root, pre_commit.env).returncode == 0
+        assert alembic_heads(repo.root) == ("bbb2",)
+
+    def test_after_a_merge_the_manual_merge_fix_writes_the_merge_revision(
+        self, pre_commit: PreCommit, repo: RepoBuilder
+    ) -> None:
+        import alembic
+
+        diverged(repo)
+        template = Path(alembic.__file__).parent / "templates" / "generic" / "script.py.mako"
+        repo.write("migrations/script.py.mako", template.read_text())
+        repo.commit("template")
+        assert (
+            run(["git", "merge", "--no-edit", "feature"], repo.root, pre_commit.env).returncode == 0
+        )
+        config = ("--config", str(pre_commit.manual_config), "--color", "never")
+        failed = pre_commit.run(repo.root, "run", *config, "--all-files")
+        hint = "pre-commit run --hook-stage manual mergeguard-fix-merge"
+        assert failed.returncode == 1 and "MG101" in failed.stdout and hint in failed.stdout
+
+        pre_commit.run(repo.root, "run", *config, *hint.split()[2:])
+        written = [
+            p
+            for p in (repo.root / "migrations" / "versions").glob("*.py")
+            if "Revises: bbb2, ccc3" in p.read_text() or "Revises: ccc3, bbb2" in p.read_text()
+        ]
+        assert len(written) == 1
+        assert len(alembic_heads(repo.root)) == 1
+        repo.commit("merge revision")
+        assert pre_commit.run(repo.root, "run", *config, "--all-files").returncode == 0
+
+    def test_commit_stage_hint_against_the_upstream_and_its_manual_fix(
+        self, pre_commit: PreCommit, repo: RepoBuilder
+    ) -> None:
+        diverged(repo)
+        repo.checkout("feature")
+        repo.git("branch", "--set-upstream-to", "main")  # the base of a check without a range
+        path = repo.root / "migrations" / "versions" / "bbb2_migration.py"
+        path.write_text(path.read_text() + "# reviewed\n")
+        repo.git("add", "-A")
+        config = ("--config", str(pre_commit.manual_config), "--color", "never")
+        failed = pre_commit.run(repo.root, "run", *config)
+        hint = "`pre-commit run --hook-stage manual mergeguard-fix-rebase`"
+        assert failed.returncode == 1 and "MG102" in failed.stdout and hint in failed.stdout
+
+        pre_commit.run(repo.root, "run", *config, "--hook-stage", "manual", "mergeguard-fix-rebase")
+        assert "down_revision = 'ccc3'" in path.read_text()
+        repo.git("add", "-A")
+        passed = pre_commit.run(repo.root, "run", *config)
+        assert passed.returncode == 0, passed.stdout

@@ -249,6 +249,7 @@ def test_auto_falls_back_to_the_builtin_env_when_env_py_cannot_start(project: Pr
     assert "\n" not in document["env_error"]
     [path] = document["paths"]
     assert path["ok"] is True, path
+    assert path["missing_module"] is None  # the fallback did without it
     assert path["ran"] == ["a1", "b2", "b2", "a1"]
     assert sorted(path["schemas"]["up"]["tables"]) == ["posts", "users"]
     assert path["schemas"]["down"] == EMPTY
@@ -266,12 +267,41 @@ def test_env_project_reports_the_env_py_error_as_a_failed_step(project: Project)
         )
     )
     assert document["env_used"] == "project" and document["env_error"] is None
+    env_py = project.script / "env.py"
+    line = env_py.read_text().splitlines().index("import myapp_models") + 1
     for path in document["paths"]:
         assert path["ok"] is False
         assert path["failed_step"]["op"] == "upgrade"
         assert path["error_type"] == "ModuleNotFoundError"
         assert "myapp_models" in path["error"]
         assert path["revision"] is None and path["ran"] == []
+        # a distinct result, with the line of env.py that imports it (the worker's cwd)
+        assert path["missing_module"] == {
+            "name": "myapp_models",
+            "path": str(env_py),
+            "line": line,
+        }
+
+
+def test_a_migration_importing_a_missing_module_is_a_distinct_result(project: Project) -> None:
+    """Not an env.py problem (auto does not fall back): the migration itself needs it."""
+    project.revision("a1", USERS)
+    b2 = project.revision("b2", POSTS)
+    text = b2.read_text()
+    b2.write_text(
+        text.replace(
+            "import sqlalchemy as sa\n", "import sqlalchemy as sa\nimport no_such_pkg_xyz.sub\n"
+        )
+    )
+    line = b2.read_text().splitlines().index("import no_such_pkg_xyz.sub") + 1
+    document, _ = project.run(
+        project.plan(("b2 alone", UP_DOWN), ("look", [{"op": "schema", "label": "empty"}]))
+    )
+    assert document["env_used"] == "project" and document["env_error"] is None
+    failed, fine = document["paths"]
+    assert failed["ok"] is False and failed["error_type"] == "ModuleNotFoundError"
+    assert failed["missing_module"] == {"name": "no_such_pkg_xyz", "path": str(b2), "line": line}
+    assert fine["ok"] is True and fine["missing_module"] is None  # only a failure says so
 
 
 def test_env_builtin_never_runs_the_projects_env_py(project: Project) -> None:

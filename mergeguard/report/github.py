@@ -56,6 +56,13 @@ def annotation(item: Diagnostic) -> str:
     return f"::{item.severity} {properties}::{escape_data(message_text(item))}"
 
 
+def cannot_run(message: str, hint: str | None) -> str:
+    """The workflow command (no newline) for a run that could not be made
+    (exit 3): without it the job fails with no annotation on the pull request."""
+    body = message if not hint else f"{message}\n{hint}"
+    return f"::error title={escape_property('mergeguard could not run')}::{escape_data(body)}"
+
+
 def render(scenario: MergeScenario, diagnostics: Sequence[Diagnostic]) -> str:
     """Every finding as a workflow command, in the order given, each ending in a
     newline; the empty string when there is nothing to report."""

@@ -13,7 +13,7 @@ from mergeguard.scenario import MergeScenario
 def diagnostic_dict(item: Diagnostic) -> dict[str, object]:
     """One finding in the ``findings`` shape of ``mergeguard/check/1``."""
     location = item.location
-    return {
+    found: dict[str, object] = {
         "code": item.code,
         "name": item.name,
         "severity": item.severity,
@@ -25,6 +25,9 @@ def diagnostic_dict(item: Diagnostic) -> dict[str, object]:
         "message": item.message,
         "hint": item.hint,
     }
+    if item.related:  # an extra field: the other places the finding is about
+        found["related"] = [{"path": str(r.path), "line": r.line} for r in item.related]
+    return found
 
 
 def summary(diagnostics: Sequence[Diagnostic]) -> dict[str, int]:

@@ -110,3 +110,12 @@ def render(
         ]
     lines += _charts(scenario, diagnostics)
     return "\n".join(lines) + "\n"
+
+
+def cannot_run(message: str, hint: str | None) -> str:
+    """The summary of a run that could not be made (exit 3): the title, then
+    the message and hint in a fence longer than any backtick run they hold."""
+    body = message if not hint else f"{message}\n{hint}"
+    longest = max((len(run) for run in re.findall("`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"### mergeguard could not run\n\n{fence}text\n{body}\n{fence}\n"

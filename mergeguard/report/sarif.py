@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from urllib.parse import quote
 
 from mergeguard import __version__
-from mergeguard.model import Diagnostic
+from mergeguard.model import Diagnostic, Location
 from mergeguard.report.github import message_text
 from mergeguard.rules.catalogue import RULES, Rule
 from mergeguard.scenario import MergeScenario, Side
@@ -61,21 +61,34 @@ def fingerprint(item: Diagnostic) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
+def _physical(location: Location) -> dict[str, object]:
+    """A ``physicalLocation``: the repository-relative file and its line."""
+    return {
+        "artifactLocation": {
+            "uri": quote(str(location.path), safe="/"),
+            "uriBaseId": SOURCE_ROOT,
+        },
+        "region": {"startLine": location.line, "startColumn": location.column},
+    }
+
+
 def _locations(item: Diagnostic) -> list[dict[str, object]]:
     """The result's one physical location, or none when the finding has no file."""
     if item.location is None:
         return []
-    location = item.location
+    return [{"physicalLocation": _physical(item.location)}]
+
+
+def _related(item: Diagnostic) -> list[dict[str, object]]:
+    """``relatedLocations``: the other side's file of a schema conflict, each
+    with an id and a message naming the revision (viewers list them as links)."""
     return [
         {
-            "physicalLocation": {
-                "artifactLocation": {
-                    "uri": quote(str(location.path), safe="/"),
-                    "uriBaseId": SOURCE_ROOT,
-                },
-                "region": {"startLine": location.line, "startColumn": location.column},
-            }
+            "id": index,
+            "physicalLocation": _physical(location),
+            "message": {"text": "the other side's change"},
         }
+        for index, location in enumerate(item.related)
     ]
 
 
@@ -89,6 +102,8 @@ def result(item: Diagnostic) -> dict[str, object]:
     locations = _locations(item)
     if locations:
         entry["locations"] = locations
+    if item.related:
+        entry["relatedLocations"] = _related(item)
     entry["partialFingerprints"] = {FINGERPRINT_KEY: fingerprint(item)}
     entry["properties"] = {
         "environment": item.environment,

@@ -151,6 +151,7 @@ def diagnostic(
     revisions: tuple[str, ...] = (),
     severity: Severity | None = None,
     environment: str = "",
+    related: tuple[Location, ...] = (),
 ) -> Diagnostic:
     """A Diagnostic for rule ``code`` (its name and default severity filled in)."""
     rule = BY_CODE[code]
@@ -163,4 +164,5 @@ def diagnostic(
         hint=hint,
         revisions=revisions,
         environment=environment,
+        related=related,
     )

@@ -57,8 +57,8 @@ def _pair(one: Branch, other: Branch, env: str, ours: str) -> Iterator[Found]:
     a, b = Effects(one), Effects(other)
     note = _confidence(one, other)
     twins = _same_migrations(one, other)
-    for revs, code, message, location in twins:
-        yield "twin", _finding(code, message + note, revs, env, location)
+    for revs, code, message, location, elsewhere in twins:
+        yield "twin", _finding(code, message + note, revs, env, location, elsewhere)
     skip = {r for pair in twins for r in pair[0]}
     yield from _duplicates(a, b, one, other, env, note, skip)
     yield from _drop_vs_change(a, b, one, other, env, note, skip)
@@ -88,9 +88,17 @@ def _finding(
     revisions: tuple[str, ...],
     env: str,
     location: Location | None = None,
+    other: Location | None = None,
 ) -> Diagnostic:
+    """A schema finding at ``location``; ``other`` is the other side's place."""
     return diagnostic(
-        code, message, location, hint=_HINTS[code], revisions=revisions, environment=env
+        code,
+        message,
+        location,
+        hint=_HINTS[code],
+        revisions=revisions,
+        environment=env,
+        related=(other,) if other is not None else (),
     )
 
 
@@ -120,7 +128,10 @@ def _duplicates(
             f"{_FAILS[code]} {show(key)}"
         )
         revisions = (first.revision, second.revision)
-        yield show(key), _finding(code, message + note, revisions, env, first.location)
+        yield (
+            show(key),
+            _finding(code, message + note, revisions, env, first.location, second.location),
+        )
 
 
 def _on_duplicated_columns(
@@ -152,7 +163,10 @@ def _drop_vs_change(
             f"uses it ({use.op.kind} in {use.where}): one order of the branches fails"
         )
         revisions = (drop.revision, use.revision)
-        yield show(key), _finding("MG204", message + note, revisions, env, drop.location)
+        yield (
+            show(key),
+            _finding("MG204", message + note, revisions, env, drop.location, use.location),
+        )
 
 
 def _conflicting_alters(
@@ -170,7 +184,10 @@ def _conflicting_alters(
             "one fails or silently wins"
         )
         revisions = (first.revision, second.revision)
-        yield show(key), _finding("MG205", message + note, revisions, env, first.location)
+        yield (
+            show(key),
+            _finding("MG205", message + note, revisions, env, first.location, second.location),
+        )
 
 
 def _describe(op: Operation) -> str:
@@ -216,12 +233,13 @@ def are_twins(one: Branch, rev_a: str, other: Branch, rev_b: str) -> bool:
 _REPEATABLE = frozenset({"alter_column", "create_table_comment", "drop_table_comment"})
 
 
-def _same_migrations(
-    one: Branch, other: Branch
-) -> list[tuple[tuple[str, ...], str, str, Location]]:
-    """(revisions, code, message, location) of revisions whose upgrade() is
-    the same on both sides under two ids."""
-    found: list[tuple[tuple[str, ...], str, str, Location]] = []
+Twin = tuple[tuple[str, ...], str, str, Location, Location]
+
+
+def _same_migrations(one: Branch, other: Branch) -> list[Twin]:
+    """(revisions, code, message, location, the other's location) of revisions
+    whose upgrade() is the same on both sides under two ids."""
+    found: list[Twin] = []
     for rev_a in one.revisions:
         for rev_b in other.revisions:
             if not are_twins(one, rev_a, other, rev_b):
@@ -236,7 +254,7 @@ def _same_migrations(
                 f"{a.where} on {one.label} and {b.where} on {other.label}; whichever runs "
                 "second fails as soon as it repeats the first's changes"
             )
-            found.append(((rev_a, rev_b), _twin_code(readable), message, a.location))
+            found.append(((rev_a, rev_b), _twin_code(readable), message, a.location, b.location))
     return found
 
 

@@ -82,7 +82,8 @@ TEXTS: dict[str, tuple[str, str, str]] = {
         "(expand/contract, several labelled bases) are fine.",
         '`alembic upgrade head` (or `label@head`) fails with "Multiple head revisions are '
         'present".  In a range, heads the left side already had are one warning.',
-        "Join the heads with a merge revision: `mergeguard fix --merge`.",
+        "Join the heads with a merge revision: `mergeguard fix --merge` (under "
+        "pre-commit: `pre-commit run --hook-stage manual mergeguard-fix-merge`).",
     ),
     "MG102": (
         "Each side of the range is fine alone, but both added revisions on diverging heads "
@@ -92,7 +93,9 @@ TEXTS: dict[str, tuple[str, str, str]] = {
         'fails with "Multiple head revisions".',
         "Move this branch's revisions onto the other side's head (`mergeguard fix "
         "--rebase A..B`, safe while they are unpublished), or add a merge revision "
-        "(`mergeguard fix --merge A..B`).",
+        "(`mergeguard fix --merge A..B`).  Under pre-commit the hint names the "
+        "manual-stage hooks instead: `pre-commit run --hook-stage manual "
+        "mergeguard-fix-rebase` (or `mergeguard-fix-merge`).",
     ),
     "MG103": (
         "A published revision was re-pointed (`down_revision`, `depends_on` or "

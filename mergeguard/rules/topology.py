@@ -102,7 +102,8 @@ def new_multiple_heads(scenario: MergeScenario, env: str) -> Iterator[Diagnostic
             "MG101",
             message,
             location_of(_newest(graph, heads, added)),
-            hint="join them with a merge revision: `mergeguard fix --merge`",
+            hint="join them with a merge revision: "
+            f"`{fix_command(scenario, 'merge', with_range=False)}`",
             revisions=heads,
             severity="warning" if already else "error",
             environment=env,
@@ -165,15 +166,27 @@ def missing_merge_point(scenario: MergeScenario, env: str) -> Iterator[Diagnosti
         )
 
 
+def fix_command(scenario: MergeScenario, mode: str, *, with_range: bool = True) -> str:
+    """The command a hint names for ``mergeguard fix --MODE`` (with the range
+    checked, when there is one and ``with_range``), as it works where the hint
+    is printed: under pre-commit, whose virtualenv holds the ``mergeguard``
+    command, the manual-stage hook ``mergeguard-fix-MODE`` (a range travels
+    as pre-commit's ``--from-ref`` / ``--to-ref``)."""
+    theirs, ours = scenario.theirs.label, scenario.ours.label
+    ranged = with_range and scenario.kind == RANGE
+    if scenario.via_pre_commit:
+        refs = f" --from-ref {theirs} --to-ref {ours}" if ranged else ""
+        return f"pre-commit run --hook-stage manual mergeguard-fix-{mode}{refs}"
+    return f"mergeguard fix --{mode}" + (f" {theirs}..{ours}" if ranged else "")
+
+
 def _merge_hint(scenario: MergeScenario) -> str:
     if scenario.kind == MERGE:
-        return "write the merge revision now: `mergeguard fix --merge`"
-    spec = f"{scenario.theirs.label}..{scenario.ours.label}" if scenario.kind == RANGE else ""
-    spec = f" {spec}" if spec else ""
+        return f"write the merge revision now: `{fix_command(scenario, 'merge')}`"
     return (
         f"move this branch's revisions onto {scenario.theirs.label}'s head with "
-        f"`mergeguard fix --rebase{spec}`, or add a merge revision with "
-        f"`mergeguard fix --merge{spec}`"
+        f"`{fix_command(scenario, 'rebase')}`, or add a merge revision with "
+        f"`{fix_command(scenario, 'merge')}`"
     )
 
 
@@ -197,7 +210,7 @@ def published_revision_changed(scenario: MergeScenario, env: str) -> Iterator[Di
             "silently skip or repeat migrations",
             location_of(where or before),
             hint=f"restore revision {revision} as {where_published} has it; put new work "
-            "in a new revision, or join heads with `mergeguard fix --merge`",
+            f"in a new revision, or join heads with `{fix_command(scenario, 'merge')}`",
             revisions=(revision,),
             environment=env,
         )

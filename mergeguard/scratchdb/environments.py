@@ -132,6 +132,8 @@ class Environments:
             set_option("version_locations", os.pathsep.join(versions))
         else:
             config.file_config.remove_option(plan.section, "version_locations")
+        if plan.recursive:
+            set_option("recursive_version_locations", "true")
         if sys_paths:
             set_option("prepend_sys_path", os.pathsep.join(sys_paths))
         config.attributes[VERSION_TABLE_ATTRIBUTE] = plan.version_table

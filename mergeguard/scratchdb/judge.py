@@ -8,6 +8,7 @@ from typing import Any
 from mergeguard.graph import RevisionGraph, location_of
 from mergeguard.model import Diagnostic, Location
 from mergeguard.rules.catalogue import diagnostic
+from mergeguard.rules.topology import conflict_groups
 from mergeguard.scratchdb.paths import HEAD_ALONE, ORDER, ROUNDTRIP, Path
 
 Result = Mapping[str, Any]
@@ -57,6 +58,29 @@ def judge(
         found.extend(_single(graph, env, path, result))
         found.extend(_drift(graph, env, result))
     return _once(found)
+
+
+def heads_alone(
+    graph: RevisionGraph, env: str, paths: Sequence[Path], results: Sequence[Result]
+) -> str | None:
+    """When the tree has conflicting heads (MG101 / MG102 report them), one line
+    with what each head did applied alone: `alembic upgrade head` cannot run
+    them together, so these paths are the database's whole say on them."""
+    if not conflict_groups(graph):
+        return None
+    outcomes = [
+        f"{path.name}: {_outcome(result)}"
+        for path, result in zip(paths, results, strict=True)
+        if path.kind == HEAD_ALONE
+    ]
+    return f"[{env}] several heads, each applied alone: " + "; ".join(outcomes)
+
+
+def _outcome(result: Result) -> str:
+    if result.get("ok"):
+        return "up and down cleanly"
+    verb = "downgrade" if _failed_op(result) == "downgrade" else "upgrade"
+    return f"{verb} fails at revision {result.get('revision') or '?'}"
 
 
 def _once(found: list[Diagnostic]) -> list[Diagnostic]:

@@ -64,6 +64,17 @@ def chain(exc: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
+def missing_module(exc: BaseException, tree: str) -> Json | None:
+    """``{"name", "path", "line"}`` when ``exc`` (or a cause) is a module that is not
+    installed: the worker knows the exception's type and ``name``, so the
+    parent never parses error text.  The place is the deepest frame inside the
+    project's tree (the line whose import needed it), when there is one."""
+    found = next((e for e in chain(exc) if isinstance(e, ModuleNotFoundError) and e.name), None)
+    if found is None:
+        return None
+    return {"name": found.name, **(location(found, [tree]) or {"path": None, "line": None})}
+
+
 @dataclass
 class PathRun:
     """The result of one path, filled in as its steps run."""
@@ -77,14 +88,23 @@ class PathRun:
     revision: str | None = None
     location: Json | None = None
     sql: str | None = None
+    missing_module: Json | None = None
     ran: list[str] = field(default_factory=list)
     steps: list[Json] = field(default_factory=list)
     schemas: dict[str, Json] = field(default_factory=dict)
 
     def fail(
-        self, step: Json, exc: BaseException, revision: str | None, roots: Sequence[str]
+        self,
+        step: Json,
+        exc: BaseException,
+        revision: str | None,
+        roots: Sequence[str],
+        tree: str,
     ) -> None:
+        """Record the failure of ``step``: ``roots`` hold the migrations (where the
+        failure is placed), ``tree`` is the project (where a missing import is)."""
         self.ok = False
+        self.missing_module = missing_module(exc, tree)
         self.failed_step = {k: v for k, v in step.items() if k not in ("ok", "ran", "seconds")}
         self.error_type, self.error = describe(exc)
         self.revision = revision
@@ -102,6 +122,7 @@ class PathRun:
             "revision": self.revision,
             "location": self.location,
             "sql": self.sql,
+            "missing_module": self.missing_module,
             "ran": self.ran,
             "steps": self.steps,
             "schemas": self.schemas,

@@ -25,7 +25,7 @@ from mergeguard.graph import RevisionGraph
 from mergeguard.model import Diagnostic, Environment
 from mergeguard.rules.schema import meeting_tips
 from mergeguard.scenario import MergeScenario, Side
-from mergeguard.scratchdb.judge import judge
+from mergeguard.scratchdb.judge import heads_alone, judge
 from mergeguard.scratchdb.paths import Path as RunPath
 from mergeguard.scratchdb.paths import meetings, plan_paths
 from mergeguard.snapshot import ROOT, Snapshot
@@ -86,6 +86,9 @@ def apply_scenario(
                     "used mergeguard's minimal environment (the revisions' upgrade()/downgrade())"
                 )
             result.diagnostics.extend(judge(graph, env, plan.paths, outcome["paths"]))
+            alone = heads_alone(graph, env, plan.paths, outcome["paths"])
+            if alone:
+                result.notes.append(alone)
             result.paths_run += len(plan.paths)
     return result
 
@@ -166,6 +169,7 @@ def _plan_document(
         "section": environment.section,
         "script_location": str(root / script),
         "version_locations": [str(root / v) for v in environment.version_locations],
+        "recursive": environment.recursive,
         "url": url,
         "env": options.env,
         "timeout": options.timeout,
@@ -234,4 +238,44 @@ def _invoke(root: Path, plan: dict[str, Any], steps: int, options: ApplyOptions)
             f"the scratch database worker failed: {tail or 'no output'}",
             hint="run with MERGEGUARD_DEBUG=1 and report it",
         )
+    refuse_missing_modules(outcome["paths"], root)
     return outcome
+
+
+NOT_INSTALLED_HINT = (
+    "run apply in the project's own environment (the one that runs `alembic upgrade`)"
+)
+
+
+def refuse_missing_modules(paths: Sequence[dict[str, Any]], root: Path) -> None:
+    """A module the project imports is not installed in mergeguard's environment:
+    no finding could be trusted (every path that needs it fails the same way),
+    so this is "could not run", not MG301.  The worker has already fallen back
+    from an env.py that needs it when the built-in environment does without."""
+    found = next((p["missing_module"] for p in paths if p.get("missing_module")), None)
+    if not found:
+        return
+    name = printable(str(found.get("name")))
+    where = _relative(found.get("path"), root)
+    needed = f" (imported by {where}:{found.get('line')})" if where else ""
+    raise MergeguardError(
+        f"could not run: `{name}` is not installed in this environment{needed}",
+        hint=NOT_INSTALLED_HINT,
+    )
+
+
+def _relative(path: object, root: Path) -> str | None:
+    """``path`` (the worker's, absolute) as the project names it, relative to its tree."""
+    if not isinstance(path, str) or not path:
+        return None
+    try:
+        shown = str(Path(os.path.realpath(path)).relative_to(os.path.realpath(root)))
+    except ValueError:
+        shown = path
+    return printable(shown)
+
+
+def printable(text: str) -> str:
+    """``text`` as it is when printable, else its escaped repr (a name from the project
+    must not write control characters to the terminal)."""
+    return text if text.isprintable() else repr(text)[1:-1]

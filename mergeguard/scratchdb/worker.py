@@ -27,8 +27,16 @@ Result::
                                                  (op "reset" or "connect": target, index null),
                 "error": null | "<the database's own text>", "error_type", "revision",
                 "location": null | {"path", "line"}, "sql": null | "<statement>",
+                "missing_module": null | {"name", "path" | null, "line" | null},
                 "ran": [revisions], "steps": [{"op", "target", "index", "ok", "ran", "seconds"}],
                 "schemas": {label: snapshot}, "seconds"}]}
+
+``missing_module`` is set when the step failed because a module is not
+installed (a ``ModuleNotFoundError`` with a name, anywhere in the exception's
+chain); ``path``/``line`` are the deepest frame inside the worker's working
+directory, which is the project's tree (the line whose import needed it). It
+is never set for the project's env.py when "auto" falls back to the built-in
+environment: only a failure the fallback cannot help is reported.
 
 Exit status 0 with a result document (a failing path is a result, not an
 error), 2 for a malformed plan (one line on stderr, ``{"error": ...}`` on
@@ -117,6 +125,7 @@ class Worker:
         self.results: list[Json] = []
         self.current: PathRun | None = None
         self.current_step: Json = {}
+        self.tree = os.getcwd()  # the project's tree: the parent starts the worker in it
         self.roots = list(plan.version_locations) or [
             os.path.join(plan.script_location, "versions")
         ]
@@ -153,12 +162,14 @@ class Worker:
         try:
             reset_database(self.plan)
         except FAILURES as exc:
-            run.fail({"op": "reset", "target": None, "index": None}, exc, None, self.roots)
+            resetting = {"op": "reset", "target": None, "index": None}
+            run.fail(resetting, exc, None, self.roots, self.tree)
             return
         try:
             engine = create_engine(self.plan.url, poolclass=NullPool)
         except FAILURES as exc:
-            run.fail({"op": "connect", "target": None, "index": None}, exc, None, self.roots)
+            connecting = {"op": "connect", "target": None, "index": None}
+            run.fail(connecting, exc, None, self.roots, self.tree)
             return
         try:
             for index, step in enumerate(path.steps):
@@ -183,7 +194,7 @@ class Worker:
             if self._env_failed(step, exc):
                 self._fall_back(exc)
             ran, ok = list(self.progress.completed), False
-            run.fail(self.current_step, exc, self.progress.running, self.roots)
+            run.fail(self.current_step, exc, self.progress.running, self.roots, self.tree)
         else:
             ran, ok = self.progress.finish(), True
         if step.op != "schema" and self.env_used is None and self.progress.configured:
@@ -243,7 +254,8 @@ class Worker:
         if self.current is not None:
             run = self.current
             ran = list(self.progress.completed)
-            run.fail(self.current_step, StepTimeout(seconds), self.progress.running, self.roots)
+            timeout = StepTimeout(seconds)
+            run.fail(self.current_step, timeout, self.progress.running, self.roots, self.tree)
             run.ran.extend(ran)
             run.steps.append({**self.current_step, "ok": False, "ran": ran, "seconds": None})
             results.append(run.document())

@@ -60,6 +60,7 @@ class Plan:
     url: str
     paths: tuple[RunPath, ...]
     version_locations: tuple[str, ...] = ()
+    recursive: bool = False  # recursive_version_locations: sub-directories hold revisions
     config_file: str | None = None
     toml_file: str | None = None
     section: str = "alembic"
@@ -120,6 +121,7 @@ def parse_plan(text: str) -> Plan:
         url=url,
         paths=tuple(_path(index, item) for index, item in enumerate(raw_paths)),
         version_locations=_strings(doc.get("version_locations") or [], "plan: 'version_locations'"),
+        recursive=_field(doc, "recursive", "plan", (bool,)) is True,
         config_file=_existing_file(doc, "config_file"),
         toml_file=_existing_file(doc, "toml_file"),
         section=_field(doc, "section", "plan", (str,)) or "alembic",
