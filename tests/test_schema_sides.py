@@ -337,3 +337,57 @@ def test_a_guarded_creation_cannot_fail_as_a_duplicate(
         guarded.replace(", if_not_exists=True", "").replace("IF NOT EXISTS ", ""),
     )
     assert len(schema(findings(capsys, unguarded))) == 1  # without the guard: a finding
+
+
+# -- after `git rebase` onto the target: the target's work is in the merge base ------------
+
+
+def test_git_rebase_then_re_point_keeps_the_conflict(
+    repo: RepoBuilder, style: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fork(repo, style, ADD_EMAIL, ADD_EMAIL)
+    repo.checkout("feature")
+    repo.git("rebase", "-q", "main")  # main's b2 is now in the merge base
+    text = (repo.root / "migrations/versions/c7_migration.py").read_text()
+    repo.write("migrations/versions/c7_migration.py", text.replace("= 'a1'", "= 'b2'", 1))
+    repo.commit("re-point c7 onto b2 by hand")
+    found = findings(capsys, repo)
+    assert schema(found) == [("MG201", ["b2", "c7"])]
+    [item] = [i for i in found if i["code"] == "MG201"]
+    assert "users.email" in str(item["message"]) and "history" in str(item["message"])
+    assert schema(findings(capsys, repo, "--staged")) == [("MG201", ["b2", "c7"])]
+
+
+def test_merging_the_target_in_then_re_pointing_keeps_the_conflict(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fork(repo, "plain", ADD_EMAIL, ADD_EMAIL)
+    repo.checkout("feature")
+    repo.git("merge", "-q", "--no-edit", "main")
+    code = main(["fix", "--rebase", "main..feature", "--allow-conflicts", "-C", str(repo.root)])
+    capsys.readouterr()
+    assert code == 0
+    repo.commit("re-point")
+    assert schema(findings(capsys, repo)) == [("MG201", ["b2", "c7"])]
+
+
+def test_following_history_is_no_conflict_when_the_objects_differ(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An up-to-date branch adding a new column, or re-adding a dropped one."""
+    drop = "op.drop_column('users', 'email')"
+    fork(
+        repo,
+        "plain",
+        ADD_EMAIL + "\n" + drop,
+        "op.add_column('users', sa.Column('age', sa.Integer()))",
+    )
+    repo.checkout("feature")
+    repo.git("rebase", "-q", "main")
+    text = (repo.root / "migrations/versions/c7_migration.py").read_text()
+    text = text.replace("= 'a1'", "= 'b2'", 1).replace(
+        "op.add_column('users', sa.Column('age', sa.Integer()))", ADD_EMAIL
+    )
+    repo.write("migrations/versions/c7_migration.py", text)
+    repo.commit("re-add email on top of main")
+    assert schema(findings(capsys, repo)) == []

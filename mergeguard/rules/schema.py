@@ -32,7 +32,7 @@ from mergeguard.rules.schema_effects import (
     show,
     table_key,
 )
-from mergeguard.rules.schema_sides import Branch, Change, branch_of, branch_pairs
+from mergeguard.rules.schema_sides import Branch, Change, branch_of, branch_pairs, history_pair
 from mergeguard.rules.schema_sides import meeting_tips as meeting_tips
 from mergeguard.scenario import MergeScenario, added_revisions
 
@@ -42,12 +42,31 @@ Found = tuple[str, Diagnostic]  # (the object it is about, the finding)
 def schema_conflicts(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
     """MG201-MG205 for every pair of branches, each finding reported once."""
     seen: set[tuple[str, frozenset[str], str]] = set()
+    pairs_seen: set[tuple[str, frozenset[str]]] = set()
     for one, other in branch_pairs(scenario, env):
         for about, item in _pair(one, other, env, scenario.sides[2].label):
             key = (item.code, frozenset(item.revisions), about)
             if key not in seen:
                 seen.add(key)
+                pairs_seen.add(key[:2])
                 yield item
+    for item in _following_history(scenario, env):
+        if (item.code, frozenset(item.revisions)) not in pairs_seen:  # twins said it already
+            pairs_seen.add((item.code, frozenset(item.revisions)))
+            yield item
+
+
+def _following_history(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
+    """What ours creates again on top of recent history (``history_pair``):
+    only what fails whatever the order, creating an object twice."""
+    followed = history_pair(scenario, env)
+    if followed is None:
+        return
+    ours, history = followed
+    note = _confidence(ours, history)
+    survivors = Effects(history).surviving()
+    for _, item in _duplicates(Effects(ours), survivors, ours, history, env, note, set()):
+        yield item
 
 
 def _pair(one: Branch, other: Branch, env: str, ours: str) -> Iterator[Found]:

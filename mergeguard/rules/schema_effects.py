@@ -168,6 +168,20 @@ class Effects:
         else:
             created.setdefault(key, change)
 
+    def surviving(self) -> Effects:
+        """Only the objects still there at the end of the branch (created, then
+        not dropped): what a branch that runs after this one meets.  (Between
+        siblings a created-then-dropped object still collides, by order.)"""
+        for created, dropped in (
+            (self.tables, self.dropped_tables),
+            (self.columns, self.dropped_columns),
+        ):
+            for key in created.keys() & dropped.keys():
+                del created[key]
+        for key in self.named.keys() & self.dropped_named:
+            del self.named[key]
+        return self
+
     def uses(self, change: Change) -> None:
         """Tables and columns the operation depends on (for MG204)."""
         op = change.op

@@ -196,6 +196,37 @@ def _sides(scenario: MergeScenario, env: str) -> tuple[Branch, Branch] | None:
     )
 
 
+HISTORY_DEPTH = 30  # the nearest ancestors compared with a branch that follows them
+
+
+def history_pair(scenario: MergeScenario, env: str) -> tuple[Branch, Branch] | None:
+    """(ours, the history its revisions follow) when the other side added
+    nothing since the merge base: after ``git rebase`` onto the target the
+    target's work is in the merge base, yet a revision of ours that adds what
+    a recent ancestor already added still fails.  Only the ``HISTORY_DEPTH``
+    nearest ancestors are read (a rebase meets recent history; the whole
+    history would cost a parse of every file on a cold cache)."""
+    if not scenario.has_base:
+        return None
+    base, theirs_side, ours_side = scenario.sides
+    ours = added_revisions(base, ours_side, env)
+    graph = ours_side.graph(env)
+    if not ours or graph is None or added_revisions(base, theirs_side, env):
+        return None
+    undefined = undefined_revisions(ours_side, env)
+    mine = [r for r in ours if r in graph and r not in undefined]
+    below = graph.ancestors(mine, dependencies=False).difference(mine, undefined)
+    order = graph.topological()
+    nearest = [r for r in order if r in below][-HISTORY_DEPTH:]
+    if not mine or not nearest:
+        return None
+    label = f"{theirs_side.label} (the history {ours_side.label} follows)"
+    return (
+        branch_of(ours_side.label, ours_side, {r: ours[r] for r in mine}, order),
+        branch_of(label, ours_side, {r: graph.script(r) for r in nearest}, order),
+    )
+
+
 def branch_pairs(scenario: MergeScenario, env: str) -> Iterator[tuple[Branch, Branch]]:
     """Every pair of branches to compare: the two sides of the range, then
     each pair of sibling branches where Alembic branches meet (a three-way
