@@ -9,6 +9,7 @@ recommends and flag what will really break.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -119,7 +120,8 @@ def test_rebase_fix_commit_force_push_ci_all_green(team: Team) -> None:
     dev.git("add", "-A")
     committed = team.git(dev, "commit", "-m", "b2 follows c3")
     assert committed.returncode == 0, committed.stdout + committed.stderr
-    assert "mergeguard (Alembic revision graph)" in committed.stdout + committed.stderr
+    said = committed.stdout + committed.stderr
+    assert re.search(r"mergeguard \(Alembic revision graph\)\.+Passed", said)
     pushed = team.git(dev, "push", "--force-with-lease", "origin", "feature")
     assert pushed.returncode == 0, pushed.stdout + pushed.stderr
     assert "mergeguard" in pushed.stdout + pushed.stderr  # the pre-push hook ran
@@ -263,3 +265,24 @@ def test_two_pull_requests_clean_alone_the_second_is_flagged_before_it_lands(
     github_merge_ref(team, 9, "feature")
     env = {"GITHUB_BASE_REF": "main"}
     assert team.ci("", checkout="pull/9/merge", **env).returncode == 1
+
+
+def test_a_remote_without_a_known_default_branch(team: Team) -> None:
+    """No origin/HEAD, origin/main or origin/master (the team's trunk is
+    ``develop``): the force push after a rebase is judged on its own, never
+    against the branch's own old copy (which would make its revisions look
+    published)."""
+    dev, mate = team.dev, team.mate
+    mate.git("push", "-q", "origin", "main:develop")
+    for name in ("refs/remotes/origin/HEAD", "refs/remotes/origin/main"):
+        dev.git("update-ref", "-d", name)
+    dev.git("fetch", "-q", "origin", "develop:refs/remotes/origin/develop")
+    dev.git("branch", "-q", "-D", "main")
+    dev.git("rebase", "-q", "origin/develop")
+    fixed = team.mergeguard(dev, "fix", "--rebase", "origin/develop..feature")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    dev.git("add", "-A")
+    assert team.git(dev, "commit", "-m", "b2 follows c3").returncode == 0
+    pushed = team.git(dev, "push", "--force-with-lease", "origin", "feature")
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert "MG105" not in pushed.stdout + pushed.stderr
