@@ -332,14 +332,13 @@ def run_check(
 ) -> tuple[Diagnostic, ...]:
     """The body of ``check``: judge the scenario, print the findings, and
     return them (the caller decides the exit code; ``demo`` uses it too)."""
-    from mergeguard.rules.run import Selection, evaluate
+    from mergeguard.rules.run import evaluate
     from mergeguard.workspace import Workspace
 
     chosen, skipped = _selectors(select), _selectors(ignore)
     workspace = Workspace(make_options(**common))
     scenario = workspace.scenario(range_spec, staged=staged)
-    settings = workspace.settings(staged or workspace.under_pre_commit())
-    selection = Selection(chosen or settings.select, settings.ignore + skipped)
+    selection = workspace.selection(chosen, skipped, staged=staged)
     diagnostics = evaluate(scenario, selection)
     if apply:  # the static rules first, then the database
         applied = _apply(scenario, apply_url, 6, 300.0)
@@ -594,8 +593,7 @@ def _graph_findings(workspace: Workspace, scenario: MergeScenario) -> tuple[Diag
     head is applied on its own."""
     from mergeguard.rules.run import Selection, evaluate
 
-    settings = workspace.settings(workspace.under_pre_commit())  # as `check` reads them
-    chosen = Selection(settings.select, settings.ignore)
+    chosen = workspace.selection()  # as `check` reads them
     found = evaluate(scenario, Selection(GRAPH_RULES))
     return tuple(d for d in found if chosen.allows(d.code, d.name))
 

@@ -18,6 +18,7 @@ from mergeguard.config import discover
 from mergeguard.engine import CACHE_NAMESPACE, EnvironmentRead, Reader
 from mergeguard.errors import BadArgument, MergeguardError
 from mergeguard.model import Config, ToolSettings
+from mergeguard.rules.run import Selection
 from mergeguard.scenario import (
     MERGE,
     RANGE,
@@ -175,6 +176,15 @@ class Workspace:
                 found = ToolSettings()
             self._settings[staged] = found
         return found
+
+    def selection(
+        self, select: tuple[str, ...] = (), ignore: tuple[str, ...] = (), *, staged: bool = False
+    ) -> Selection:
+        """The rules that report: the command line's ``select`` (else the
+        project's), the project's ``ignore`` plus the command line's; the
+        settings read as ``check`` reads them (the index under pre-commit)."""
+        settings = self.settings(staged or self.under_pre_commit())
+        return Selection(select or settings.select, settings.ignore + ignore)
 
     def pushed_scenario(self) -> MergeScenario | None:
         """pre-commit's pre-push stage (refs read here: hook arguments are not

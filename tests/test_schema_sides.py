@@ -391,3 +391,17 @@ def test_following_history_is_no_conflict_when_the_objects_differ(
     repo.write("migrations/versions/c7_migration.py", text)
     repo.commit("re-add email on top of main")
     assert schema(findings(capsys, repo)) == []
+
+
+def test_fix_rebase_honours_the_projects_ignore(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A conflict the project ignores in `check` does not block the fix either."""
+    fork(repo, "plain", ADD_EMAIL, ADD_EMAIL)
+    repo.checkout("feature")
+    assert main(["fix", "--rebase", "main..feature", "-C", str(repo.root)]) == 1
+    repo.write("pyproject.toml", '[tool.mergeguard]\nignore = ["MG201"]\n')
+    repo.commit("the team accepts it")
+    assert main(["fix", "--rebase", "main..feature", "-C", str(repo.root)]) == 0
+    capsys.readouterr()
+    assert "down_revision = 'b2'" in (repo.root / "migrations/versions/c7_migration.py").read_text()

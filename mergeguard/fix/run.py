@@ -65,7 +65,9 @@ def run(
 
     from mergeguard.rules.run import Selection, evaluate
 
-    conflicts = list(evaluate(scenario, Selection(select=("MG2",))))
+    chosen = workspace.selection()  # the project's own select / ignore, as `check` has them
+    found = evaluate(scenario, Selection(select=("MG2",)))
+    conflicts = [d for d in found if chosen.allows(d.code, d.name)]
     if mode == "merge":
         plan = plan_merge(scenario, MergeOptions(message, rev_id), template_of, exists, conflicts)
     else:
