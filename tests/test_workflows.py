@@ -114,6 +114,9 @@ def test_the_behind_branch_is_flagged_in_ci(team: Team) -> None:
 def test_rebase_fix_commit_force_push_ci_all_green(team: Team) -> None:
     dev = team.dev
     dev.git("rebase", "-q", "origin/main")
+    told = team.mergeguard(dev, "check")  # git rebased: two heads in the tree, b2 is ours
+    assert told.returncode == 1 and "MG101" in told.stdout
+    assert "onto c3 with `mergeguard fix --rebase`" in told.stdout
     fixed = team.mergeguard(dev, "fix", "--rebase", "origin/main..feature")
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert "down_revision of b2 -> c3" in fixed.stderr
