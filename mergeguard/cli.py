@@ -337,14 +337,13 @@ def run_check(
 ) -> tuple[Diagnostic, ...]:
     """The body of ``check``: judge the scenario, print the findings, and
     return them (the caller decides the exit code; ``demo`` uses it too)."""
-    from mergeguard.rules.run import Selection, evaluate
+    from mergeguard.rules.run import evaluate
     from mergeguard.workspace import Workspace
 
     chosen, skipped = _selectors(select), _selectors(ignore)
     workspace = Workspace(make_options(**common), warn=_note)
     scenario = workspace.scenario(range_spec, staged=staged)
-    settings = workspace.settings(staged or workspace.under_pre_commit())
-    selection = Selection(chosen or settings.select, settings.ignore + skipped)
+    selection = workspace.selection(chosen, skipped, staged=staged)
     diagnostics = evaluate(scenario, selection)
     if apply:  # the static rules first, then the database
         applied = _apply(scenario, apply_url, 6, 300.0)
@@ -473,7 +472,8 @@ def _emit_check(
 @click.option(
     "--allow-conflicts",
     is_flag=True,
-    help="Exit 0 even when the joined branches conflict in the schema.",
+    help="Exit 0 even when the joined branches conflict in the schema (--merge); "
+    "re-point them anyway (--rebase).",
 )
 @click.option("--dry-run", is_flag=True, help="Print the change as a diff; write nothing.")
 @click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when files were changed.")
@@ -508,24 +508,31 @@ def fix(
     mode = "merge" if merge else "rebase"
     workspace = Workspace(make_options(**common), warn=_note)
     outcome = fixing.run(
-        workspace, mode, range_spec, message=message, rev_id=rev_id, dry_run=dry_run
+        workspace,
+        mode,
+        range_spec,
+        message=message,
+        rev_id=rev_id,
+        dry_run=dry_run,
+        allow_conflicts=allow_conflicts,
     )
     workspace.close()
     for line in outcome.diffs:
         click.echo(line, nl=False)
     for note in outcome.plan.notes:
         click.echo(f"mergeguard: {'would write' if dry_run else 'wrote'} {note}", err=True)
-    for refusal in outcome.plan.refusals:
-        click.echo(f"mergeguard: cannot fix: {refusal}", err=True)
+    kept = "kept in the merge file" if mode == "merge" else "between the sides"
     for conflict in outcome.plan.conflicts:
         click.echo(
-            f"mergeguard: schema conflict kept in the merge file: {conflict.code} "
-            f"{conflict.message}",
-            err=True,
+            f"mergeguard: schema conflict {kept}: {conflict.code} {conflict.message}", err=True
         )
+    for refusal in outcome.plan.refusals:
+        click.echo(f"mergeguard: cannot fix: {refusal}", err=True)
     if not outcome.plan.patches and not outcome.plan.refusals:
         click.echo("mergeguard: nothing to fix: no conflicting heads", err=True)
-    failed = bool(outcome.plan.refusals) or (bool(outcome.plan.conflicts) and not allow_conflicts)
+    failed = bool(outcome.plan.refusals) or (
+        mode == "merge" and bool(outcome.plan.conflicts) and not allow_conflicts
+    )
     changed = bool(outcome.plan.patches)
     raise SystemExit(EXIT_FINDINGS if failed or (changed and exit_non_zero_on_fix) else 0)
 
@@ -591,8 +598,7 @@ def _graph_findings(workspace: Workspace, scenario: MergeScenario) -> tuple[Diag
     head is applied on its own."""
     from mergeguard.rules.run import Selection, evaluate
 
-    settings = workspace.settings(workspace.under_pre_commit())  # as `check` reads them
-    chosen = Selection(settings.select, settings.ignore)
+    chosen = workspace.selection()  # as `check` reads them
     found = evaluate(scenario, Selection(GRAPH_RULES))
     return tuple(d for d in found if chosen.allows(d.code, d.name))
 

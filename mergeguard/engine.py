@@ -20,6 +20,7 @@ from mergeguard.model import (
     Diagnostic,
     Environment,
     FileEntry,
+    FileOperations,
     MigrationScript,
     Operation,
     Span,
@@ -190,25 +191,27 @@ class Reader:
 
     def operations(
         self, snapshot: Snapshot, scripts: Sequence[MigrationScript]
-    ) -> dict[str, tuple[Operation, ...]]:
-        """blob -> the operations of each script's file, read with libcst (only
-        the few files a check compares), cached by blob id."""
-        found: dict[str, tuple[Operation, ...]] = {}
+    ) -> dict[str, FileOperations]:
+        """blob -> what each script's file does (its operations, read with
+        libcst, and its upgrade digest), for the few files a check compares;
+        cached by blob id."""
+        found: dict[str, FileOperations] = {}
         missing: dict[str, FileEntry] = {}
         for script in scripts:
             cached = self.cache.get(_OPS_KIND, script.blob)
             try:
-                found[script.blob] = operations_from_json(cached)
+                found[script.blob] = file_operations_from_json(cached)
                 continue
             except (ValueError, TypeError):
                 missing[script.blob] = FileEntry(script.path, script.blob)
         if missing:
+            from mergeguard.parse.digest import upgrade_digest
             from mergeguard.parse.operations import read_operations
 
             for source in snapshot.read_many(list(missing.values())):
-                operations = read_operations(source.text)
-                found[source.blob] = operations
-                self.cache.put(_OPS_KIND, source.blob, operations_to_json(operations))
+                read = FileOperations(read_operations(source.text), upgrade_digest(source.text))
+                found[source.blob] = read
+                self.cache.put(_OPS_KIND, source.blob, file_operations_to_json(read))
         return found
 
     def module_facts(self, snapshot: Snapshot, path: PurePosixPath) -> ModuleFacts | None:
@@ -224,7 +227,7 @@ class Reader:
 
 _ROW_KIND = "s:"
 _FACTS_KIND = "f:"
-_OPS_KIND = "o1:"
+_OPS_KIND = "o2:"  # o2: operations and the upgrade digest
 
 # Sizes a cached value may have; anything beyond them is re-read from its blob
 # (the reader's own limits are lower, so a row it wrote always fits).
@@ -232,6 +235,7 @@ MAX_ROW_TEXT = 64 * 1024
 MAX_ROW_ITEMS = 10_000
 MAX_ROW_POSITION = 10_000_000
 MAX_FILE_TEXT = 16 * 1024 * 1024  # a docstring is at most a whole file
+MAX_DIGEST = 128
 
 
 MAX_FACTS_DEPTH = 100
@@ -272,6 +276,18 @@ def _plausible(row: object, script: MigrationScript) -> bool:
         and sum(map(len, lists)) <= MAX_ROW_ITEMS
         and max(map(len, texts + script.depends_on)) <= MAX_ROW_TEXT
     )
+
+
+def file_operations_to_json(read: FileOperations) -> dict[str, object]:
+    return {"operations": operations_to_json(read.operations), "digest": read.upgrade_digest}
+
+
+def file_operations_from_json(data: object) -> FileOperations:
+    """Inverse of file_operations_to_json; raises ValueError on anything malformed."""
+    digest = data.get("digest") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(digest, str) or len(digest) > MAX_DIGEST:
+        raise ValueError("bad file operations")
+    return FileOperations(operations_from_json(data.get("operations")), data["digest"])
 
 
 def operations_to_json(operations: Sequence[Operation]) -> list[object]:

@@ -376,8 +376,12 @@ def test_an_operation_row_of_the_wrong_shape_is_re_read(repo: RepoBuilder) -> No
     cache_file = repo.root / ".git" / "mergeguard" / "cache-v1.json"
     namespace, entries = _entries(cache_file)
     forged = [["drop_table\n::error::x", "t", "x", None, 0, 0, False, [], [], "", "evil"]]
-    for key in [k for k in entries if k.startswith("o1:")]:
-        entries[key][2] = forged
+    operations = [k for k in entries if k.startswith("o")]
+    assert operations
+    for key in operations:
+        value = entries[key][2]
+        assert isinstance(value, dict)
+        value["operations"] = forged
     cache_file.write_text(document_text(namespace, entries))
     code, again = mergeguard(repo.root, "check", "main..feature")
     assert code == 1 and again == first
