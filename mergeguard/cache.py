@@ -1,26 +1,46 @@
-"""Parse results keyed by content (a git blob id plus whatever the caller adds).
+"""Parse results keyed by content: a kind (what was computed) and a git blob id.
 
-One JSON file per repository, under its common git directory, shared by all
-worktrees.  The file is untrusted input: it is read with ``json`` only (never
-pickle or marshal), and anything unexpected in it (not JSON, another format
-or namespace, the wrong shape) makes the cache start empty and be rewritten on
-the next save.  The cache is an optimisation: failing to read or write it is
-never an error.
+One file per repository, under its common git directory, shared by all
+worktrees.  The file is untrusted input:
 
-``namespace`` versions the stored values (e.g. the header reader's version):
-values written by another reader are ignored rather than misread.
+- it is opened only when it is a regular file (not a symbolic link, FIFO,
+  device or directory) of at most ``MAX_FILE_BYTES``, and read with ``json``
+  only (never pickle or marshal);
+- its first line is a header (format, namespace, a digest of the rest); the
+  second line holds the entries.  A digest that does not match (a damaged or
+  hand-edited file) discards the whole file: a well-formed row with a wrong
+  revision, line or operation kind cannot be told from a right one otherwise.
+  The digest is a checksum, not a signature: whoever can write ``.git`` can
+  run code there anyway (hooks);
+- every row is an envelope ``[blob, namespace, value]``: a row is used only for
+  the blob and reader version it claims, so a row can never answer for
+  another blob.  Callers validate the value's shape and sizes.
+
+The cache is an optimisation: failing to read or write it is never an error.
+A cache that cannot be used is reported once, through ``warn``, with what to
+do about it; a file of another format or namespace (an upgrade) is replaced
+silently on the next save.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
+import shlex
+import stat
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
-FORMAT = 1
+FORMAT = 2
 MAX_ENTRIES = 200_000
+MAX_FILE_BYTES = 64 * 1024 * 1024
 NO_CACHE_ENV = "MERGEGUARD_NO_CACHE"
+
+Warn = Callable[[str], None]
 
 
 def default_cache_path(common_dir: Path) -> Path:
@@ -36,8 +56,12 @@ def cache_disabled() -> bool:
     return os.environ.get(NO_CACHE_ENV, "").strip() not in ("", "0")
 
 
+def _ignore(message: str) -> None:
+    """The default ``warn``: library callers get no output."""
+
+
 class ParseCache:
-    """A content-keyed store of JSON-compatible values, loaded lazily, saved atomically.
+    """A store of JSON-compatible values by (kind, blob), loaded lazily, saved atomically.
 
     ``path=None`` (or ``MERGEGUARD_NO_CACHE=1``) keeps it in memory only.
     Values come back from ``get`` as JSON gives them on a later run (tuples
@@ -45,83 +69,200 @@ class ParseCache:
     booleans; a stored ``null`` reads as a miss.
     """
 
-    def __init__(self, path: Path | None, namespace: str) -> None:
+    def __init__(self, path: Path | None, namespace: str, warn: Warn | None = None) -> None:
         self.path = None if cache_disabled() else path
         self.namespace = namespace
+        self.warn = warn or _ignore
         self._entries: dict[str, object] | None = None
         self._touched: set[str] = set()
         self._dirty = False
+        self._usable = True  # False: the path holds something that is not ours to replace
 
     def __len__(self) -> int:
         return len(self._load())
 
-    def get(self, key: str) -> object | None:
-        """The value stored under ``key``, or None on a miss."""
-        value = self._load().get(key)
-        if value is not None:
-            self._touched.add(key)
+    def get(self, kind: str, blob: str) -> object | None:
+        """The value stored for ``blob`` under ``kind``, or None on a miss
+        (also when the row claims another blob or reader version)."""
+        key = kind + blob
+        envelope = self._load().get(key)
+        if (
+            type(envelope) is not list
+            or len(envelope) != 3
+            or envelope[0] != blob
+            or envelope[1] != self.namespace
+            or envelope[2] is None
+        ):
+            return None
+        self._touched.add(key)
+        value: object = envelope[2]
         return value
 
-    def put(self, key: str, value: object) -> None:
-        """Store ``value`` (JSON-compatible) under ``key``; saved by ``save()``."""
+    def put(self, kind: str, blob: str, value: object) -> None:
+        """Store ``value`` (JSON-compatible) for ``blob`` under ``kind``; saved by ``save()``."""
         entries = self._load()
+        key = kind + blob
+        envelope = [blob, self.namespace, value]
         self._touched.add(key)
-        if entries.get(key) != value:
-            entries[key] = value
+        if entries.get(key) != envelope:
+            entries[key] = envelope
             self._dirty = True
 
     def save(self) -> None:
         """Write the cache atomically when it changed; any OS failure is ignored.
 
-        Beyond ``MAX_ENTRIES`` only the entries used in this run are kept, so
-        the file stays bounded however many histories pass through it.
+        Beyond ``MAX_ENTRIES`` (or ``MAX_FILE_BYTES``) only the entries used
+        in this run are kept, so the file stays bounded however many
+        histories pass through it.
         """
-        if self.path is None or not self._dirty or self._entries is None:
+        if self.path is None or not self._dirty or self._entries is None or not self._usable:
             return
         entries = self._entries
         if len(entries) > MAX_ENTRIES:
             entries = {k: v for k, v in entries.items() if k in self._touched}
-        document = {"format": FORMAT, "namespace": self.namespace, "entries": entries}
-        text = json.dumps(document, separators=(",", ":"))
-        if _write_atomically(self.path, text):
+        text = document_text(self.namespace, entries)
+        if len(text) > MAX_FILE_BYTES:
+            entries = {k: v for k, v in entries.items() if k in self._touched}
+            text = document_text(self.namespace, entries)
+        if len(text) <= MAX_FILE_BYTES and _write_atomically(self.path, text):
             self._entries = entries
             self._dirty = False
 
     def _load(self) -> dict[str, object]:
         """The entries, read from disk on first use (empty if absent or untrusted)."""
         if self._entries is None:
-            self._entries, self._dirty = _read_entries(self.path, self.namespace)
+            self._entries, self._dirty = {}, False
+            if self.path is not None:
+                self._read()
         return self._entries
 
+    def _read(self) -> None:
+        assert self.path is not None
+        try:
+            raw = read_regular_file(self.path, MAX_FILE_BYTES)
+        except UnusableFile as exc:
+            self._usable = False
+            self.warn(
+                f"the parse cache {self.path} {exc}; running without it "
+                f"(remove it to re-enable the cache: rm -r {shlex.quote(str(self.path))})"
+            )
+            return
+        if raw is None:
+            return
+        entries, problem = _parse(raw, self.namespace)
+        self._dirty = entries is None  # not ours: replaced on the next save
+        self._entries = entries or {}
+        if problem:
+            self.warn(f"the parse cache {self.path} {problem}; it is rebuilt")
 
-def _read_entries(path: Path | None, namespace: str) -> tuple[dict[str, object], bool]:
-    """The entries of the cache file and whether it must be rewritten.
 
-    A missing file is simply empty; a file that exists but is not a cache of
-    this format and namespace is empty too, and marked for rewriting.
-    """
-    if path is None:
-        return {}, False
+class UnusableFile(Exception):
+    """The path holds something that must not be read as a cache file."""
+
+
+def read_regular_file(path: Path, limit: int) -> bytes | None:
+    """The bytes of ``path`` when it is a regular file of at most ``limit``
+    bytes; None when it does not exist.  Never follows a final symbolic
+    link, never blocks on a FIFO, never reads more than ``limit + 1`` bytes
+    (a file may grow while it is read).  Raises UnusableFile otherwise."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        raw = path.read_bytes()
-    except OSError:
-        return {}, False
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnusableFile("is a symbolic link, not a regular file") from exc
+        raise UnusableFile(f"cannot be opened ({exc.strerror})") from exc
     try:
-        document = json.loads(raw)
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise UnusableFile(f"is {_kind(status.st_mode)}, not a regular file")
+        if status.st_size > limit:
+            raise UnusableFile(f"is larger than {limit // (1024 * 1024)} MiB")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise UnusableFile(f"cannot be read ({exc.strerror})") from exc
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise UnusableFile(f"is larger than {limit // (1024 * 1024)} MiB")
+    return b"".join(chunks)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a file"
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+def document_text(namespace: str, entries: dict[str, object]) -> str:
+    """The file's text: a header line (with the digest of the rest), then the entries."""
+    body = json.dumps(entries, separators=(",", ":"))
+    header = {"format": FORMAT, "namespace": namespace, "digest": _digest(body.encode())}
+    return json.dumps(header, separators=(",", ":")) + "\n" + body
+
+
+def _parse(raw: bytes, namespace: str) -> tuple[dict[str, object] | None, str | None]:
+    """(entries, None) for a cache of ours; (None, why) for a damaged file;
+    (None, None) for a file of another format or namespace (an upgrade)."""
+    first, newline, body = raw.partition(b"\n")
+    try:
+        header = json.loads(first)
     except (ValueError, RecursionError):
-        return {}, True
-    entries = _valid_entries(document, namespace)
-    return (entries, False) if entries is not None else ({}, True)
+        return None, "is damaged (its header is not JSON)"
+    if not isinstance(header, dict):
+        return None, "is damaged (its header is not an object)"
+    if header.get("format") != FORMAT or header.get("namespace") != namespace:
+        return None, None
+    if not newline or header.get("digest") != _digest(body):
+        return None, "is damaged (its digest does not match its entries)"
+    try:
+        entries = json.loads(body)
+    except (ValueError, RecursionError):
+        return None, "is damaged (its entries are not JSON)"
+    if not isinstance(entries, dict):
+        return None, "is damaged (its entries are not an object)"
+    return entries, None
 
 
-def _valid_entries(document: object, namespace: str) -> dict[str, object] | None:
-    """The ``entries`` mapping when ``document`` is a cache of ours, else None."""
-    if not isinstance(document, dict):
-        return None
-    if document.get("format") != FORMAT or document.get("namespace") != namespace:
-        return None
-    entries = document.get("entries")
-    return entries if isinstance(entries, dict) else None
+STALE_TEMP_SECONDS = 3600
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Remove temp files of ``path`` that a killed run left behind (older than
+    an hour: a live writer renames its own within a second)."""
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    prefix = path.name + "."
+    with os.scandir(path.parent) as found:
+        for entry in found:
+            if not (entry.name.startswith(prefix) and entry.name.endswith(".tmp")):
+                continue
+            try:
+                if (
+                    entry.is_file(follow_symlinks=False)
+                    and entry.stat(follow_symlinks=False).st_mtime < cutoff
+                ):
+                    os.unlink(entry.path)
+            except OSError:
+                continue  # another run removed it, or it is not ours to remove
 
 
 def _write_atomically(path: Path, text: str) -> bool:
@@ -129,6 +270,7 @@ def _write_atomically(path: Path, text: str) -> bool:
     tmp_name: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temps(path)
         fd, tmp_name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

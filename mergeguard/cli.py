@@ -199,7 +199,7 @@ def _graph_reads(
             f"{range_spec!r} is not a range A..B (to draw one commit: --ref {range_spec})",
             param_hint="RANGE",
         )
-    workspace = Workspace(make_options(**common))
+    workspace = Workspace(make_options(**common), warn=_note)
     scenario = workspace.scenario(range_spec)
     reads = tuple(scenario.merged.reads.values())
     marks = range_marks(scenario)
@@ -276,6 +276,11 @@ def check(
     _finish(diagnostics)
 
 
+def _note(message: str) -> None:
+    """A note for the user on stderr (stdout is the findings)."""
+    click.echo(f"mergeguard: {_printable(message)}", err=True)
+
+
 @contextmanager
 def _annotated_errors(fmt: str, summary: Path | None = None) -> Iterator[None]:
     """With ``--format github``, a could-not-run error is also printed as an
@@ -332,14 +337,13 @@ def run_check(
 ) -> tuple[Diagnostic, ...]:
     """The body of ``check``: judge the scenario, print the findings, and
     return them (the caller decides the exit code; ``demo`` uses it too)."""
-    from mergeguard.rules.run import Selection, evaluate
+    from mergeguard.rules.run import evaluate
     from mergeguard.workspace import Workspace
 
     chosen, skipped = _selectors(select), _selectors(ignore)
-    workspace = Workspace(make_options(**common))
+    workspace = Workspace(make_options(**common), warn=_note)
     scenario = workspace.scenario(range_spec, staged=staged)
-    settings = workspace.settings(staged or workspace.under_pre_commit())
-    selection = Selection(chosen or settings.select, settings.ignore + skipped)
+    selection = workspace.selection(chosen, skipped, staged=staged)
     diagnostics = evaluate(scenario, selection)
     if apply:  # the static rules first, then the database
         applied = _apply(scenario, apply_url, 6, 300.0)
@@ -468,7 +472,8 @@ def _emit_check(
 @click.option(
     "--allow-conflicts",
     is_flag=True,
-    help="Exit 0 even when the joined branches conflict in the schema.",
+    help="Exit 0 even when the joined branches conflict in the schema (--merge); "
+    "re-point them anyway (--rebase).",
 )
 @click.option("--dry-run", is_flag=True, help="Print the change as a diff; write nothing.")
 @click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when files were changed.")
@@ -501,9 +506,15 @@ def fix(
     if not merge and not rebase:
         raise click.UsageError("choose --merge or --rebase")
     mode = "merge" if merge else "rebase"
-    workspace = Workspace(make_options(**common))
+    workspace = Workspace(make_options(**common), warn=_note)
     outcome = fixing.run(
-        workspace, mode, range_spec, message=message, rev_id=rev_id, dry_run=dry_run
+        workspace,
+        mode,
+        range_spec,
+        message=message,
+        rev_id=rev_id,
+        dry_run=dry_run,
+        allow_conflicts=allow_conflicts,
     )
     workspace.close()
     for line in outcome.diffs:
@@ -512,17 +523,19 @@ def fix(
         click.echo(
             f"mergeguard: {'would write' if dry_run else 'wrote'} {_printable(note)}", err=True
         )
-    for refusal in outcome.plan.refusals:
-        click.echo(f"mergeguard: cannot fix: {_printable(refusal)}", err=True)
+    kept = "kept in the merge file" if mode == "merge" else "between the sides"
     for conflict in outcome.plan.conflicts:
         click.echo(
-            f"mergeguard: schema conflict kept in the merge file: {conflict.code} "
-            f"{_printable(conflict.message)}",
+            f"mergeguard: schema conflict {kept}: {conflict.code} {_printable(conflict.message)}",
             err=True,
         )
+    for refusal in outcome.plan.refusals:
+        click.echo(f"mergeguard: cannot fix: {_printable(refusal)}", err=True)
     if not outcome.plan.patches and not outcome.plan.refusals:
         click.echo("mergeguard: nothing to fix: no conflicting heads", err=True)
-    failed = bool(outcome.plan.refusals) or (bool(outcome.plan.conflicts) and not allow_conflicts)
+    failed = bool(outcome.plan.refusals) or (
+        mode == "merge" and bool(outcome.plan.conflicts) and not allow_conflicts
+    )
     changed = bool(outcome.plan.patches)
     raise SystemExit(EXIT_FINDINGS if failed or (changed and exit_non_zero_on_fix) else 0)
 
@@ -566,7 +579,7 @@ def apply_command(
     from mergeguard.workspace import Workspace
 
     with _annotated_errors(fmt):
-        workspace = Workspace(make_options(**common))
+        workspace = Workspace(make_options(**common), warn=_note)
         if spec and ".." not in spec:
             scenario = workspace.ref_scenario(spec)
         else:
@@ -588,8 +601,7 @@ def _graph_findings(workspace: Workspace, scenario: MergeScenario) -> tuple[Diag
     head is applied on its own."""
     from mergeguard.rules.run import Selection, evaluate
 
-    settings = workspace.settings(workspace.under_pre_commit())  # as `check` reads them
-    chosen = Selection(settings.select, settings.ignore)
+    chosen = workspace.selection()  # as `check` reads them
     found = evaluate(scenario, Selection(GRAPH_RULES))
     return tuple(d for d in found if chosen.allows(d.code, d.name))
 
@@ -646,7 +658,7 @@ def _read(
     from mergeguard.engine import all_diagnostics
     from mergeguard.workspace import Workspace
 
-    workspace = Workspace(make_options(**common))
+    workspace = Workspace(make_options(**common), warn=_note)
     snapshot = workspace.snapshot(ref)
     reads = workspace.read(snapshot)
     workspace.close()

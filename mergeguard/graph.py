@@ -20,7 +20,7 @@ Vocabulary (Alembic's):
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from types import MappingProxyType
@@ -81,7 +81,7 @@ class RevisionGraph:
     effective_heads: tuple[str, ...]
     bases: tuple[str, ...]
     label_owners: Mapping[str, str]
-    has_cycles: bool = False
+    cyclic: frozenset[str] = frozenset()
     memo: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def __contains__(self, revision: object) -> bool:
@@ -95,6 +95,11 @@ class RevisionGraph:
 
     def labels(self, revision: str) -> frozenset[str]:
         return self.nodes[revision].labels
+
+    @property
+    def has_cycles(self) -> bool:
+        """True when some revision is on a cycle or names itself (MG005)."""
+        return bool(self.cyclic)
 
     @property
     def branch_points(self) -> tuple[str, ...]:
@@ -175,6 +180,7 @@ class _Builder:
     def __init__(self, environment: str) -> None:
         self.environment = environment
         self.problems: list[Diagnostic] = []
+        self.on_cycles: set[str] = set()  # revisions on a cycle or naming themselves
 
     def report(
         self,
@@ -205,7 +211,7 @@ class _Builder:
         label_owners = self.label_owners(by_id)
         down, deps = self.edges(by_id, label_owners, scripts)
         children, dependents = _invert(by_id, down), _invert(by_id, deps)
-        cyclic = self.cycles(by_id, down, deps)
+        self.cycles(by_id, down, deps)
         order = tuple(by_id)
         labels = _propagate_labels(order, by_id, down, children, dependents)
         nodes = {
@@ -227,7 +233,7 @@ class _Builder:
             effective_heads=tuple(r for r in order if not children[r] and not dependents[r]),
             bases=tuple(r for r in order if not by_id[r].down_revisions),
             label_owners=MappingProxyType(label_owners),
-            has_cycles=cyclic,
+            cyclic=frozenset(self.on_cycles),
         )
         return graph, tuple(self.problems)
 
@@ -328,13 +334,15 @@ class _Builder:
         found: list[str] = []
         for name in names:
             target = name if name in by_id else owners.get(name)
-            if name == script.revision:
+            if target == script.revision:
+                self.on_cycles.add(target)
+                through = "" if name == target else f" (through its branch label {name!r})"
                 self.report(
                     "MG005",
-                    f"revision {name} names itself in its {field}",
+                    f"revision {target} names itself in its {field}{through}",
                     script,
                     _field_span(script, field),
-                    revisions=(name,),
+                    revisions=(target,),
                     hint=f"point {field} at the revision this one follows",
                 )
             elif target is None:
@@ -356,17 +364,17 @@ class _Builder:
         by_id: Mapping[str, MigrationScript],
         down: Mapping[str, tuple[str, ...]],
         deps: Mapping[str, tuple[str, ...]],
-    ) -> bool:
-        """Report every cycle (strongly connected component) once; True if any."""
+    ) -> None:
+        """Report every cycle (strongly connected component) once, and note its
+        members: walks that assume a DAG leave them alone."""
         edges = {r: down[r] + deps[r] if deps[r] else down[r] for r in by_id}
         leftover = _not_topologically_ordered(edges)
         if not leftover:
-            return False
-        found = False
+            return
         for component in _strongly_connected({r: edges[r] for r in leftover}):
             if len(component) < 2:
                 continue
-            found = True
+            self.on_cycles.update(component)
             members = sorted(component, key=list(by_id).index)
             first = by_id[members[0]]
             via = (
@@ -383,7 +391,6 @@ class _Builder:
                 revisions=tuple(members),
                 hint="point one of them at a revision outside the cycle",
             )
-        return found
 
 
 def _field_span(script: MigrationScript, field: str) -> Span | None:
@@ -503,16 +510,31 @@ def _propagate_labels(
         for node in _alembic_descendants(revision, children):
             labels[node].update(labels[revision])
             last = node
-        parent: str | None = last
-        while (
-            parent is not None
-            and not real_branch_point(parent)
-            and len(by_id[parent].down_revisions) <= 1
-        ):
+        for parent in _chain_down(last, by_id, real_branch_point):
             labels[parent].update(labels[revision])
-            scalar = by_id[parent].down_revisions
-            parent = scalar[0] if scalar and scalar[0] in by_id else None
     return labels
+
+
+def _chain_down(
+    start: str,
+    by_id: Mapping[str, MigrationScript],
+    real_branch_point: Callable[[str], bool],
+) -> Iterator[str]:
+    """``start`` and its single-parent ancestors, down to a branch point or
+    merge point.  Each revision once: on a cycle (or a revision naming itself)
+    Alembic's loop would never end; MG005 reports the cycle instead."""
+    seen: set[str] = set()
+    parent: str | None = start
+    while (
+        parent is not None
+        and parent not in seen
+        and not real_branch_point(parent)
+        and len(by_id[parent].down_revisions) <= 1
+    ):
+        seen.add(parent)
+        yield parent
+        scalar = by_id[parent].down_revisions
+        parent = scalar[0] if scalar and scalar[0] in by_id else None
 
 
 def _alembic_descendants(start: str, children: Mapping[str, tuple[str, ...]]) -> Iterator[str]:

@@ -99,6 +99,20 @@ class Operation:
 
 
 @dataclass(frozen=True, slots=True)
+class FileOperations:
+    """What one migration file does to the schema, read statically.
+
+    ``upgrade_digest`` fingerprints the code of its ``upgrade*()`` functions
+    with docstrings, comments and layout normalised away (``""`` when the file
+    does not parse or has no upgrade function): two files with the same digest
+    run the same upgrade.
+    """
+
+    operations: tuple[Operation, ...] = ()
+    upgrade_digest: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class MigrationScript:
     """The header facts of one migration file, read statically.
 

@@ -16,14 +16,15 @@ from pathlib import PurePosixPath
 
 from mergeguard.engine import EnvironmentRead
 from mergeguard.graph import RevisionGraph
-from mergeguard.model import FileEntry, MigrationScript, Operation, SourceFile
+from mergeguard.model import FileEntry, FileOperations, MigrationScript, SourceFile
 from mergeguard.snapshot import ROOT, Snapshot, is_under
 
-OperationsLoader = Callable[[Sequence[MigrationScript]], dict[str, tuple[Operation, ...]]]
+OperationsLoader = Callable[[Sequence[MigrationScript]], dict[str, FileOperations]]
 
 RANGE = "range"  # check A..B: ours = B, theirs = A
 MERGE = "merge"  # a merge in progress: ours = HEAD, theirs = MERGE_HEAD, merged = the tree
 TREE = "tree"  # no range: the tree itself, against a base when one is known
+NO_OPERATIONS = FileOperations()
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +49,13 @@ class Side:
             return self.label
         return f"{self.label} ({self.sha[:7]})"
 
-    def operations(self, scripts: Sequence[MigrationScript]) -> dict[str, tuple[Operation, ...]]:
-        """Revision id -> its file's operations (read on demand: only the few
+    def operations(self, scripts: Sequence[MigrationScript]) -> dict[str, FileOperations]:
+        """Revision id -> what its file does (read on demand: only the few
         revisions a check compares are parsed with libcst)."""
         if self.load_operations is None or not scripts:
             return {}
         by_blob = self.load_operations(scripts)
-        return {script.revision: by_blob.get(script.blob, ()) for script in scripts}
+        return {script.revision: by_blob.get(script.blob, NO_OPERATIONS) for script in scripts}
 
     def graph(self, environment: str) -> RevisionGraph | None:
         read = self.reads.get(environment)

@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
-from mergeguard.cache import ParseCache, default_cache_path
+from mergeguard.cache import ParseCache, Warn, default_cache_path
 from mergeguard.config import discover
 from mergeguard.engine import CACHE_NAMESPACE, EnvironmentRead, Reader
 from mergeguard.errors import BadArgument, MergeguardError
 from mergeguard.model import Config, ToolSettings
+from mergeguard.rules.run import Selection
 from mergeguard.scenario import (
     MERGE,
     RANGE,
@@ -71,13 +72,20 @@ def parse_range(spec: str) -> tuple[str, str | None]:
 class Workspace:
     """One repository opened for one command run."""
 
-    def __init__(self, options: Options, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        options: Options,
+        environ: Mapping[str, str] | None = None,
+        warn: Warn | None = None,
+    ) -> None:
+        """``warn`` receives notes for the user (a parse cache that cannot be used)."""
         from mergeguard.gitsource import open_repository  # git only when a command runs
 
         self.options = options
         self.environ = os.environ if environ is None else environ
         self.repo = open_repository(options.directory)
-        self.cache = ParseCache(default_cache_path(self.repo.common_dir), CACHE_NAMESPACE)
+        cache_path = default_cache_path(self.repo.common_dir)
+        self.cache = ParseCache(cache_path, CACHE_NAMESPACE, warn)
         self.reader = Reader(self.cache)
         self._settings: dict[bool, ToolSettings] = {}
 
@@ -136,6 +144,8 @@ class Workspace:
         if spec:
             left, right = parse_range(spec)
             return self.range_scenario(left, right) if right else self.tree_scenario(left, staged)
+        # under pre-commit the commit holds the index, during a merge too
+        staged = staged or self.under_pre_commit()
         merge_head = self.repo.merge_head() if self.repo.work_tree else None
         if merge_head:
             return self.merge_scenario(merge_head, staged)
@@ -151,7 +161,6 @@ class Workspace:
                 label=f"{branch} (being rebased)",
                 base_label=f"{self.display_name(onto)} (rebase onto)",
             )
-        staged = staged or self.under_pre_commit()
         return self.tree_scenario(self.configured_base(staged), staged)
 
     def under_pre_commit(self) -> bool:
@@ -175,6 +184,15 @@ class Workspace:
             self._settings[staged] = found
         return found
 
+    def selection(
+        self, select: tuple[str, ...] = (), ignore: tuple[str, ...] = (), *, staged: bool = False
+    ) -> Selection:
+        """The rules that report: the command line's ``select`` (else the
+        project's), the project's ``ignore`` plus the command line's; the
+        settings read as ``check`` reads them (the index under pre-commit)."""
+        settings = self.settings(staged or self.under_pre_commit())
+        return Selection(select or settings.select, settings.ignore + ignore)
+
     def pushed_scenario(self) -> MergeScenario | None:
         """pre-commit's pre-push stage (refs read here: hook arguments are not
         shell-expanded), or hooks/pre-push which sets the same variables.
@@ -183,21 +201,26 @@ class Workspace:
         will merge into.  The remote's old copy of a feature branch is not
         that target: after a rebase it holds the old versions of the branch's
         own revisions, which are not published.  Without a known target, the
-        push is checked against the remote's old copy, else on its own."""
+        pushed commit is checked on its own."""
         # pre-commit before 2.2 named them PRE_COMMIT_ORIGIN (from) and PRE_COMMIT_SOURCE (to)
         source = self.environ.get("PRE_COMMIT_FROM_REF") or self.environ.get("PRE_COMMIT_ORIGIN")
         target = self.environ.get("PRE_COMMIT_TO_REF") or self.environ.get("PRE_COMMIT_SOURCE")
         if not source or not target or target == NULL_SHA:
             return None
         pushed = self.environ.get("PRE_COMMIT_LOCAL_BRANCH", "").removeprefix("refs/heads/")
-        base = self.configured_base(staged=False, branch=pushed or self.display_name(target))
+        remote = self.environ.get("PRE_COMMIT_REMOTE_NAME") or "origin"
+        base = self.configured_base(
+            staged=False, branch=pushed or self.display_name(target), remote=remote
+        )
         if base and self.repo.exists(base):
             return self.range_scenario(base, target)
-        if source != NULL_SHA and self.repo.exists(source):
-            return self.range_scenario(source, target)
+        # no target known: the commit on its own (the remote's old copy of the
+        # branch would make the branch's own rewritten revisions look published)
         return self.ref_scenario(target)
 
-    def configured_base(self, staged: bool, branch: str | None = None) -> str | None:
+    def configured_base(
+        self, staged: bool, branch: str | None = None, remote: str = "origin"
+    ) -> str | None:
         """The branch the work will merge into (DESIGN.md "Ranges"): ``--base``,
         ``[tool.mergeguard] base``, a GitHub pull request's base branch, the
         remote's default branch, the current branch's upstream unless that is
@@ -211,7 +234,9 @@ class Workspace:
         github_base = self.environ.get("GITHUB_BASE_REF")
         if github_base:
             return f"origin/{github_base}"
-        default = self.repo.default_branch()
+        default = self.repo.default_branch(remote) or (
+            self.repo.default_branch() if remote != "origin" else None
+        )
         if default:
             return default
         branch = branch or self.repo.current_branch()

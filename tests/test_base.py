@@ -39,6 +39,19 @@ def pushed(repo: RepoBuilder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     return repo
 
 
+def diverge(repo: RepoBuilder) -> None:
+    """main and feature each add a revision on a1; main checked out."""
+    repo.init_alembic()
+    repo.migration("a1", None)
+    repo.commit("base")
+    repo.branch("feature")
+    repo.migration("c7", "a1")
+    repo.commit("feature")
+    repo.checkout("main")
+    repo.migration("b2", "a1")
+    repo.commit("main")
+
+
 def against(err: str) -> str:
     """The base named in the summary line: ``... against BASE, merge base ...``."""
     return err.rsplit(" against ", 1)[1].split(",")[0]
@@ -146,15 +159,7 @@ def test_missing_parent_never_suggests_the_revision_itself(
 
 
 def test_side_names(repo: RepoBuilder, capsys: pytest.CaptureFixture[str]) -> None:
-    repo.init_alembic()
-    repo.migration("a1", None)
-    repo.commit("base")
-    repo.branch("feature")
-    repo.migration("c7", "a1")
-    repo.commit("feature")
-    repo.checkout("main")
-    repo.migration("b2", "a1")
-    repo.commit("main")
+    diverge(repo)
     sha = repo.git("rev-parse", "feature")
     code, out, err = run(capsys, repo, "check", f"main..{sha}")
     assert code == 1 and "merging feature and main" in out and "(main..feature," in err
@@ -166,3 +171,19 @@ def test_side_names(repo: RepoBuilder, capsys: pytest.CaptureFixture[str]) -> No
     repo.git("add", "-A")
     code, out, err = run(capsys, repo, "check", "--staged")
     assert "staged changes" in err and "index" not in err
+
+
+def test_under_pre_commit_a_merge_in_progress_is_judged_on_the_index(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The merge commit holds the index: a merge revision written but not
+    staged does not make it pass."""
+    diverge(repo)
+    repo.git("merge", "-q", "--no-commit", "--no-ff", "feature")
+    repo.migration("m1", ("b2", "c7"))  # in the work tree only
+    assert run(capsys, repo, "check")[0] == 0
+    monkeypatch.setenv("PRE_COMMIT", "1")
+    code, out, _ = run(capsys, repo, "check")
+    assert code == 1 and "MG102" in out
+    repo.git("add", "-A")
+    assert run(capsys, repo, "check")[0] == 0

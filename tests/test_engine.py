@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import ALEMBIC_INI, RepoBuilder, migration_text
 
-from mergeguard.cache import ParseCache
+from mergeguard.cache import ParseCache, document_text
 from mergeguard.cli import main
 from mergeguard.config import discover
 from mergeguard.engine import CACHE_NAMESPACE, Reader
@@ -156,16 +156,18 @@ def test_corrupt_cache_is_rebuilt(repo: RepoBuilder, capsys: pytest.CaptureFixtu
     repo.commit()
     assert heads_json(capsys, "-C", str(repo.root))[0] == 0
     [cache_file] = (repo.root / ".git" / "mergeguard").glob("*.json")
-    data = json.loads(cache_file.read_text())
-    for key in data["entries"]:
-        data["entries"][key] = {"bindings": [["revision", ["l", 5], None]]}  # wrong shape
-    cache_file.write_text(json.dumps(data))
+    header, body = cache_file.read_text().split("\n")
+    namespace = json.loads(header)["namespace"]
+    entries = json.loads(body)
+    for key, (blob, version, _) in entries.items():
+        entries[key] = [blob, version, {"bindings": [["revision", ["l", 5], None]]}]  # wrong shape
+    cache_file.write_text(document_text(namespace, entries))  # a well-formed file
     code, document = heads_json(capsys, "-C", str(repo.root))
     assert code == 0 and document["environments"][0]["heads"] == ["aaa1"]
     cache_file.write_bytes(b"\x00garbage")
     code, document = heads_json(capsys, "-C", str(repo.root))
     assert code == 0 and document["environments"][0]["heads"] == ["aaa1"]
-    assert json.loads(cache_file.read_text())["entries"]
+    assert json.loads(cache_file.read_text().split("\n")[1])
 
 
 def test_alembic_file_selection_and_order(repo: RepoBuilder) -> None:

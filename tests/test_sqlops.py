@@ -47,7 +47,7 @@ CREATE_TABLE = [
     ),
     (
         "create table if not exists s.t (a int, b text)",
-        [op("create_table", "t", "t", "s", ("a", "b"))],
+        [op("create_table", "t", "t", "s", ("a", "b"), if_not_exists="True")],
     ),
     (
         'CREATE TABLE "My Schema"."Users" ("Id" INT, "e""x" TEXT)',
@@ -56,7 +56,7 @@ CREATE_TABLE = [
     (
         "CREATE TABLE IF NOT EXISTS `s`.`t` (`a` INT NOT NULL AUTO_INCREMENT, PRIMARY KEY (`a`))"
         " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
-        [op("create_table", "t", "t", "s", ("a",))],
+        [op("create_table", "t", "t", "s", ("a",), if_not_exists="True")],
     ),
     (
         "CREATE TABLE s.t (a INT NOT NULL, b TEXT, CONSTRAINT uq_x UNIQUE (b),"
@@ -119,7 +119,10 @@ ALTER_TABLE = [
     ),
     (
         "ALTER TABLE t ADD COLUMN IF NOT EXISTS c INT REFERENCES o (id)",
-        [op("add_column", "t", "c", type="INT"), fk("t", None, ("c",), referent="o")],
+        [
+            op("add_column", "t", "c", type="INT", if_not_exists="True"),
+            fk("t", None, ("c",), referent="o"),
+        ],
     ),
     ("ALTER TABLE t DROP COLUMN c", [op("drop_column", "t", "c")]),
     ("ALTER TABLE t DROP c", [op("drop_column", "t", "c")]),
@@ -235,7 +238,7 @@ INDEXES_AND_TABLES = [
     ("CREATE INDEX ix ON t (a)", [op("create_index", "t", "ix", None, ("a",))]),
     (
         "CREATE UNIQUE INDEX IF NOT EXISTS n ON s.t (a, b)",
-        [op("create_index", "t", "n", "s", ("a", "b"), unique="True")],
+        [op("create_index", "t", "n", "s", ("a", "b"), unique="True", if_not_exists="True")],
     ),
     (
         'create unique index "IX" on "S"."T" ("A" DESC)',

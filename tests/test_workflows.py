@@ -9,6 +9,7 @@ recommends and flag what will really break.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -49,6 +50,21 @@ class Team:
     def git(self, repo: RepoBuilder, *args: str) -> subprocess.CompletedProcess[str]:
         """git through the installed hooks (pre-commit's environment)."""
         return run(["git", *args], repo.root, self.pre_commit.env)
+
+    def commit_and_push(self, message: str, *push: str) -> None:
+        """``git add -A``, commit and push feature, both through the hooks."""
+        self.dev.git("add", "-A")
+        committed = self.git(self.dev, "commit", "-m", message)
+        assert committed.returncode == 0, committed.stdout + committed.stderr
+        pushed = self.git(self.dev, "push", *push, "origin", "feature")
+        assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+
+    def catch_up(self) -> None:
+        """The developer's usual way back onto main: rebase, fix, force-push."""
+        self.dev.git("rebase", "-q", "origin/main")
+        fixed = self.mergeguard(self.dev, "fix", "--rebase", "origin/main..feature")
+        assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+        self.commit_and_push("b2 follows c3", "--force-with-lease")
 
     def ci(
         self, ref: str = "origin/main..HEAD", checkout: str = "origin/feature", **env: str
@@ -113,13 +129,17 @@ def test_the_behind_branch_is_flagged_in_ci(team: Team) -> None:
 def test_rebase_fix_commit_force_push_ci_all_green(team: Team) -> None:
     dev = team.dev
     dev.git("rebase", "-q", "origin/main")
+    told = team.mergeguard(dev, "check")  # git rebased: two heads in the tree, b2 is ours
+    assert told.returncode == 1 and "MG101" in told.stdout
+    assert "onto c3 with `mergeguard fix --rebase`" in told.stdout
     fixed = team.mergeguard(dev, "fix", "--rebase", "origin/main..feature")
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert "down_revision of b2 -> c3" in fixed.stderr
     dev.git("add", "-A")
     committed = team.git(dev, "commit", "-m", "b2 follows c3")
     assert committed.returncode == 0, committed.stdout + committed.stderr
-    assert "mergeguard (Alembic revision graph)" in committed.stdout + committed.stderr
+    said = committed.stdout + committed.stderr
+    assert re.search(r"mergeguard \(Alembic revision graph\)\.+Passed", said)
     pushed = team.git(dev, "push", "--force-with-lease", "origin", "feature")
     assert pushed.returncode == 0, pushed.stdout + pushed.stderr
     assert "mergeguard" in pushed.stdout + pushed.stderr  # the pre-push hook ran
@@ -135,11 +155,7 @@ def test_fix_rebase_without_git_rebase_then_commit_and_push(team: Team) -> None:
     dev = team.dev
     fixed = team.mergeguard(dev, "fix", "--rebase", "origin/main..feature")
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
-    dev.git("add", "-A")
-    committed = team.git(dev, "commit", "-m", "b2 follows c3")
-    assert committed.returncode == 0, committed.stdout + committed.stderr
-    pushed = team.git(dev, "push", "origin", "feature")
-    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    team.commit_and_push("b2 follows c3")
     green = team.ci()
     assert green.returncode == 0, green.stdout + green.stderr
 
@@ -151,11 +167,7 @@ def test_merge_main_then_fix_merge_commit_push_ci_all_green(team: Team) -> None:
     assert told.returncode == 1 and "fix --merge" in told.stdout
     fixed = team.mergeguard(dev, "fix", "--merge", "-m", "merge main")
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
-    dev.git("add", "-A")
-    committed = team.git(dev, "commit", "-m", "merge revision")
-    assert committed.returncode == 0, committed.stdout + committed.stderr
-    pushed = team.git(dev, "push", "origin", "feature")
-    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    team.commit_and_push("merge revision")
     green = team.ci()
     assert green.returncode == 0, green.stdout + green.stderr
     one_head_and_upgrade(dev)
@@ -182,11 +194,7 @@ def test_squash_merge_on_main_then_the_branch_goes_on(team: Team) -> None:
     on feature and merges main back: the same revision on both sides is no
     conflict, no collision and no schema twin."""
     dev, mate = team.dev, team.mate
-    dev.git("rebase", "-q", "origin/main")
-    team.mergeguard(dev, "fix", "--rebase", "origin/main..feature")
-    dev.git("add", "-A")
-    assert team.git(dev, "commit", "-m", "b2 follows c3").returncode == 0
-    assert team.git(dev, "push", "--force-with-lease", "origin", "feature").returncode == 0
+    team.catch_up()
     mate.git("pull", "-q", "origin", "main")
     mate.git("fetch", "-q", "origin")
     mate.git("merge", "--squash", "origin/feature")
@@ -226,12 +234,7 @@ def test_github_pull_request_merge_ref(team: Team) -> None:
     no_range = team.ci("", checkout="pull/7/merge", **env)
     assert no_range.returncode == 1 and "MG101" in no_range.stdout
 
-    dev = team.dev
-    dev.git("rebase", "-q", "origin/main")
-    team.mergeguard(dev, "fix", "--rebase", "origin/main..feature")
-    dev.git("add", "-A")
-    assert team.git(dev, "commit", "-m", "fix").returncode == 0
-    assert team.git(dev, "push", "--force-with-lease", "origin", "feature").returncode == 0
+    team.catch_up()
     github_merge_ref(team, 8, "feature")
     green = team.ci("origin/main..HEAD", checkout="pull/8/merge", **env)
     assert green.returncode == 0, green.stdout + green.stderr
@@ -240,13 +243,9 @@ def test_github_pull_request_merge_ref(team: Team) -> None:
 def test_two_pull_requests_clean_alone_the_second_is_flagged_before_it_lands(
     team: Team,
 ) -> None:
-    dev, mate = team.dev, team.mate
+    mate = team.mate
     # bring feature up to date first, so both PRs start clean against main
-    dev.git("rebase", "-q", "origin/main")
-    team.mergeguard(dev, "fix", "--rebase", "origin/main..feature")
-    dev.git("add", "-A")
-    assert team.git(dev, "commit", "-m", "fix").returncode == 0
-    assert team.git(dev, "push", "--force-with-lease", "origin", "feature").returncode == 0
+    team.catch_up()
     mate.git("pull", "-q", "origin", "main")
     mate.branch("other")
     add_column(alembic_revision(mate, "e5", "add city"), "users", "city")
@@ -263,3 +262,24 @@ def test_two_pull_requests_clean_alone_the_second_is_flagged_before_it_lands(
     github_merge_ref(team, 9, "feature")
     env = {"GITHUB_BASE_REF": "main"}
     assert team.ci("", checkout="pull/9/merge", **env).returncode == 1
+
+
+def test_a_remote_without_a_known_default_branch(team: Team) -> None:
+    """No origin/HEAD, origin/main or origin/master (the team's trunk is
+    ``develop``): the force push after a rebase is judged on its own, never
+    against the branch's own old copy (which would make its revisions look
+    published)."""
+    dev, mate = team.dev, team.mate
+    mate.git("push", "-q", "origin", "main:develop")
+    for name in ("refs/remotes/origin/HEAD", "refs/remotes/origin/main"):
+        dev.git("update-ref", "-d", name)
+    dev.git("fetch", "-q", "origin", "develop:refs/remotes/origin/develop")
+    dev.git("branch", "-q", "-D", "main")
+    dev.git("rebase", "-q", "origin/develop")
+    fixed = team.mergeguard(dev, "fix", "--rebase", "origin/develop..feature")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    dev.git("add", "-A")
+    assert team.git(dev, "commit", "-m", "b2 follows c3").returncode == 0
+    pushed = team.git(dev, "push", "--force-with-lease", "origin", "feature")
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert "MG105" not in pushed.stdout + pushed.stderr

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from mergeguard.errors import MergeguardError
 from mergeguard.fix import apply
 from mergeguard.fix.plan import MergeOptions, Plan, plan_merge, plan_rebase
-from mergeguard.model import Environment, MigrationScript
+from mergeguard.model import Diagnostic, Environment, MigrationScript
 from mergeguard.scenario import RANGE
 
 if TYPE_CHECKING:
@@ -34,8 +34,12 @@ def run(
     message: str | None,
     rev_id: str | None,
     dry_run: bool,
+    allow_conflicts: bool = False,
 ) -> Outcome:
-    """Plan the fix; write it unless ``dry_run`` or something refused."""
+    """Plan the fix; write it unless ``dry_run`` or something refused.  Both
+    modes run the schema rules on the sides first: a merge file records their
+    conflicts in a comment; a rebase, which would hide them in a line of
+    revisions, writes nothing while there are any (unless ``allow_conflicts``)."""
     root = workspace.repo.work_tree
     if root is None:
         raise MergeguardError(
@@ -61,13 +65,16 @@ def run(
     def exists(path: PurePosixPath) -> bool:
         return (root / path).exists()
 
-    if mode == "merge":
-        from mergeguard.rules.run import Selection, evaluate
+    from mergeguard.rules.run import Selection, evaluate
 
-        conflicts = [d for d in evaluate(scenario, Selection(select=("MG2",)))]
+    chosen = workspace.selection()  # the project's own select / ignore, as `check` has them
+    found = evaluate(scenario, Selection(select=("MG2",)))
+    conflicts = [d for d in found if chosen.allows(d.code, d.name)]
+    if mode == "merge":
         plan = plan_merge(scenario, MergeOptions(message, rev_id), template_of, exists, conflicts)
     else:
         plan = plan_rebase(scenario, read_file)
+        _hold_on_conflicts(plan, conflicts, allow_conflicts)
     outcome = Outcome(plan)
     if plan.refusals:
         plan.patches.clear()
@@ -79,6 +86,21 @@ def run(
     else:
         apply.write(root, plan.patches)
     return outcome
+
+
+def _hold_on_conflicts(plan: Plan, conflicts: list[Diagnostic], allow_conflicts: bool) -> None:
+    """A rebase that would line up two sides that collide in the schema: list
+    the conflicts, and refuse unless they are allowed."""
+    errors = [d for d in conflicts if d.severity == "error"]
+    if not plan.patches or not errors:
+        return
+    plan.conflicts.extend(errors)
+    if not allow_conflicts:
+        plan.refusals.append(
+            f"the sides conflict in the schema ({len(errors)} finding(s) above): re-pointing "
+            "the revisions would not make them run apart; resolve the conflicts first, or "
+            "pass --allow-conflicts to re-point them anyway"
+        )
 
 
 def _require_checked_out(workspace: Workspace, range_spec: str) -> None:

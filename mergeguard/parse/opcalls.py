@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 import libcst as cst
 
@@ -84,7 +85,17 @@ def operations_of(call: OpCall, batch: bool, module: cst.Module) -> tuple[Operat
     args = {_ALIASES.get(k, k): v for k, v in call.args(names).items()}
     if batch and "table_name" not in args and call.table is not None:
         args["table_name"] = cst.SimpleString(repr(call.table))
-    return READERS[call.method](call, args, module)
+    found = READERS[call.method](call, args, module)
+    if found and literal_flag(args.get("if_not_exists")):
+        found = (guarded(found[0]), *found[1:])
+    return found
+
+
+def guarded(operation: Operation) -> Operation:
+    """A creation that does nothing when its object exists (``if_not_exists=True``,
+    ``IF NOT EXISTS``): it cannot fail as a duplicate."""
+    detail = dict(operation.detail) | {"if_not_exists": "True"}
+    return replace(operation, detail=tuple(sorted(detail.items())))
 
 
 def _op(

@@ -282,12 +282,21 @@ def _create(node: _Node) -> list[_Change]:
     kind = _string(node, "kind").upper()
     target = _arg(node, "this")
     if kind == "TABLE" and target is not None and target.key == "schema":
-        return _create_table(target)
+        return _if_not_exists(node, _create_table(target))
     if kind == "INDEX":
-        return [_create_index(target, bool(node.args.get("unique")))]
+        return _if_not_exists(node, [_create_index(target, bool(node.args.get("unique")))])
     if kind == "TYPE":
         return [_create_enum(node)]
     raise _Unreadable(f"CREATE {kind}")
+
+
+def _if_not_exists(node: _Node, changes: list[_Change]) -> list[_Change]:
+    """``CREATE ... IF NOT EXISTS`` / ``ADD COLUMN IF NOT EXISTS``: the first
+    change cannot fail as a duplicate (``if_not_exists`` in its detail)."""
+    if not node.args.get("exists") or not changes:
+        return changes
+    first = changes[0]
+    return [replace(first, detail=(*first.detail, ("if_not_exists", "True"))), *changes[1:]]
 
 
 def _create_table(definition: _Node) -> list[_Change]:
@@ -486,7 +495,7 @@ def _add_column(column: _Node, table: str, schema: str | None) -> list[_Change]:
     """ADD [COLUMN]: add_column (type, nullable) plus its constraints."""
     detail = _column_type(column) + _nullable(column)
     added = _Change("add_column", table, _name(column), schema, (), detail)
-    return [added, *_column_constraints(column, table, schema)]
+    return _if_not_exists(column, [added, *_column_constraints(column, table, schema)])
 
 
 def _drop_action(action: _Node, table: str, schema: str | None) -> list[_Change]:

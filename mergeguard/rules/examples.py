@@ -69,6 +69,7 @@ ADD_ORG_EMAIL = (
 CREATE_AUDIT = "op.create_table('audit_log', sa.Column('id', sa.Integer(), primary_key=True))"
 INDEX_NAME = "op.create_index(op.f('ix_users_name'), 'users', ['name'])"
 RENAME = "op.alter_column('users', 'name', new_column_name='{new}')"
+ALTER_NAME = "op.alter_column('users', 'name', type_={type}, nullable=False)"
 PYTHON2_C3 = (
     '"""add nothing\n\nRevision ID: c3\nRevises: b2\n"""\n'
     "revision = 'c3'\ndown_revision = 'b2'\n\n\ndef upgrade():\n    print \"upgrading\"\n"
@@ -309,6 +310,13 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             theirs=(Rev("c3", "b2", upgrade=RENAME.format(new="full_name")),),
             ours=(Rev("d4", "b2", upgrade=RENAME.format(new="display_name")),),
             expect=("MG102", "MG205"),
+        ),
+        Example(
+            "the same final state, spelled two ways",
+            LINE,
+            theirs=(Rev("c3", "b2", upgrade=ALTER_NAME.format(type="sa.String(length=100)")),),
+            ours=(Rev("d4", "b2", upgrade=ALTER_NAME.format(type="sa.VARCHAR(100)")),),
+            expect=("MG102",),
         ),
         Example(
             "alterations of different columns",

@@ -133,27 +133,49 @@ TEXTS: dict[str, tuple[str, str, str]] = {
         "Delete the redundant merge revision, or make it join only the heads that remain.",
     ),
     "MG201": (
-        "Sibling branches both add the same column.",
-        'Whichever branch runs second fails with "duplicate column".',
+        "Both sides of the merge add the same column: the two sides of the git range (what "
+        "each added since the merge base), or sibling branches within one side.  The sides "
+        "are those of git, not of Alembic's graph: re-pointing one side's revision onto the "
+        "other's (a rebase) makes them linear, but both still add the column; after `git "
+        "rebase` onto the target, what the branch adds is compared with the recent history "
+        "it now follows.  A revision "
+        "both sides have under one id (a cherry-pick, a squash merge) is not added twice.  "
+        "The same migration committed on both sides under two ids is reported once, as a "
+        "twin, when the two revisions' readable operations are equal (and none is opaque) "
+        "or their normalised `upgrade()` code is identical; revisions that only do what "
+        "cannot be read statically (helper calls, `conn.execute(...)`, loops) are never "
+        "twins.",
+        'Whichever side runs second fails with "duplicate column".',
         "Keep the column on one side, or move it into the merge revision.",
     ),
     "MG202": (
-        "Sibling branches both create the same table.",
-        'Whichever branch runs second fails with "table already exists".',
+        "Both sides of the merge (the two sides of the range, or sibling branches within "
+        "one side) create the same table, in the same schema.",
+        'Whichever side runs second fails with "table already exists"; a rebase does not '
+        "change that.",
         "Keep the table on one side, or move it into the merge revision.",
     ),
     "MG203": (
-        "Sibling branches both create an index, constraint or named type with the same name.",
-        'Whichever branch runs second fails with "already exists".',
+        "Both sides of the merge create an index, unique or primary-key constraint or named "
+        "type with the same name in one schema, or a foreign-key or check constraint with "
+        "the same name on the same table.  An object a side drops and creates again "
+        "existed before: recreating it is not a duplicate.  An index both sides put on a "
+        "column both add (`index=True`) is part of that column's MG201.",
+        'Whichever side runs second fails with "already exists".',
         "Keep it on one side, or rename one of them.",
     ),
     "MG204": (
-        "One branch drops a table or column that the other adds to, alters, renames or indexes.",
-        "The result depends on the order the branches run in, and one order fails.",
+        "One side drops a table or column that the other adds to, alters, renames or "
+        "indexes (a column dropped and re-added on the same side is not a drop).",
+        "The result depends on the order the sides run in, and one order fails.",
         "Reconcile the two changes in one branch, or in the merge revision.",
     ),
     "MG205": (
-        "Both branches alter or rename the same column differently.",
+        "Both sides alter the same column to different states (a setting both give, with "
+        "different values; types compared as spelled the same, `sa.VARCHAR(100)` = "
+        "`sa.String(length=100)`), or one side renames a column the other alters.  "
+        "Alterations that set the same state, or settings that do not touch each other, "
+        "are not conflicts.",
         "The second alteration fails or silently wins.",
         "Decide on one change and keep it in one branch.",
     ),

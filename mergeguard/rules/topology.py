@@ -102,12 +102,25 @@ def new_multiple_heads(scenario: MergeScenario, env: str) -> Iterator[Diagnostic
             "MG101",
             message,
             location_of(_newest(graph, heads, added)),
-            hint="join them with a merge revision: "
-            f"`{fix_command(scenario, 'merge', with_range=False)}`",
+            hint=_heads_hint(scenario, heads, added),
             revisions=heads,
             severity="warning" if already else "error",
             environment=env,
         )
+
+
+def _heads_hint(scenario: MergeScenario, heads: tuple[str, ...], added: set[str]) -> str:
+    """Join the heads; when all but one are this branch's own (after a ``git
+    rebase`` onto the target), moving them onto the other is the linear fix."""
+    merge = f"`{fix_command(scenario, 'merge', with_range=False)}`"
+    others = [h for h in heads if h not in added]
+    if scenario.kind == MERGE or not scenario.has_base or len(others) != 1:
+        return f"join them with a merge revision: {merge}"
+    rebase = fix_command(scenario, "rebase", with_range=False)
+    return (
+        f"move this branch's revisions onto {others[0]} with `{rebase}`, "
+        f"or join them with a merge revision: {merge}"
+    )
 
 
 def _missing_merge_keys(scenario: MergeScenario, env: str) -> dict[str, tuple[str, ...]]:
@@ -299,7 +312,8 @@ def redundant_merge(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
         return
     merges = list(graph.merge_points)
     added = added_revisions(scenario.base, side, env)
-    for revision in (r for r in merges if r in added):
+    # on a cycle "already an ancestor" holds of everything: MG005 says what is wrong
+    for revision in (r for r in merges if r in added and r not in graph.cyclic):
         script = graph.script(revision)
         parents = set(script.down_revisions)
         twin = next(
