@@ -69,6 +69,44 @@ def _script_location(options: AlembicOptions, context: DiscoveryContext) -> Pure
     return None
 
 
+def require_script_locations(config: Config, snapshot: Snapshot) -> None:
+    """Raise when an environment's ``script_location`` names nothing at
+    ``snapshot``: Alembic would stop ("Path doesn't exist"), so mergeguard
+    must not report "no problems found" on an empty graph."""
+    for environment in config.environments:
+        found = environment.script_location
+        if found is None or snapshot.is_dir(found):
+            continue
+        where = f"{environment.config_path} [{environment.section}]"
+        module = _submodule_holding(found, snapshot)
+        if module is not None:
+            raise MergeguardError(
+                f"script_location {found} ({where}) lies in the git submodule {module}, "
+                f"whose history mergeguard does not read from {snapshot.origin}",
+                hint=f"run mergeguard in the submodule: `mergeguard -C {module} check`",
+            )
+        raise MergeguardError(
+            f"script_location {found} ({where}) names a directory that does not exist in "
+            f"{snapshot.origin}",
+            hint="point script_location at the directory holding env.py (`alembic init` "
+            "makes one), or give the version directories with --versions DIR",
+        )
+
+
+def _submodule_holding(path: PurePosixPath, snapshot: Snapshot) -> str | None:
+    """The ``path = ...`` of the .gitmodules entry that ``path`` lies in, if any."""
+    data = snapshot.read(PurePosixPath(".gitmodules"))
+    if not data or len(data) > 1_000_000:
+        return None
+    for line in data.decode("utf-8", errors="replace").splitlines():
+        key, _, value = line.partition("=")
+        module = value.strip().strip("/")
+        inside = path == PurePosixPath(module) or is_under(path, PurePosixPath(module))
+        if key.strip() == "path" and module and inside:
+            return module
+    return None
+
+
 def _version_locations(
     options: AlembicOptions, context: DiscoveryContext, script: PurePosixPath
 ) -> tuple[PurePosixPath, ...]:

@@ -540,17 +540,19 @@ class GitRepository:
         """``git rev-parse --verify ref^{commit}``; unknown refs raise."""
         proc = None
         if ref and not ref.startswith("-") and "\n" not in ref:
-            proc = self._git(
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                "--end-of-options",
-                f"{ref}^{{commit}}",
-                check=False,
+            proc = self._git(  # not --quiet: git warns of an ambiguous name on stderr
+                "rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}", check=False
             )
         if proc is None or proc.returncode != 0:
             raise MergeguardError(f"unknown git ref '{ref}'", hint=_UNKNOWN_REF_HINT)
-        return _object_id("rev-parse", proc.stdout)
+        sha = _object_id("rev-parse", proc.stdout)
+        if b"is ambiguous" in proc.stderr:
+            raise MergeguardError(
+                f"'{ref}' is ambiguous: a tag and a branch (or another ref) share the name, "
+                f"and git would read {sha[:7]}",
+                hint=f"name the one you mean: refs/heads/{ref} or refs/tags/{ref}",
+            )
+        return sha
 
     def merge_base(self, a: str, b: str) -> str | None:
         """The best common ancestor of two refs, or None when they share no history."""

@@ -14,11 +14,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from mergeguard.cache import ParseCache, Warn, default_cache_path
-from mergeguard.config import discover
+from mergeguard.config import discover, require_script_locations
 from mergeguard.engine import CACHE_NAMESPACE, EnvironmentRead, Reader
 from mergeguard.errors import BadArgument, MergeguardError
 from mergeguard.model import Config, ToolSettings
-from mergeguard.rules.run import Selection
+from mergeguard.rules.run import Selection, unknown_selectors
 from mergeguard.scenario import (
     MERGE,
     RANGE,
@@ -129,7 +129,9 @@ class Workspace:
 
     def read(self, snapshot: Snapshot) -> tuple[EnvironmentRead, ...]:
         """Every environment configured at ``snapshot``, read through the cache."""
-        return self.reader.read(snapshot, self.config(snapshot))
+        config = self.config(snapshot)
+        require_script_locations(config, snapshot)
+        return self.reader.read(snapshot, config)
 
     def close(self) -> None:
         self.cache.save()
@@ -191,6 +193,13 @@ class Workspace:
         project's), the project's ``ignore`` plus the command line's; the
         settings read as ``check`` reads them (the index under pre-commit)."""
         settings = self.settings(staged or self.under_pre_commit())
+        unknown = unknown_selectors(settings.select + settings.ignore)
+        if unknown:  # as on the command line: a typo must not silence a rule
+            raise BadArgument(
+                f"pyproject.toml: [tool.mergeguard] select / ignore name no rule: "
+                f"{', '.join(unknown)}",
+                hint="use rule codes, prefixes or names (`mergeguard rules` lists them)",
+            )
         return Selection(select or settings.select, settings.ignore + ignore)
 
     def pushed_scenario(self) -> MergeScenario | None:
