@@ -40,7 +40,9 @@ CONSTANTS_HINT = (
 UNREADABLE_HINT = "fix the file so that Python 3 can parse it; Alembic fails on it too"
 
 _REVISION_ID = re.compile(r"^[ \t]*Revision ID:[ \t]*(\S*)", re.MULTILINE)
-_REVISES = re.compile(r"^[ \t]*Revises:[ \t]*(.*?)[ \t]*$", re.MULTILINE)
+# The rest of the line, stripped by the caller: a lazy ``(.*?)[ \t]*$`` is
+# quadratic on a line of spaces.
+_REVISES = re.compile(r"^[ \t]*Revises:([^\n]*)", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from mergeguard.model import Operation, Span
+from mergeguard.parse.bounds import check_size
 from mergeguard.parse.read_cst import parse_module
 from mergeguard.parse.reader import UnreadableSource, decode
 
@@ -80,11 +81,15 @@ def read_operations(data: bytes) -> tuple[Operation, ...]:
     """Every operation of ``upgrade*()`` and ``downgrade*()`` in source order
     (empty when the file cannot be parsed: MG001 reports that)."""
     try:
+        check_size(data)
         module = parse_module(decode(data))
     except UnreadableSource:
         return ()
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(PositionProvider)
+    try:
+        positions = wrapper.resolve(PositionProvider)
+    except RecursionError:  # below the nesting limit, but deeper than the stack
+        return ()
     found: list[Operation] = []
     for statement in wrapper.module.body:
         if isinstance(statement, cst.FunctionDef):
