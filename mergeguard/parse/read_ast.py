@@ -11,7 +11,7 @@ import ast
 from collections.abc import Iterator
 
 from mergeguard.model import Span
-from mergeguard.parse.bounds import TOO_DEEP
+from mergeguard.parse.bounds import TOO_DEEP, nesting
 from mergeguard.parse.reader import (
     AssignEvent,
     DeleteEvent,
@@ -60,7 +60,8 @@ def read_ast(text: str) -> ModuleFacts:
         raise UnreadableSource(syntax_message(exc), Span(line, exc.offset or 1)) from exc
     except (RecursionError, MemoryError) as exc:
         # CPython's parser gives up on deep chains (``- - - 1``, ``a.b.c...``)
-        raise UnreadableSource(f"{TOO_DEEP} (Python's parser gives up on it)", Span(1)) from exc
+        _, line = nesting(text)  # where it is deepest, for the message
+        raise UnreadableSource(f"{TOO_DEEP} (Python's parser gives up on it)", Span(line)) from exc
     except ValueError as exc:
         raise UnreadableSource(f"cannot parse: {exc}", Span(1)) from exc
     lines = text.splitlines()
