@@ -20,7 +20,7 @@ from mergeguard.model import Span
 from mergeguard.parse.values import Binding, Dyn, Expr, ModuleFacts, Ref, bounded
 
 # Bump when readers change what they produce: the cache is keyed by it.
-READER_VERSION = "5"
+READER_VERSION = "6"
 
 
 class UnreadableSource(Exception):
