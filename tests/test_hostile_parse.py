@@ -21,8 +21,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mergeguard.parse import read_module
-from mergeguard.parse.bounds import MAX_FILE_BYTES
-from mergeguard.parse.values import Dyn, bounded, first_unresolved
+from mergeguard.parse.bounds import MAX_FILE_BYTES, check_nesting
+from mergeguard.parse.operations import read_operations
+from mergeguard.parse.reader import UnreadableSource
+from mergeguard.parse.values import Dyn, Lit, bounded, first_unresolved
 
 MEMORY_LIMIT = 1 << 30
 TIME_LIMIT = 30
@@ -88,6 +90,21 @@ def test_deeply_nested_down_revision_is_mg001_not_a_crash(
     assert "nested too deeply to read statically" in result.stdout
 
 
+def test_lambda_chain_in_upgrade_is_measured_past_its_colons() -> None:
+    """``lambda: lambda: ...`` at statement level nests (a top-level ``:`` does
+    not start a new element); libcst is not handed it, ast reads the header."""
+    body = "revision = 'b2'\ndown_revision = 'a1'\n\ndef upgrade():\n    x = "
+    data = (HEADER + body + "lambda: " * 3000 + "1\n").encode()
+    with pytest.raises(UnreadableSource, match="nested too deeply"):
+        check_nesting(data.decode())
+    assert read_operations(data) == ()
+    facts = read_module(data, exact=True)
+    assert facts == read_module(data)
+    assert facts.error is not None and "nested too deeply" in facts.error
+    recovered = facts.binding("down_revision")
+    assert recovered is not None and recovered.value == Lit("a1")  # from the tokens
+
+
 def test_deep_upgrade_body_keeps_the_recovered_header(repo: RepoBuilder) -> None:
     body = "revision = 'b2'\ndown_revision = 'a1'\n\ndef upgrade():\n    "
     hostile(repo, body + "f(" * 5000 + ")" * 5000 + "\n")
@@ -99,8 +116,13 @@ def test_deep_upgrade_body_keeps_the_recovered_header(repo: RepoBuilder) -> None
 
 @pytest.mark.parametrize(
     "value",
-    ["-" * 20000 + "1", " + ".join(["'a'"] + ["'x'"] * 8000), "a" + ".b" * 10000],
-    ids=["unary-20000", "plus-8000", "attributes-10000"],
+    [
+        "-" * 20000 + "1",
+        " + ".join(["'a'"] + ["'x'"] * 8000),
+        "a" + ".b" * 10000,
+        "lambda: " * 5000 + "'a1'",
+    ],
+    ids=["unary-20000", "plus-8000", "attributes-10000", "lambdas-5000"],
 )
 def test_long_operator_chains_are_mg001_naming_the_line(repo: RepoBuilder, value: str) -> None:
     hostile(repo, f"revision = 'b2'\n\n\ndown_revision = {value}\n")

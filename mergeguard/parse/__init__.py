@@ -60,9 +60,11 @@ def _read_exact(text: str) -> ModuleFacts:
     ``ast`` reading (equal facts, and ``ast`` fails safely on any depth)."""
     try:
         check_nesting(text)
-    except UnreadableSource:
-        return _read_fast(text)
-    return _read_cst(text)
+        return _read_cst(text)
+    except UnreadableSource as exc:
+        if exc.message.startswith(TOO_DEEP):
+            return _read_fast(text)
+        raise
 
 
 def _read_cst(text: str) -> ModuleFacts:

@@ -40,7 +40,8 @@ _STRING_STOP = {
     "'": re.compile(r"[\\'\n]"),
     '"': re.compile(r'[\\"\n]'),
 }
-_RESET_AT_TOP = frozenset({";", "=", ":"})
+# Not ``:``, which also follows ``lambda`` (``lambda: lambda: ...`` nests).
+_RESET_AT_TOP = frozenset({";", "="})
 
 
 def check_size(data: bytes) -> None:
@@ -71,8 +72,8 @@ def nesting(text: str, stop_above: int = MAX_NESTING) -> tuple[int, int]:
 
     Each bracket level keeps the cost of its current comma-separated element;
     the depth at a point is the sum over the open levels, plus the
-    indentation of the logical line.  Commas and top-level ``;``, ``=``,
-    ``:`` and newlines start a new element, so long flat lists cost nothing.
+    indentation of the logical line.  Commas and top-level ``;``, ``=`` and
+    newlines start a new element, so long flat lists cost nothing.
     """
     stack = [0]  # cost of the current element at each open bracket level
     total = worst = 0
