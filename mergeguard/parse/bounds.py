@@ -26,6 +26,7 @@ MAX_FILE_BYTES = 1 << 20
 MAX_NESTING = 200
 _OPENER_WEIGHT = 3
 TOO_DEEP = "nested too deeply to read statically"
+TOO_LARGE = "the file is too large to read statically"
 
 # The characters and words that can make a syntax tree deeper; names, numbers
 # and spaces between them are skipped by the search.
@@ -48,8 +49,8 @@ def check_size(data: bytes) -> None:
     """Raise UnreadableSource when ``data`` is over the per-file limit."""
     if len(data) > MAX_FILE_BYTES:
         raise UnreadableSource(
-            f"the file is {len(data):,} bytes; mergeguard reads files of at most "
-            f"{MAX_FILE_BYTES:,} bytes (1 MiB) and does not parse larger ones",
+            f"{TOO_LARGE} ({len(data):,} bytes; mergeguard reads files of at most "
+            f"{MAX_FILE_BYTES:,} bytes, 1 MiB)",
             Span(1),
         )
 
