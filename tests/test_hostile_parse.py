@@ -91,6 +91,16 @@ def test_deeply_nested_down_revision_is_mg001_not_a_crash(
     assert "hint: simplify the expression or split the migration" in result.stdout
 
 
+def test_attribute_chain_longer_than_the_recursion_limit() -> None:
+    """``ast`` accepts ``a.b.b...`` 1,200 long; the reader walks it in a loop."""
+    data = (HEADER + "revision = 'b2'\ndown_revision = a" + ".b" * 1200 + "\n").encode()
+    facts = read_module(data)
+    assert facts == read_module(data, exact=True)
+    binding = facts.binding("down_revision")
+    assert binding is not None and isinstance(binding.value, Dyn)
+    assert binding.value.what.startswith("the name a.b.b")
+
+
 def test_lambda_chain_in_upgrade_is_measured_past_its_colons() -> None:
     """``lambda: lambda: ...`` at statement level nests (a top-level ``:`` does
     not start a new element); libcst is not handed it, ast reads the header."""

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 
-from mergeguard.parse.bounds import TOO_DEEP, check_nesting, check_size
+from mergeguard.parse.bounds import TOO_DEEP, check_size
 from mergeguard.parse.reader import READER_VERSION, UnreadableSource, decode
 from mergeguard.parse.values import ModuleFacts
 
@@ -59,8 +59,7 @@ def _read_exact(text: str) -> ModuleFacts:
     """libcst's reading; where the text is nested too deeply for libcst, the
     ``ast`` reading (equal facts, and ``ast`` fails safely on any depth)."""
     try:
-        check_nesting(text)
-        return _read_cst(text)
+        return _read_cst(text)  # parse_module checks the nesting first
     except UnreadableSource as exc:
         if exc.message.startswith(TOO_DEEP):
             return _read_fast(text)

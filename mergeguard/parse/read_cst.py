@@ -295,12 +295,14 @@ def _string(node: cst.SimpleString | cst.ConcatenatedString) -> Expr:
 
 
 def _dotted(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr.value}" if base else None
-    return None
+    """``a.b.c`` of a name or attribute chain (a loop, as in read_ast)."""
+    attributes: list[str] = []
+    while isinstance(node, cst.Attribute):
+        attributes.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return None
+    return ".".join([node.value, *reversed(attributes)])
 
 
 def _dotted_req(node: cst.BaseExpression) -> str:
