@@ -101,6 +101,17 @@ def test_attribute_chain_longer_than_the_recursion_limit() -> None:
     assert binding.value.what.startswith("the name a.b.b")
 
 
+def test_upgrade_too_deep_for_libcst_is_an_opaque_operation() -> None:
+    """100 nested calls: ``ast`` reads the header, libcst is not handed the
+    body; the schema rules get one opaque operation saying why."""
+    body = "revision = 'b2'\ndown_revision = 'a1'\n\ndef upgrade():\n    op.execute("
+    data = (HEADER + body + "f(" * 100 + "'x'" + ")" * 101 + "\n").encode()
+    assert read_module(data).error is None
+    [operation] = read_operations(data)
+    assert operation.opaque and operation.reason.startswith("nested too deeply")
+    assert operation.span.line == 11  # the op.execute line
+
+
 def test_lambda_chain_in_upgrade_is_measured_past_its_colons() -> None:
     """``lambda: lambda: ...`` at statement level nests (a top-level ``:`` does
     not start a new element); libcst is not handed it, ast reads the header."""
@@ -108,7 +119,8 @@ def test_lambda_chain_in_upgrade_is_measured_past_its_colons() -> None:
     data = (HEADER + body + "lambda: " * 3000 + "1\n").encode()
     with pytest.raises(UnreadableSource, match="nested too deeply"):
         check_nesting(data.decode())
-    assert read_operations(data) == ()
+    [operation] = read_operations(data)
+    assert operation.opaque and "nested too deeply" in operation.reason
     facts = read_module(data, exact=True)
     assert facts == read_module(data)
     assert facts.error is not None and "nested too deeply" in facts.error
