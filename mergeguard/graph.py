@@ -20,6 +20,7 @@ Vocabulary (Alembic's):
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -30,6 +31,11 @@ from mergeguard.rules.catalogue import diagnostic
 
 ILLEGAL_ID_CHARS = frozenset("@-+:")
 _NO_LABELS: frozenset[str] = frozenset()
+# Missing parents of one field reported one by one; the rest share a finding.
+_MAX_MISSING_REPORTED = 20
+# Bounds of the "did you mean" search of an MG004 hint.
+_MAX_HINT_ID_CHARS = 200
+_MAX_HINT_CANDIDATES = 5_000
 
 
 class RevisionLookupError(LookupError):
@@ -332,8 +338,13 @@ class _Builder:
         ``owners``); each missing one is an MG004, a self-reference an MG005."""
         names = script.depends_on if field == "depends_on" else script.down_revisions
         found: list[str] = []
+        missing: list[str] = []
         for name in names:
             target = name if name in by_id else owners.get(name)
+            if target is None:
+                missing.append(name)
+                if len(missing) > _MAX_MISSING_REPORTED:
+                    continue  # summed up in one finding below
             if target == script.revision:
                 self.on_cycles.add(target)
                 through = "" if name == target else f" (through its branch label {name!r})"
@@ -357,7 +368,22 @@ class _Builder:
                 )
             else:
                 found.append(target)
+        if len(missing) > _MAX_MISSING_REPORTED:
+            self.more_missing(script, field, missing[_MAX_MISSING_REPORTED:])
         return tuple(dict.fromkeys(found))
+
+    def more_missing(self, script: MigrationScript, field: str, rest: Sequence[str]) -> None:
+        """One MG004 for the missing parents past the first few: a hostile
+        file naming thousands must not print thousands of findings."""
+        self.report(
+            "MG004",
+            f"{field} of {script.revision} names {len(rest):,} more revisions which no "
+            f"migration in this environment declares",
+            script,
+            _field_span(script, field),
+            revisions=(script.revision,),
+            hint="add the missing migrations, or point at existing revisions (`mergeguard heads`)",
+        )
 
     def cycles(
         self,
@@ -414,10 +440,20 @@ def _missing_hint(
     prefixed = [r for r in by_id if r.startswith(name)] if len(name) >= 4 else []
     if len(prefixed) == 1:
         return f"Alembic needs the full id here: did you mean {prefixed[0]!r}?"
-    close = difflib.get_close_matches(name, list(by_id), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(name, _near_in_length(name, by_id), n=1, cutoff=0.6)
     if close:
         return f"did you mean {close[0]!r}? (`mergeguard heads` lists the revisions)"
     return "add the missing migration, or point at an existing revision (`mergeguard heads`)"
+
+
+def _near_in_length(name: str, ids: Iterable[str]) -> list[str]:
+    """The ids difflib may find close to ``name``: a ratio of 0.6 needs the
+    lengths within a factor of 7/3, and beyond a few thousand candidates (or
+    a very long name) the search costs more than a hint is worth."""
+    if len(name) > _MAX_HINT_ID_CHARS:
+        return []
+    low, high = len(name) * 3 / 7, len(name) * 7 / 3
+    return list(itertools.islice((r for r in ids if low <= len(r) <= high), _MAX_HINT_CANDIDATES))
 
 
 def _invert(

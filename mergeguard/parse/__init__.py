@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 
+from mergeguard.parse.bounds import TOO_DEEP, check_size
 from mergeguard.parse.reader import READER_VERSION, UnreadableSource, decode
 from mergeguard.parse.values import ModuleFacts
 
@@ -29,11 +30,12 @@ def read_module(data: bytes, *, exact: bool = False) -> ModuleFacts:
     """The facts of one Python module; unreadable input gives ``error`` set
     (and, for a syntax error, the header when the tolerant reader recovers it)."""
     try:
+        check_size(data)
         text = decode(data)
     except UnreadableSource as exc:
         return ModuleFacts(error=exc.message, error_span=exc.span)
     try:
-        return _read_cst(text) if exact else _read_fast(text)
+        return _read_exact(text) if exact else _read_fast(text)
     except UnreadableSource as exc:
         return _unparsable(text, exc)
 
@@ -44,11 +46,24 @@ def _read_fast(text: str) -> ModuleFacts:
     try:
         return read_ast(text)
     except UnreadableSource as ast_error:
+        if ast_error.message.startswith(TOO_DEEP):
+            raise  # libcst would crash where ast gave up on the nesting
         try:
             return _read_cst(text)
         except UnreadableSource:
             # ast's messages name the problem better ("Missing parentheses ...").
             raise ast_error from None
+
+
+def _read_exact(text: str) -> ModuleFacts:
+    """libcst's reading; where the text is nested too deeply for libcst, the
+    ``ast`` reading (equal facts, and ``ast`` fails safely on any depth)."""
+    try:
+        return _read_cst(text)  # parse_module checks the nesting first
+    except UnreadableSource as exc:
+        if exc.message.startswith(TOO_DEEP):
+            return _read_fast(text)
+        raise
 
 
 def _read_cst(text: str) -> ModuleFacts:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from mergeguard.model import Diagnostic, Location, MigrationScript, Span, Spans
+from mergeguard.parse.bounds import TOO_DEEP, TOO_LARGE
 from mergeguard.parse.values import (
     HEADER_NAMES,
     Binding,
@@ -38,9 +39,16 @@ CONSTANTS_HINT = (
 )
 
 UNREADABLE_HINT = "fix the file so that Python 3 can parse it; Alembic fails on it too"
+# Past a reader limit Python may still load the file: say what to change.
+LIMIT_HINT = (
+    "simplify the expression or split the migration: mergeguard reads files of at most "
+    "1 MiB nested at most 200 levels (README, Rules)"
+)
 
 _REVISION_ID = re.compile(r"^[ \t]*Revision ID:[ \t]*(\S*)", re.MULTILINE)
-_REVISES = re.compile(r"^[ \t]*Revises:[ \t]*(.*?)[ \t]*$", re.MULTILINE)
+# The rest of the line, stripped by the caller: a lazy ``(.*?)[ \t]*$`` is
+# quadratic on a line of spaces.
+_REVISES = re.compile(r"^[ \t]*Revises:([^\n]*)", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +149,7 @@ class _Reading:
             "MG001",
             f"{self.path} cannot be read: {message}",
             self.at(span),
-            hint=UNREADABLE_HINT,
+            hint=_unreadable_hint(message),
         )
         return ScriptRead(None, (problem,))
 
@@ -154,7 +162,7 @@ class _Reading:
             f"{self.path} cannot be read: {message}; its header was recovered "
             f"(revision {script.revision!r}, down_revision {down}), so the graph stays whole",
             self.at(span),
-            hint=UNREADABLE_HINT,
+            hint=_unreadable_hint(message),
             revisions=(script.revision,),
         )
 
@@ -285,6 +293,11 @@ class _Reading:
             doc_revision_id=_doc_field_span(doc, doc_span, _REVISION_ID),
             doc_revises=_doc_field_span(doc, doc_span, _REVISES),
         )
+
+
+def _unreadable_hint(message: str) -> str:
+    past_limit = message.startswith(TOO_DEEP) or message.startswith(TOO_LARGE)
+    return LIMIT_HINT if past_limit else UNREADABLE_HINT
 
 
 def _doc_field_span(doc: str | None, start: Span | None, field: re.Pattern[str]) -> Span | None:

@@ -17,6 +17,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from mergeguard.model import Operation, Span
+from mergeguard.parse.bounds import TOO_DEEP, TOO_LARGE, check_size
 from mergeguard.parse.read_cst import parse_module
 from mergeguard.parse.reader import UnreadableSource, decode
 
@@ -78,13 +79,18 @@ class OpCall:
 
 def read_operations(data: bytes) -> tuple[Operation, ...]:
     """Every operation of ``upgrade*()`` and ``downgrade*()`` in source order
-    (empty when the file cannot be parsed: MG001 reports that)."""
+    (empty when the file cannot be parsed: MG001 reports that; one opaque
+    operation when it is past the reader's limits)."""
     try:
+        check_size(data)
         module = parse_module(decode(data))
-    except UnreadableSource:
-        return ()
+    except UnreadableSource as exc:
+        return _past_limits(exc.message, exc.span)
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(PositionProvider)
+    try:
+        positions = wrapper.resolve(PositionProvider)
+    except RecursionError:  # below the nesting limit, but deeper than the stack
+        return _past_limits(TOO_DEEP, None)
     found: list[Operation] = []
     for statement in wrapper.module.body:
         if isinstance(statement, cst.FunctionDef):
@@ -94,6 +100,16 @@ def read_operations(data: bytes) -> tuple[Operation, ...]:
                 walker.block(statement.body, {}, "")
                 found.extend(walker.found)
     return tuple(found)
+
+
+def _past_limits(message: str, span: Span | None) -> tuple[Operation, ...]:
+    """One opaque operation for a file past the reader's limits (``ast`` may
+    read its header, so no MG001 says it): the schema rules then note that
+    this branch has operations they could not read.  Nothing for a syntax
+    error, which is MG001."""
+    if not message.startswith((TOO_DEEP, TOO_LARGE)):
+        return ()
+    return (Operation("opaque", None, None, None, span or Span(1), True, reason=message),)
 
 
 def _direction(name: str) -> str | None:

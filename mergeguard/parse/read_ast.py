@@ -11,6 +11,7 @@ import ast
 from collections.abc import Iterator
 
 from mergeguard.model import Span
+from mergeguard.parse.bounds import TOO_DEEP, nesting
 from mergeguard.parse.reader import (
     AssignEvent,
     DeleteEvent,
@@ -27,6 +28,8 @@ from mergeguard.parse.reader import (
 )
 from mergeguard.parse.values import (
     HEADER_NAMES,
+    MAX_VALUE_DEPTH,
+    TOO_DEEP_VALUE,
     Dyn,
     Expr,
     Lit,
@@ -52,8 +55,14 @@ def read_ast(text: str) -> ModuleFacts:
         module = ast.parse(text)
     except SyntaxError as exc:
         line = exc.lineno or 1
+        if "too many nested" in exc.msg:  # parentheses, or f-strings
+            raise UnreadableSource(f"{TOO_DEEP} ({exc.msg})", Span(line)) from exc
         raise UnreadableSource(syntax_message(exc), Span(line, exc.offset or 1)) from exc
-    except (ValueError, RecursionError, MemoryError) as exc:
+    except (RecursionError, MemoryError) as exc:
+        # CPython's parser gives up on deep chains (``- - - 1``, ``a.b.c...``)
+        _, line = nesting(text)  # where it is deepest, for the message
+        raise UnreadableSource(f"{TOO_DEEP} (Python's parser gives up on it)", Span(line)) from exc
+    except ValueError as exc:
         raise UnreadableSource(f"cannot parse: {exc}", Span(1)) from exc
     lines = text.splitlines()
     events = list(_events(module.body, lines))
@@ -157,18 +166,21 @@ def _walk_statements(node: ast.stmt) -> Iterator[ast.stmt]:
 
 def _convert(node: object, resolve: NameResolver) -> Expr:
     assert isinstance(node, ast.expr)
-    return _expr(node, resolve)
+    return _expr(node, resolve, 1)
 
 
-def _expr(node: ast.expr, resolve: NameResolver) -> Expr:
+def _expr(node: ast.expr, resolve: NameResolver, depth: int) -> Expr:
+    if depth > MAX_VALUE_DEPTH:  # as read_cst, so both build the same tree
+        return Dyn(TOO_DEEP_VALUE)
     if isinstance(node, ast.Constant):
         return _constant(node.value)
     if isinstance(node, (ast.Tuple, ast.List)):
         if any(isinstance(e, ast.Starred) for e in node.elts):
             return Dyn("a starred expression")
-        return Seq(tuple(_expr(e, resolve) for e in node.elts))
+        return Seq(tuple(_expr(e, resolve, depth + 1) for e in node.elts))
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        return concat_values([_expr(node.left, resolve), _expr(node.right, resolve)])
+        left, right = _expr(node.left, resolve, depth + 1), _expr(node.right, resolve, depth + 1)
+        return concat_values([left, right])
     if isinstance(node, (ast.Name, ast.Attribute)):
         dotted = _dotted(node)
         return resolve(dotted) if dotted else Dyn("an attribute of an expression")
@@ -193,9 +205,12 @@ def _constant(value: object) -> Expr:
 
 
 def _dotted(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr}" if base else None
-    return None
+    """``a.b.c`` of a name or attribute chain (a loop: ``ast`` accepts chains
+    longer than Python's recursion limit)."""
+    attributes: list[str] = []
+    while isinstance(node, ast.Attribute):
+        attributes.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(attributes)])

@@ -13,6 +13,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from mergeguard.model import Span
+from mergeguard.parse.bounds import TOO_DEEP, check_nesting
 from mergeguard.parse.reader import (
     AssignEvent,
     DeleteEvent,
@@ -27,6 +28,8 @@ from mergeguard.parse.reader import (
 )
 from mergeguard.parse.values import (
     HEADER_NAMES,
+    MAX_VALUE_DEPTH,
+    TOO_DEEP_VALUE,
     Dyn,
     Expr,
     Lit,
@@ -60,7 +63,10 @@ class Positions:
 
 
 def parse_module(text: str) -> cst.Module:
-    """libcst's Module for ``text``; raises UnreadableSource on a syntax error."""
+    """libcst's Module for ``text``; raises UnreadableSource on a syntax error,
+    and on text nested deeper than libcst survives (checked first: its native
+    parser overflows the C stack on it)."""
+    check_nesting(text)
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
@@ -73,7 +79,11 @@ def parse_module(text: str) -> cst.Module:
 def read_cst(text: str) -> ModuleFacts:
     """ModuleFacts of ``text``; raises UnreadableSource on a syntax error."""
     wrapper = MetadataWrapper(parse_module(text), unsafe_skip_copy=True)
-    positions = Positions(dict(wrapper.resolve(PositionProvider)), text.splitlines())
+    try:
+        ranges = dict(wrapper.resolve(PositionProvider))
+    except RecursionError as exc:  # a margin below MAX_NESTING that did not hold
+        raise UnreadableSource(TOO_DEEP, Span(1)) from exc
+    positions = Positions(ranges, text.splitlines())
     module = wrapper.module
     events = list(_events(module.body, positions))
     return assemble(text, events, _convert, _docstring(module, positions))
@@ -245,10 +255,12 @@ def _walk_statements(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 def _convert(node: object, resolve: NameResolver) -> Expr:
     assert isinstance(node, cst.BaseExpression)
-    return _expr(node, resolve)
+    return _expr(node, resolve, 1)
 
 
-def _expr(node: cst.BaseExpression, resolve: NameResolver) -> Expr:
+def _expr(node: cst.BaseExpression, resolve: NameResolver, depth: int) -> Expr:
+    if depth > MAX_VALUE_DEPTH:  # as read_ast, so both build the same tree
+        return Dyn(TOO_DEEP_VALUE)
     if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
         return _string(node)
     if isinstance(node, cst.Name) and node.value in ("None", "True", "False"):
@@ -256,9 +268,10 @@ def _expr(node: cst.BaseExpression, resolve: NameResolver) -> Expr:
     if isinstance(node, (cst.Tuple, cst.List)):
         if any(isinstance(e, cst.StarredElement) for e in node.elements):
             return Dyn("a starred expression")
-        return Seq(tuple(_expr(e.value, resolve) for e in node.elements))
+        return Seq(tuple(_expr(e.value, resolve, depth + 1) for e in node.elements))
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
-        return concat_values([_expr(node.left, resolve), _expr(node.right, resolve)])
+        left, right = _expr(node.left, resolve, depth + 1), _expr(node.right, resolve, depth + 1)
+        return concat_values([left, right])
     if isinstance(node, (cst.Name, cst.Attribute)):
         dotted = _dotted(node)
         return resolve(dotted) if dotted else Dyn("an attribute of an expression")
@@ -282,12 +295,14 @@ def _string(node: cst.SimpleString | cst.ConcatenatedString) -> Expr:
 
 
 def _dotted(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr.value}" if base else None
-    return None
+    """``a.b.c`` of a name or attribute chain (a loop, as in read_ast)."""
+    attributes: list[str] = []
+    while isinstance(node, cst.Attribute):
+        attributes.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return None
+    return ".".join([node.value, *reversed(attributes)])
 
 
 def _dotted_req(node: cst.BaseExpression) -> str:

@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from mergeguard.model import Span
-from mergeguard.parse.values import Binding, Dyn, Expr, ModuleFacts, Ref
+from mergeguard.parse.values import Binding, Dyn, Expr, ModuleFacts, Ref, bounded
 
 # Bump when readers change what they produce: the cache is keyed by it.
-READER_VERSION = "5"
+READER_VERSION = "6"
 
 
 class UnreadableSource(Exception):
@@ -68,7 +68,10 @@ Event = ImportEvent | AssignEvent | OpaqueEvent | DeleteEvent
 NameResolver = Callable[[str], Expr]
 Converter = Callable[[object, NameResolver], Expr]
 
-_IGNORE_COMMENT = re.compile(r"#\s*mergeguard:\s*ignore\[([^\]]*)\]")
+# ``[^][]`` (not ``[^]]``): a line repeating ``# mergeguard: ignore[`` without
+# a closing bracket must fail each attempt at the next ``[``, not at the end of
+# the line, or the search is quadratic.
+_IGNORE_COMMENT = re.compile(r"#\s*mergeguard:\s*ignore\[([^\]\[]*)\]")
 
 
 def decode(data: bytes) -> str:
@@ -83,14 +86,28 @@ def decode(data: bytes) -> str:
         )
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        codecs.lookup(encoding)
+        codec = codecs.lookup(encoding)
     except (SyntaxError, LookupError) as exc:
         return _raise(f"bad coding declaration: {exc}", Span(1))
+    # Python refuses bytes-to-bytes codecs (rot13, hex, zlib, base64, uu) in a
+    # coding cookie; decoding with them would not even give text.
+    if not getattr(codec, "_is_text_encoding", True):
+        return _raise(
+            f"bad coding declaration: {encoding!r} is not a text encoding", _cookie_span(data)
+        )
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         return _raise(f"bytes that are not valid {encoding} ({exc.reason})", Span(line))
+    except UnicodeError as exc:  # codecs such as punycode raise the base class
+        return _raise(f"bytes that cannot be decoded as {encoding} ({exc})", _cookie_span(data))
+
+
+def _cookie_span(data: bytes) -> Span:
+    """The line of the coding cookie (PEP 263 allows line 1 or 2)."""
+    first = data.split(b"\n", 1)[0]
+    return Span(1 if b"coding" in first else 2)
 
 
 def _raise(message: str, span: Span | None) -> str:
@@ -125,7 +142,7 @@ def walk(events: Iterable[Event], convert: Converter) -> dict[str, Binding]:
                 imports[alias] = target
                 bindings.pop(alias, None)
         elif isinstance(event, AssignEvent):
-            value = convert(event.value, resolve)
+            value = bounded(convert(event.value, resolve))
             for name in event.names:
                 bindings[name] = Binding(name, value, event.span)
                 imports.pop(name, None)
@@ -159,9 +176,9 @@ def assemble(
     from the comment on the ``down_revision`` statement."""
     bindings = walk(events, convert)
     ignores: tuple[str, ...] = ()
-    for event in events:
-        if isinstance(event, AssignEvent) and "down_revision" in event.names:
-            ignores = ignore_codes(text.splitlines(), event.span.line, event.end_line)
+    last = [e for e in events if isinstance(e, AssignEvent) and "down_revision" in e.names]
+    if last:
+        ignores = ignore_codes(text.splitlines(), last[-1].span.line, last[-1].end_line)
     return ModuleFacts(
         docstring=docstring[0] if docstring else None,
         docstring_span=docstring[1] if docstring else None,

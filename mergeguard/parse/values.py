@@ -96,27 +96,75 @@ class ModuleFacts:
 
 HEADER_NAMES = ("revision", "down_revision", "branch_labels", "depends_on")
 
+# Limits of one static value.  Rebinding (``X = (X, X)`` thirty times, ``X = X
+# + X``) doubles a value per line, so without them a short file describes
+# gigabytes.  A real header is a handful of ids of a few dozen characters.
+MAX_VALUE_DEPTH = 32
+MAX_VALUE_PARTS = 10_000
+MAX_VALUE_CHARS = 1 << 20
+TOO_DEEP_VALUE = f"a value nested too deeply to read statically (over {MAX_VALUE_DEPTH} levels)"
+TOO_MANY_PARTS = f"a value too large to read statically (over {MAX_VALUE_PARTS:,} parts)"
+TOO_LONG_VALUE = f"a value too large to read statically (over {MAX_VALUE_CHARS:,} characters)"
+
+
+def bounded(value: Expr) -> Expr:
+    """``value``, or a Dyn saying which limit it passes.  Iterative and
+    stopping at the first limit, so it costs at most MAX_VALUE_PARTS steps
+    however large the (shared) tree is."""
+    parts = chars = 0
+    pending: list[tuple[Expr, int]] = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        parts += 1
+        if depth > MAX_VALUE_DEPTH:
+            return Dyn(TOO_DEEP_VALUE)
+        if parts > MAX_VALUE_PARTS:
+            return Dyn(TOO_MANY_PARTS)
+        if isinstance(node, Lit) and node.value:
+            chars += len(node.value)
+            if chars > MAX_VALUE_CHARS:
+                return Dyn(TOO_LONG_VALUE)
+        elif isinstance(node, (Seq, Concat)):
+            children = node.items if isinstance(node, Seq) else node.parts
+            if parts + len(children) > MAX_VALUE_PARTS:
+                return Dyn(TOO_MANY_PARTS)
+            pending.extend((child, depth + 1) for child in children)
+    return value
+
 
 def concat_values(parts: list[Expr]) -> Expr:
-    """Fold ``a + b``: two literal strings become one; tuples join; else Concat."""
+    """Fold ``a + b``: two literal strings become one; tuples join; else Concat.
+    A result past the value limits is a Dyn, checked before it is built."""
     flat: list[Expr] = []
     for part in parts:
         flat.extend(part.parts if isinstance(part, Concat) else (part,))
+    if len(flat) > MAX_VALUE_PARTS:
+        return Dyn(TOO_MANY_PARTS)
     if all(isinstance(p, Lit) and isinstance(p.value, str) for p in flat):
-        return Lit("".join(p.value for p in flat if isinstance(p, Lit) and p.value is not None))
+        strings = [p.value for p in flat if isinstance(p, Lit) and p.value is not None]
+        if sum(map(len, strings)) > MAX_VALUE_CHARS:
+            return Dyn(TOO_LONG_VALUE)
+        return Lit("".join(strings))
     if all(isinstance(p, Seq) for p in flat):
+        if sum(len(p.items) for p in flat if isinstance(p, Seq)) > MAX_VALUE_PARTS:
+            return Dyn(TOO_MANY_PARTS)
         return Seq(tuple(item for p in flat if isinstance(p, Seq) for item in p.items))
     return Concat(tuple(flat))
 
 
 def substitute(value: Expr, lookup: Callable[[Ref], Expr]) -> Expr:
-    """Replace every ``Ref`` in ``value`` by ``lookup(ref)`` and fold the result."""
+    """Replace every ``Ref`` in ``value`` by ``lookup(ref)`` and fold the
+    result, within the value limits."""
+    return bounded(_substitute(value, lookup))
+
+
+def _substitute(value: Expr, lookup: Callable[[Ref], Expr]) -> Expr:
     if isinstance(value, Ref):
         return lookup(value)
     if isinstance(value, Seq):
-        return Seq(tuple(substitute(item, lookup) for item in value.items))
+        return Seq(tuple(_substitute(item, lookup) for item in value.items))
     if isinstance(value, Concat):
-        return concat_values([substitute(part, lookup) for part in value.parts])
+        return concat_values([_substitute(part, lookup) for part in value.parts])
     return value
 
 

@@ -142,6 +142,19 @@ def find_rule(selector: str) -> Rule | None:
     return BY_CODE.get(wanted.upper()) or next((r for r in RULES if r.name == wanted), None)
 
 
+# What one finding may quote from the repository.
+MAX_MESSAGE_CHARS = 2_000
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text``, or its start and end around a count of what was left out."""
+    if len(text) <= limit:
+        return text
+    keep = limit // 2
+    omitted = len(text) - 2 * keep
+    return f"{text[:keep]}... [{omitted:,} characters omitted] ...{text[len(text) - keep :]}"
+
+
 def diagnostic(
     code: str,
     message: str,
@@ -153,16 +166,20 @@ def diagnostic(
     environment: str = "",
     related: tuple[Location, ...] = (),
 ) -> Diagnostic:
-    """A Diagnostic for rule ``code`` (its name and default severity filled in)."""
+    """A Diagnostic for rule ``code`` (its name and default severity filled in).
+
+    Message and hint are capped (see ``shorten``): they quote values from the
+    repository, and one 1 MB revision id named by 2,000 findings would
+    otherwise print gigabytes."""
     rule = BY_CODE[code]
     return Diagnostic(
         code=code,
         name=rule.name,
         severity=severity or rule.severity,
-        message=message,
+        message=shorten(message, MAX_MESSAGE_CHARS),
         location=location,
-        hint=hint,
-        revisions=revisions,
+        hint=None if hint is None else shorten(hint, MAX_MESSAGE_CHARS),
+        revisions=revisions,  # ids are matched against the graph: never cut
         environment=environment,
         related=related,
     )
