@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
+import stat
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
@@ -22,6 +25,13 @@ from mergeguard.errors import MergeguardError
 from mergeguard.model import FilePatch
 
 _ROOT = PurePosixPath(".")
+
+# ``tempfile.mkstemp(prefix=".NAME.", suffix=".mergeguard")``: eight characters
+# from its alphabet in between.  Only names of exactly this shape are ever removed.
+_TEMPORARY_NAME = re.compile(r"\.[^/]+\.[a-z0-9_]{8}\.mergeguard")
+# A temporary file lives for milliseconds; one this old was left by a killed
+# run, while a younger one may belong to a run still in progress.
+STALE_AFTER_SECONDS = 3600.0
 
 
 def unified_diff(patch: FilePatch) -> str:
@@ -95,15 +105,44 @@ def verify(root: Path, patches: Sequence[FilePatch]) -> None:
 def write(root: Path, patches: Sequence[FilePatch]) -> None:
     """Write every patch under ``root`` (verified first: all or nothing)."""
     verify(root, patches)
-    for patch in patches:
-        _write_one(destination(root, patch), patch)
+    targets = [destination(root, patch) for patch in patches]
+    for directory in sorted({target.parent for target in targets}):
+        remove_stale_temporaries(directory)
+    for target, patch in zip(targets, patches, strict=True):
+        _write_one(target, patch)
+
+
+def remove_stale_temporaries(directory: Path, *, now: float | None = None) -> list[Path]:
+    """Remove mergeguard's own temporary files in ``directory`` that a killed
+    run left behind (regular files, named as ``_write_one`` names them, older
+    than ``STALE_AFTER_SECONDS``); return what was removed."""
+    moment = time.time() if now is None else now
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:  # not there yet (a new directory) or unreadable: nothing to clean
+        return removed
+    for entry in entries:
+        if not _TEMPORARY_NAME.fullmatch(entry.name):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(info.st_mode) and moment - info.st_mtime > STALE_AFTER_SECONDS:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:  # removed meanwhile by another run, or not ours to remove
+            continue
+    return removed
 
 
 def _write_one(target: Path, patch: FilePatch) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".mergeguard", dir=target.parent
-    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".mergeguard", dir=target.parent
+        )
+    except OSError as exc:
+        raise MergeguardError(f"cannot write {patch.path}: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(patch.after)

@@ -1,0 +1,91 @@
+"""Hostile ``apply`` and the clean-up of ``fix`` (issue 10, item 9).
+
+Every case runs mergeguard as a subprocess with a time and memory limit and
+asserts a bounded run, an exit code in 0/1/3, no traceback or internal
+error, and the diagnostic.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import alembic
+import pytest
+from conftest import RepoBuilder
+
+TIME_LIMIT = 60  # seconds; apply starts a worker and Alembic, still well under this
+MEMORY_LIMIT = 2 * 1024**3  # bytes of address space
+VERSIONS = "migrations/versions"
+GENERIC_TEMPLATE = (Path(alembic.__file__).parent / "templates/generic/script.py.mako").read_text()
+
+
+def mergeguard(root: Path, *args: str, file_size_limit: int = -1) -> tuple[int, str, str]:
+    """Run ``python -m mergeguard`` bounded in time and memory: (exit code, stdout, stderr)."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+        if file_size_limit >= 0:  # Python ignores SIGXFSZ: a write past it is EFBIG
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "mergeguard", *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=TIME_LIMIT,
+            preexec_fn=limit,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"mergeguard {' '.join(args)} ran longer than {TIME_LIMIT}s")
+    output = result.stdout + result.stderr
+    assert result.returncode in (0, 1, 3), output
+    assert "Traceback" not in output and "internal error" not in output, output
+    return result.returncode, result.stdout, result.stderr
+
+
+def two_heads(repo: RepoBuilder) -> None:
+    """main: a1 <- b2 and a1 <- c7, two heads in the working tree."""
+    repo.init_alembic()
+    repo.write("migrations/script.py.mako", GENERIC_TEMPLATE)
+    repo.migration("a1", None)
+    repo.migration("b2", "a1")
+    repo.migration("c7", "a1")
+    repo.commit("two heads")
+
+
+# -- fix leaves no temporary file behind ----------------------------------------------
+
+
+def test_fix_removes_stale_temporaries_and_keeps_fresh_ones(repo: RepoBuilder) -> None:
+    two_heads(repo)
+    versions = repo.root / VERSIONS
+    stale = versions / ".m1.py.k3j_9xq2.mergeguard"
+    fresh = versions / ".m1.py.abcdefgh.mergeguard"
+    not_ours = versions / ".m1.py.toolong99.mergeguard.bak"
+    for path in (stale, fresh, not_ours):
+        path.write_text("partial")
+    two_hours_ago = time.time() - 7200
+    for path in (stale, not_ours):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    code, _, err = mergeguard(repo.root, "fix", "--merge", "--rev-id", "m1")
+    assert code == 0, err
+    assert not stale.exists()
+    assert fresh.exists() and not_ours.exists()
+    assert sorted(p.name for p in versions.glob(".*.mergeguard")) == [fresh.name]
+
+
+def test_fix_that_fails_writing_leaves_no_temporary(repo: RepoBuilder) -> None:
+    two_heads(repo)
+    versions = repo.root / VERSIONS
+    before = sorted(p.name for p in versions.iterdir())
+    # A file size limit of 64 bytes: the temporary file is made, its write fails.
+    code, _, err = mergeguard(repo.root, "fix", "--merge", "--rev-id", "m1", file_size_limit=64)
+    assert code == 3 and "cannot write migrations/versions/m1" in err, err
+    assert sorted(p.name for p in versions.iterdir()) == before
