@@ -7,6 +7,7 @@ error, and the diagnostic.
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import subprocess
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import alembic
 import pytest
-from conftest import RepoBuilder
+from conftest import RepoBuilder, alembic_project, alembic_revision, set_upgrade
 
 TIME_LIMIT = 60  # seconds; apply starts a worker and Alembic, still well under this
 MEMORY_LIMIT = 2 * 1024**3  # bytes of address space
@@ -89,3 +90,27 @@ def test_fix_that_fails_writing_leaves_no_temporary(repo: RepoBuilder) -> None:
     code, _, err = mergeguard(repo.root, "fix", "--merge", "--rev-id", "m1", file_size_limit=64)
     assert code == 3 and "cannot write migrations/versions/m1" in err, err
     assert sorted(p.name for p in versions.iterdir()) == before
+
+
+# -- apply: a migration cannot reach another database --------------------------------
+
+
+def one_migration(repo: RepoBuilder, upgrade: str) -> None:
+    """a1 creates users; b2 runs ``upgrade`` (committed on main)."""
+    alembic_project(repo, users=True)
+    set_upgrade(alembic_revision(repo, "b2", "hostile"), upgrade)
+    repo.commit("hostile")
+
+
+def test_sqlite_attach_is_refused(repo: RepoBuilder, tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    one_migration(
+        repo,
+        f"op.execute(\"ATTACH DATABASE '{other}' AS o\")\n"
+        "op.execute('CREATE TABLE o.stolen (x INTEGER)')",
+    )
+    code, out, err = mergeguard(repo.root, "apply", "--format", "json")
+    assert code == 1, err
+    [finding] = [f for f in json.loads(out)["findings"] if f["code"] == "MG301"]
+    assert "b2" in finding["message"] and "not authorized" in finding["message"], finding
+    assert not other.exists()

@@ -41,6 +41,12 @@ def same_database(a: URL, b: URL) -> bool:
     return (a.host or "").lower() == (b.host or "").lower() and ports and a.database == b.database
 
 
+def deny_attach(action: int, *_: str | None) -> int:
+    """A SQLite authorizer: ``ATTACH`` would let a migration write to another
+    database file through the scratch connection, so it is refused."""
+    return sqlite3.SQLITE_DENY if action == sqlite3.SQLITE_ATTACH else sqlite3.SQLITE_OK
+
+
 class Connections:
     """Every DBAPI connection checked out in this process, and a guard on where they go.
 
@@ -67,8 +73,9 @@ class Connections:
             )
 
     def _connected(self, dbapi_connection: Any, record: Any) -> None:
-        if isinstance(dbapi_connection, sqlite3.Connection):  # a scratch file needs no fsync
-            dbapi_connection.execute("PRAGMA synchronous = OFF")
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.set_authorizer(deny_attach)
+            dbapi_connection.execute("PRAGMA synchronous = OFF")  # a scratch file needs no fsync
 
     def _checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
         with self._lock:
