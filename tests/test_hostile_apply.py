@@ -10,18 +10,23 @@ from __future__ import annotations
 import json
 import os
 import resource
+import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import alembic
 import pytest
+import sqlalchemy
 from conftest import RepoBuilder, alembic_project, alembic_revision, set_upgrade
 
 TIME_LIMIT = 60  # seconds; apply starts a worker and Alembic, still well under this
 MEMORY_LIMIT = 2 * 1024**3  # bytes of address space
 VERSIONS = "migrations/versions"
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 GENERIC_TEMPLATE = (Path(alembic.__file__).parent / "templates/generic/script.py.mako").read_text()
 
 
@@ -114,3 +119,72 @@ def test_sqlite_attach_is_refused(repo: RepoBuilder, tmp_path: Path) -> None:
     [finding] = [f for f in json.loads(out)["findings"] if f["code"] == "MG301"]
     assert "b2" in finding["message"] and "not authorized" in finding["message"], finding
     assert not other.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "parameter"),
+    [
+        ("postgresql+psycopg://postgres@127.0.0.1:5432/postgres?dbname=production", "dbname"),
+        ("mysql+pymysql://root@127.0.0.1:3306/?database=production", "database"),
+        ("mysql+pymysql://root@127.0.0.1:3306/?DB=production", "DB"),
+        ("postgresql://u:secret@127.0.0.1/postgres?service=prod", "service"),
+    ],
+)
+def test_url_parameters_naming_a_database_are_refused(
+    repo: RepoBuilder, url: str, parameter: str
+) -> None:
+    one_migration(repo, "pass")
+    code, out, err = mergeguard(repo.root, "apply", "--url", url)
+    assert code == 3 and out == "", err
+    assert f"names a database with its query parameter ?{parameter}=" in err, err
+    assert f"hint: remove ?{parameter}= from --url" in err and "secret" not in err
+
+
+def postgresql() -> str:
+    """The PostgreSQL administration URL, or skip when no server answers."""
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=2).close()
+    except OSError as exc:
+        pytest.skip(f"no PostgreSQL server answers on 127.0.0.1:5432: {exc}")
+    return PG_ADMIN
+
+
+def test_url_parameters_that_do_not_move_the_database_are_kept(repo: RepoBuilder) -> None:
+    one_migration(repo, "pass")
+    url = postgresql() + "?options=-csearch_path%3Dpublic"
+    code, out, err = mergeguard(repo.root, "apply", "--url", url)
+    assert code == 0, out + err
+
+
+@pytest.fixture
+def victim() -> Iterator[str]:
+    """A PostgreSQL database of its own that a migration must not reach (never the
+    shared ``postgres`` one, which other runs need empty)."""
+    name = f"mergeguard_victim_{uuid.uuid4().hex[:8]}"
+    engine = sqlalchemy.create_engine(postgresql(), isolation_level="AUTOCOMMIT")
+    with engine.connect() as admin:
+        admin.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+    yield name
+    with engine.connect() as admin:
+        admin.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    engine.dispose()
+
+
+def test_a_migration_adding_dbname_to_the_scratch_url_is_refused(
+    repo: RepoBuilder, victim: str
+) -> None:
+    one_migration(
+        repo,
+        f"url = op.get_bind().engine.url.update_query_dict({{'dbname': '{victim}'}})\n"
+        "with sa.create_engine(url).connect() as other:\n"
+        "    other.execute(sa.text('CREATE TABLE stolen (x int)'))\n"
+        "    other.commit()",
+    )
+    code, out, err = mergeguard(repo.root, "apply", "--url", postgresql(), "--format", "json")
+    assert code == 1, err
+    [finding] = [f for f in json.loads(out)["findings"] if f["code"] == "MG301"]
+    assert "b2" in finding["message"] and "refused to connect" in finding["message"], finding
+    engine = sqlalchemy.create_engine(sqlalchemy.make_url(PG_ADMIN).set(database=victim))
+    with engine.connect() as other:
+        assert sqlalchemy.inspect(other).get_table_names() == []
+    engine.dispose()

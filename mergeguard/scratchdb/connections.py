@@ -15,10 +15,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import Pool
 
+from mergeguard.scratchdb.urls import DATABASE_PARAMETERS
 from mergeguard.scratchdb.watchdog import StepTimeout
 from mergeguard.scratchdb.worker_plan import Plan, sqlite_file
 
 SQLITE_SIDECARS = ("", "-journal", "-wal", "-shm")
+_LOCATION_PARAMETERS = DATABASE_PARAMETERS | {"host", "hostaddr", "port", "unix_socket"}
 
 
 class ForeignDatabaseError(RuntimeError):
@@ -38,7 +40,15 @@ def same_database(a: URL, b: URL) -> bool:
     if backend == "sqlite":
         return sqlite_file(a) == sqlite_file(b)
     ports = a.port is None or b.port is None or a.port == b.port
-    return (a.host or "").lower() == (b.host or "").lower() and ports and a.database == b.database
+    same_place = _query_location(a) == _query_location(b)
+    hosts = (a.host or "").lower() == (b.host or "").lower()
+    return hosts and ports and a.database == b.database and same_place
+
+
+def _query_location(url: URL) -> dict[str, object]:
+    """The query parameters that move a connection to another database or server
+    (``?dbname=`` beats the URL's path in libpq): the scratch URL's must stay."""
+    return {k.lower(): v for k, v in url.query.items() if k.lower() in _LOCATION_PARAMETERS}
 
 
 def deny_attach(action: int, *_: str | None) -> int:

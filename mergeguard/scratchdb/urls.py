@@ -16,6 +16,13 @@ if TYPE_CHECKING:
 _PASSWORD_IN_AUTHORITY = re.compile(r"^(?P<head>[\w+.-]+://[^:/@?#]*):(?P<password>[^@]+)@")
 _PASSWORD_IN_QUERY = re.compile(r"(?P<key>[?&]password=)[^&]*", re.IGNORECASE)
 
+# Query parameters the drivers read as "connect to this database instead"
+# (libpq: dbname, service; PyMySQL/mysqlclient: database, db and an option
+# file that may name one).  mergeguard names the scratch database itself.
+DATABASE_PARAMETERS = frozenset(
+    {"dbname", "database", "db", "service", "read_default_file", "read_default_group"}
+)
+
 
 def mask(url: str) -> str:
     """``url`` with its password (user-info or ``?password=``) replaced by ``***``.
@@ -31,8 +38,23 @@ def parse(url: str) -> URL:
     from sqlalchemy.exc import ArgumentError
 
     try:
-        return make_url(url)
+        parsed = make_url(url)
     except ArgumentError:
         raise MergeguardError(
             f"not a database URL: {mask(url)}", hint="e.g. postgresql://user@host/postgres"
         ) from None
+    _refuse_database_parameters(parsed, url)
+    return parsed
+
+
+def _refuse_database_parameters(parsed: URL, url: str) -> None:
+    """A ``?dbname=`` (and the like) would send the migrations to the database it
+    names rather than the scratch one mergeguard creates: refuse it."""
+    for key in parsed.query:
+        if key.lower() in DATABASE_PARAMETERS:
+            raise MergeguardError(
+                f"--url {mask(url)} names a database with its query parameter ?{key}=; "
+                "mergeguard creates and names the scratch database itself",
+                hint=f"remove ?{key}= from --url (the path names the administration "
+                "database, e.g. postgresql://user@host/postgres)",
+            )
