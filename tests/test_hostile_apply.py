@@ -188,3 +188,46 @@ def test_a_migration_adding_dbname_to_the_scratch_url_is_refused(
     with engine.connect() as other:
         assert sqlalchemy.inspect(other).get_table_names() == []
     engine.dispose()
+
+
+# -- apply: a migration that ends the worker is MG301 at its revision ------------------
+
+
+@pytest.mark.parametrize(
+    ("crash", "how"),
+    [
+        ("import os\nos._exit(3)", "exited with status 3 without a result"),
+        ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", "was killed by SIGKILL"),
+    ],
+)
+@pytest.mark.parametrize("server", [False, True], ids=["sqlite", "postgresql"])
+def test_a_migration_ending_the_worker_is_mg301_naming_it(
+    repo: RepoBuilder, tmp_path: Path, crash: str, how: str, server: bool
+) -> None:
+    one_migration(repo, crash)
+    url = ("--url", postgresql()) if server else ()
+    code, out, err = mergeguard(repo.root, "apply", *url, "--format", "json")
+    assert code == 1, err
+    [finding] = [f for f in json.loads(out)["findings"] if f["code"] == "MG301"]
+    assert finding["revisions"][0] == "b2" and finding["path"].endswith("b2_hostile.py")
+    assert f"fails at revision b2 (b2 alone): the migration process {how}" in finding["message"]
+    assert "env.py could not run" not in out + err and "worker failed" not in err
+
+
+def test_progress_of_a_dead_worker_names_the_running_revision() -> None:
+    from mergeguard.scratchdb.crash import read_progress
+
+    done = {"name": "b2 alone", "ok": True}
+    text = "\n".join(
+        [
+            json.dumps({"running": {"path": "b2 alone", "step": {}, "revision": "a1"}}),
+            json.dumps({"done": done}),
+            json.dumps({"running": {"path": "whole history", "step": {}, "revision": "b2"}}),
+            json.dumps({"env_used": "builtin", "env_error": "ImportError: app"}),
+            '{"running": {"path": "whole hist',  # the line the process died writing
+        ]
+    )
+    crash = read_progress(text)
+    assert crash.done == [done] and crash.env_used == "builtin"
+    assert crash.running == {"path": "whole history", "step": {}, "revision": "b2"}
+    assert read_progress(json.dumps({"done": done})).running is None

@@ -13,7 +13,7 @@ import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import alembic.runtime.migration as migration
@@ -34,6 +34,7 @@ class Progress(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
+        self.on_running: Callable[[str], None] | None = None  # told of each revision it starts
         self.begin()
 
     def begin(self) -> None:
@@ -46,6 +47,8 @@ class Progress(logging.Handler):
             if self.running is not None:
                 self.completed.append(self.running)
             self.running = revision_of(record)
+            if self.on_running is not None:
+                self.on_running(self.running)
         elif str(record.msg).startswith("Context impl"):
             self.configured = True
 

@@ -25,6 +25,7 @@ from mergeguard.graph import RevisionGraph
 from mergeguard.model import Diagnostic, Environment
 from mergeguard.rules.schema import meeting_tips
 from mergeguard.scenario import MergeScenario, Side
+from mergeguard.scratchdb.crash import Crash, crashed_path, read_progress
 from mergeguard.scratchdb.judge import heads_alone, judge
 from mergeguard.scratchdb.paths import Path as RunPath
 from mergeguard.scratchdb.paths import meetings, plan_paths
@@ -212,10 +213,12 @@ def _run_worker(
 def _invoke(root: Path, plan: dict[str, Any], steps: int, options: ApplyOptions) -> dict[str, Any]:
     environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     worker = [sys.executable, "-m", "mergeguard.scratchdb.worker"]
+    progress = root.parent / "worker-progress.jsonl"  # the temporary tree's own directory
+    progress.unlink(missing_ok=True)
     try:
         done = subprocess.run(
             worker,
-            input=json.dumps(plan),
+            input=json.dumps({**plan, "progress": str(progress)}),
             cwd=root,
             capture_output=True,
             text=True,
@@ -233,6 +236,10 @@ def _invoke(root: Path, plan: dict[str, Any], steps: int, options: ApplyOptions)
     except json.JSONDecodeError:
         outcome = {}
     if done.returncode != 0 or "paths" not in outcome:
+        crash = read_progress(progress.read_text("utf-8", "replace") if progress.exists() else "")
+        if crash.running is not None:
+            died = crashed_path(crash.running, done.returncode)
+            return _after_crash(root, plan, crash, died, options)
         tail = " ".join((done.stderr or "").strip().splitlines()[-3:])
         raise MergeguardError(
             f"the scratch database worker failed: {tail or 'no output'}",
@@ -240,6 +247,21 @@ def _invoke(root: Path, plan: dict[str, Any], steps: int, options: ApplyOptions)
         )
     refuse_missing_modules(outcome["paths"], root)
     return outcome
+
+
+def _after_crash(
+    root: Path, plan: dict[str, Any], crash: Crash, died: dict[str, Any], options: ApplyOptions
+) -> dict[str, Any]:
+    """The worker died inside a migration: the paths it finished, the one it died
+    in (``died``: failed at the running revision), the rest run in a fresh worker."""
+    results = [*crash.done, died]
+    rest = plan["paths"][len(results) :]
+    outcome: dict[str, Any] = {"env_used": crash.env_used, "env_error": crash.env_error}
+    if rest:
+        later = _invoke(root, {**plan, "paths": rest}, len(rest), options)
+        results += later["paths"]
+    refuse_missing_modules(results, root)
+    return {**outcome, "paths": results}
 
 
 NOT_INSTALLED_HINT = (

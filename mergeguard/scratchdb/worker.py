@@ -107,6 +107,21 @@ class Output:
                 self._stream.flush()
 
 
+class ProgressLog:
+    """The plan's ``progress`` file: a line before each revision runs and one with
+    each finished path's document.  If this process dies inside a migration
+    (``os._exit``, a signal, a segfault) no document is written, and the parent
+    reads here which revision was running.  ``os.write``: nothing is buffered."""
+
+    def __init__(self, path: str | None) -> None:
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        self._fd = None if path is None else os.open(path, flags, 0o600)
+
+    def note(self, entry: Json) -> None:
+        if self._fd is not None:
+            os.write(self._fd, (json.dumps(entry, default=str) + "\n").encode())
+
+
 class _FallBack(Exception):
     """The project's env.py could not start: run the path again with the built-in one."""
 
@@ -130,6 +145,8 @@ class Worker:
             os.path.join(plan.script_location, "versions")
         ]
         self.progress = Progress()
+        self.log = ProgressLog(plan.progress)
+        self.progress.on_running = self._running
         self.connections = Connections(make_url(plan.url))
         self.watchdog = Watchdog(self.connections.cancel, self._stuck)
         self.environments = Environments(plan, self.roots)
@@ -140,9 +157,16 @@ class Worker:
         try:
             for path in self.plan.paths:
                 self.results.append(self._run_path(path))
+                self.log.note({"done": self.results[-1]})
         finally:
             self.environments.cleanup()
         return self.document(self.results)
+
+    def _running(self, revision: str) -> None:
+        name = self.current.name if self.current is not None else None
+        env = self.env_used or "project"
+        self.log.note({"running": {"path": name, "step": self.current_step, "revision": revision}})
+        self.log.note({"env_used": env, "env_error": self.env_error})
 
     def document(self, paths: list[Json]) -> Json:
         return {"env_used": self.env_used or "project", "env_error": self.env_error, "paths": paths}

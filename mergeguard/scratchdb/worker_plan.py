@@ -68,6 +68,7 @@ class Plan:
     timeout: float = 120.0
     version_table: str = "alembic_version"
     reset: Reset | None = None
+    progress: str | None = None  # a file the worker appends progress lines to
     raw: Json = field(default_factory=dict, compare=False)
 
 
@@ -129,6 +130,7 @@ def parse_plan(text: str) -> Plan:
         timeout=float(timeout or 120.0),
         version_table=_field(doc, "version_table", "plan", (str,)) or "alembic_version",
         reset=_reset(doc.get("reset"), parsed_url),
+        progress=_field(doc, "progress", "plan", (str,)),
         raw=doc,
     )
 
