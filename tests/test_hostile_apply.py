@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,38 +18,18 @@ from pathlib import Path
 import alembic
 import pytest
 import sqlalchemy
+from bounded import bounded_mergeguard
 from conftest import RepoBuilder, alembic_project, alembic_revision, set_upgrade
 
 TIME_LIMIT = 60  # seconds; apply starts a worker and Alembic, still well under this
-MEMORY_LIMIT = 2 * 1024**3  # bytes of address space
 VERSIONS = "migrations/versions"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 GENERIC_TEMPLATE = (Path(alembic.__file__).parent / "templates/generic/script.py.mako").read_text()
 
 
 def mergeguard(root: Path, *args: str, file_size_limit: int = -1) -> tuple[int, str, str]:
-    """Run ``python -m mergeguard`` bounded in time and memory: (exit code, stdout, stderr)."""
-
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-        if file_size_limit >= 0:  # Python ignores SIGXFSZ: a write past it is EFBIG
-            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
-
-    try:
-        result = subprocess.run(
-            [sys.executable, "-m", "mergeguard", *args],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=TIME_LIMIT,
-            preexec_fn=limit,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"mergeguard {' '.join(args)} ran longer than {TIME_LIMIT}s")
-    output = result.stdout + result.stderr
-    assert result.returncode in (0, 1, 3), output
-    assert "Traceback" not in output and "internal error" not in output, output
+    """(exit code, stdout, stderr) of a bounded run."""
+    result = bounded_mergeguard(root, *args, timeout=TIME_LIMIT, file_size_limit=file_size_limit)
     return result.returncode, result.stdout, result.stderr
 
 

@@ -11,19 +11,8 @@ from pathlib import Path
 
 import pytest
 from conftest import ALEMBIC_INI, RepoBuilder
+from test_base import diverge as diverged
 from test_hostile_io import mergeguard
-
-
-def diverged(repo: RepoBuilder) -> None:
-    repo.init_alembic()
-    repo.migration("a1", None)
-    repo.commit("base")
-    repo.branch("feature")
-    repo.migration("c7", "a1")
-    repo.commit("feature")
-    repo.checkout("main")
-    repo.migration("b2", "a1")
-    repo.commit("main")
 
 
 def test_a_script_location_that_names_nothing_is_exit_3(repo: RepoBuilder) -> None:

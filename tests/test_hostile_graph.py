@@ -12,16 +12,14 @@ from __future__ import annotations
 import io
 import json
 import os
-import resource
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from types import FrameType
 
 import pytest
+from bounded import bounded_mergeguard
 from conftest import RepoBuilder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -36,35 +34,11 @@ from mergeguard.report import graphviews
 from mergeguard.report.lanes import layout
 from mergeguard.rules.topology import conflict_groups, fork_points
 
-TIME_LIMIT = 20  # seconds; a healthy run of these repositories takes well under one
-MEMORY_LIMIT = 2 * 1024**3  # bytes of address space
-
-
-def _limit_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-
 
 def mergeguard(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    """Run ``python -m mergeguard`` bounded in time and memory: (exit code, stdout+stderr)."""
-    environment = {**os.environ, **(env or {})}
-    environment.pop("MERGEGUARD_NO_CACHE", None)
-    try:
-        result = subprocess.run(
-            [sys.executable, "-m", "mergeguard", *args],
-            cwd=root,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=TIME_LIMIT,
-            preexec_fn=_limit_memory,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"mergeguard {' '.join(args)} ran longer than {TIME_LIMIT}s")
-    output = result.stdout + result.stderr
-    assert result.returncode in (0, 1, 3), output
-    assert "Traceback" not in output and "internal error" not in output, output
-    return result.returncode, output
+    """(exit code, stdout+stderr) of a bounded run, with the parse cache on."""
+    result = bounded_mergeguard(root, *args, env={**(env or {}), "MERGEGUARD_NO_CACHE": ""})
+    return result.returncode, result.stdout + result.stderr
 
 
 # -- item 1: endless loops in the graph -------------------------------------------------

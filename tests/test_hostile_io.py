@@ -10,46 +10,23 @@ from __future__ import annotations
 
 import os
 import re
-import resource
 import subprocess
-import sys
 from pathlib import Path
 
 import alembic
 import pytest
+from bounded import TIME_LIMIT, bounded_mergeguard
 from conftest import ALEMBIC_INI, RepoBuilder
 
-TIME_LIMIT = 20  # seconds; a healthy run of these repositories takes well under one
-MEMORY_LIMIT = 2 * 1024**3  # bytes of address space
 VERSIONS = "migrations/versions"
 GENERIC_TEMPLATE = (Path(alembic.__file__).parent / "templates/generic/script.py.mako").read_text()
-
-
-def _limit_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
 
 def mergeguard(
     root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = TIME_LIMIT
 ) -> tuple[int, str, str]:
-    """Run ``python -m mergeguard`` bounded in time and memory: (exit code, stdout, stderr)."""
-    environment = {**os.environ, **(env or {})}
-    try:
-        result = subprocess.run(
-            [sys.executable, "-m", "mergeguard", *args],
-            cwd=root,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            preexec_fn=_limit_memory,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"mergeguard {' '.join(args)} ran longer than {timeout}s")
-    output = result.stdout + result.stderr
-    assert result.returncode in (0, 1, 3), output
-    assert "Traceback" not in output and "internal error" not in output, output
+    """(exit code, stdout, stderr) of a bounded run."""
+    result = bounded_mergeguard(root, *args, env=env, timeout=timeout)
     return result.returncode, result.stdout, result.stderr
 
 
