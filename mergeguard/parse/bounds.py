@@ -35,7 +35,7 @@ _INTERESTING = re.compile(
     r"|[-+*/%&|^~<>=!@:.]+|\b(?:not|and|or|if|else|lambda|in|is|await|for|yield)\b"
 )
 _QUOTE = re.compile(r"'''|\"\"\"|'|\"")
-_STRING_STOP = {
+STRING_STOP = {  # what can end the body of a string opened by each quote
     "'''": re.compile(r"\\|'''"),
     '"""': re.compile(r'\\|"""'),
     "'": re.compile(r"[\\'\n]"),
@@ -125,17 +125,25 @@ def nesting(text: str, stop_above: int = MAX_NESTING) -> tuple[int, int]:
     return worst, worst_line
 
 
-def _string_end(text: str, pos: int, quote: str) -> tuple[int, int]:
-    """(end, newlines) of a string literal whose body starts at ``pos``."""
-    stop = _STRING_STOP[quote]
-    start = pos
+def string_end(text: str, pos: int, quote: str) -> tuple[bool, int]:
+    """(closed, end) of a string literal whose body starts at ``pos`` (linear:
+    one search per escape).  A one-quote string stops, unclosed, at the end
+    of its line; a triple-quoted one at the end of the text.  The recovering
+    reader scans strings with it too."""
+    stop = STRING_STOP[quote]
     while True:
         match = stop.search(text, pos)
         if match is None:
-            return len(text), text.count("\n", start)
+            return False, len(text)
         if match.group() == "\\":
-            pos = match.end() + 1
+            pos = match.end() + 1  # the escaped character, a newline included
         elif match.group() == "\n":
-            return match.start(), text.count("\n", start, match.start())
+            return False, match.start()
         else:
-            return match.end(), text.count("\n", start, match.end())
+            return True, match.end()
+
+
+def _string_end(text: str, pos: int, quote: str) -> tuple[int, int]:
+    """(end, newlines) of a string literal whose body starts at ``pos``."""
+    _, end = string_end(text, pos, quote)
+    return end, text.count("\n", pos, end)

@@ -35,6 +35,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mergeguard.model import Span
+from mergeguard.parse.bounds import string_end
 from mergeguard.parse.reader import ignore_codes
 from mergeguard.parse.values import HEADER_NAMES, Binding, Expr, Lit, ModuleFacts, Seq
 
@@ -42,12 +43,6 @@ _SPACE = re.compile(r"[ \t\f]+")
 _NAME = re.compile(r"[^\W\d]\w*")
 _NUMBER = re.compile(r"\d\w*(?:\.\w*)?")
 _STRING_START = re.compile(r"([A-Za-z]{0,2})('''|\"\"\"|'|\")")
-_STRING_STOP = {
-    "'''": re.compile(r"\\|'''"),
-    '"""': re.compile(r'\\|"""'),
-    "'": re.compile(r"[\\'\n]"),
-    '"': re.compile(r'[\\"\n]'),
-}
 _STR_PREFIXES = frozenset({"", "u", "r", "ur"})  # Python 2's ur"" included; not b"" or f""
 _AUGMENTED = frozenset(
     {"+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "@=", "**=", "//=", ">>=", "<<="}
@@ -159,7 +154,7 @@ def _token_at(text: str, pos: int) -> tuple[str, int]:
     """(kind, end) of the token starting at ``pos``; it is never empty."""
     string = _STRING_START.match(text, pos)
     if string is not None:
-        closed, end = _string_end(text, string.end(), string.group(2))
+        closed, end = string_end(text, string.end(), string.group(2))
         return ("string" if closed else "error"), end
     for kind, pattern in (("name", _NAME), ("number", _NUMBER)):
         match = pattern.match(text, pos)
@@ -169,23 +164,6 @@ def _token_at(text: str, pos: int) -> tuple[str, int]:
         if text[pos : pos + size] in operators:
             return "op", pos + size
     return "error", pos + 1
-
-
-def _string_end(text: str, pos: int, quote: str) -> tuple[bool, int]:
-    """(closed, end) of a string whose body starts at ``pos``.  A one-quote
-    string stops, unclosed, at the end of its line; a triple-quoted one at
-    the end of the text."""
-    stop = _STRING_STOP[quote]
-    while True:
-        match = stop.search(text, pos)
-        if match is None:
-            return False, len(text)
-        if match.group() == "\\":
-            pos = match.end() + 1  # the escaped character, a newline included
-        elif match.group() == "\n":
-            return False, match.start()
-        else:
-            return True, match.end()
 
 
 # -- the survey of the tokens --------------------------------------------------------
