@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mergeguard.cli import main
+from mergeguard.app.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import RepoBuilder, alembic_project, alembic_revision, run_alembic, set_upgrade
 
-from mergeguard.cli import main
+from mergeguard.app.cli import main
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 MY_ADMIN = "mysql+pymysql://root@127.0.0.1:3306/"

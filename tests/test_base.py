@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import RepoBuilder
 
-from mergeguard.cli import main
+from mergeguard.app.cli import main
 
 
 def run(capsys: pytest.CaptureFixture[str], repo: RepoBuilder, *args: str) -> tuple[int, str, str]:

@@ -9,9 +9,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mergeguard"
 
 # library -> the modules (paths relative to mergeguard/) allowed to import it
 ALLOWED = {
-    "git": ("gitsource.py",),
-    "click": ("cli.py",),
-    "rich": ("cli.py", "report/"),
+    "git": ("git/repository.py",),
+    "click": ("app/cli.py",),
+    "rich": ("app/cli.py", "report/"),
     "libcst": ("parse/", "fix/"),
     "alembic": ("scratchdb",),
     "sqlalchemy": ("scratchdb",),

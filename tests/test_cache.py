@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mergeguard import cache
-from mergeguard.cache import ParseCache, default_cache_path
+from mergeguard.graph import cache
+from mergeguard.graph.cache import ParseCache, default_cache_path
 
 HEADER = {"revision": "a1", "down_revisions": ["b2", "c3"], "labels": [], "complete": True}
 

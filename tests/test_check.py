@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import RepoBuilder
 
-from mergeguard.cli import main
+from mergeguard.app.cli import main
 
 
 def diverge(repo: RepoBuilder, style: str = "plain") -> None:

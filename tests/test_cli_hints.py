@@ -15,11 +15,11 @@ import pytest
 from conftest import RepoBuilder
 from test_formats import assert_valid_sarif
 
-from mergeguard.cli import main
+from mergeguard.app.cli import main
+from mergeguard.app.workspace import Options, Workspace, parse_range
 from mergeguard.errors import BadArgument
 from mergeguard.report import github
 from mergeguard.rules.run import evaluate
-from mergeguard.workspace import Options, Workspace, parse_range
 
 ADD_EMAIL = "op.add_column('users', sa.Column('email', sa.String(255)))"
 ADD_EMAIL_TOO = "op.add_column('users', sa.Column('email', sa.String(100)))"

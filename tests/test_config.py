@@ -1,4 +1,4 @@
-"""mergeguard.config: Alembic's configuration read from a snapshot.
+"""mergeguard.config.discovery: Alembic's configuration read from a snapshot.
 
 Most cases build a ``MemoryTree``; the oracle tests write the same files to
 ``tmp_path`` and check that real Alembic (``ScriptDirectory.from_config``)
@@ -14,10 +14,10 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from mergeguard.config import discover, load_settings
+from mergeguard.config.discovery import discover, load_settings
 from mergeguard.errors import MergeguardError
+from mergeguard.git.snapshot import MemoryTree
 from mergeguard.model import Config, Environment, ToolSettings
-from mergeguard.snapshot import MemoryTree
 from tests.conftest import ALEMBIC_INI, RepoBuilder
 
 P = PurePosixPath
@@ -637,7 +637,7 @@ def test_sections_match_alembic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_configuration_is_read_at_each_ref(repo: RepoBuilder) -> None:
-    gitsource = pytest.importorskip("mergeguard.gitsource")
+    gitsource = pytest.importorskip("mergeguard.git.repository")
     repo.init_alembic()
     repo.migration("a1", None)
     first = repo.commit("alembic at the root")
@@ -650,7 +650,7 @@ def test_configuration_is_read_at_each_ref(repo: RepoBuilder) -> None:
 
 
 def test_missing_config_names_the_ref(repo: RepoBuilder) -> None:
-    gitsource = pytest.importorskip("mergeguard.gitsource")
+    gitsource = pytest.importorskip("mergeguard.git.repository")
     repo.write("README.md", "no alembic yet\n")
     repo.commit("empty")
     snapshot = gitsource.open_repository(repo.root).tree("HEAD")

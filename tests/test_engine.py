@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from conftest import ALEMBIC_INI, RepoBuilder, migration_text
 
-from mergeguard.cache import ParseCache, document_text
-from mergeguard.cli import main
-from mergeguard.config import discover
-from mergeguard.engine import CACHE_NAMESPACE, Reader
-from mergeguard.gitsource import open_repository
+from mergeguard.app.cli import main
+from mergeguard.config.discovery import discover
+from mergeguard.git.repository import open_repository
+from mergeguard.graph.cache import ParseCache, document_text
+from mergeguard.graph.environments import CACHE_NAMESPACE, Reader
 
 NEUTRON_CLI = '''"""Constants, as openstack/neutron keeps them."""
 EXPAND_BRANCH = 'expand'

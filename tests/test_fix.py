@@ -12,7 +12,7 @@ from conftest import alembic_project as project
 from conftest import alembic_revision as revision
 from conftest import run_alembic as alembic
 
-from mergeguard.cli import main
+from mergeguard.app.cli import main
 
 
 def diverged(repo: RepoBuilder, template: str = "generic") -> None:

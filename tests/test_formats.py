@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from conftest import RepoBuilder
 
-from mergeguard.cli import main
+from mergeguard.app.cli import main
+from mergeguard.graph.scenario import RANGE, MergeScenario, Side
 from mergeguard.model import Diagnostic, Location
 from mergeguard.report import formats, github, markdown, rangechart, sarif
 from mergeguard.rules.catalogue import RULES
-from mergeguard.scenario import RANGE, MergeScenario, Side
 
 RANGE_SPEC = "main..feature"
 

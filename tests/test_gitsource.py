@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from mergeguard.errors import MergeguardError
-from mergeguard.gitsource import GitRepository, open_repository
-from mergeguard.snapshot import MemoryTree, Snapshot
+from mergeguard.git.repository import GitRepository, open_repository
+from mergeguard.git.snapshot import MemoryTree, Snapshot
 from tests.conftest import RepoBuilder
 
 VERSIONS = PurePosixPath("migrations/versions")

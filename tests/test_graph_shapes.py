@@ -6,7 +6,7 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from mergeguard.graph import RevisionLookupError, build
+from mergeguard.graph.revisions import RevisionLookupError, build
 from mergeguard.model import MigrationScript, Span, Spans
 
 

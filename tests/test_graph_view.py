@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from rich.console import Console
 from test_graph_oracle import Rev, histories
 
-from mergeguard.cli import main
-from mergeguard.engine import EnvironmentRead
-from mergeguard.graph import build
+from mergeguard.app.cli import main
+from mergeguard.graph.environments import EnvironmentRead
+from mergeguard.graph.revisions import build
 from mergeguard.model import Environment, MigrationScript
 from mergeguard.report.lanes import Row, layout
 from mergeguard.report.treeview import RevisionTree

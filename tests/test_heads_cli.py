@@ -14,7 +14,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 from conftest import RepoBuilder
 
-from mergeguard.cli import main
+from mergeguard.app.cli import main
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -261,7 +261,7 @@ def test_graph_formats(repo: RepoBuilder, capsys: pytest.CaptureFixture[str]) ->
 
 def test_help_imports_neither_libcst_nor_git() -> None:
     probe = (
-        "import sys\nfrom mergeguard.cli import main\ncode = main(['--help'])\n"
+        "import sys\nfrom mergeguard.app.cli import main\ncode = main(['--help'])\n"
         "assert code == 0\nbad = [m for m in ('libcst', 'git', 'rich') if m in sys.modules]\n"
         "print(bad)\n"
     )

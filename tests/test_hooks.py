@@ -35,7 +35,7 @@ import yaml
 from conftest import RepoBuilder
 from hookkit import PreCommit, clean_env, run
 
-from mergeguard.cli import main
+from mergeguard.app.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 HOOKS = ROOT / "hooks"

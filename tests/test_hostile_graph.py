@@ -25,10 +25,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from mergeguard import cache
-from mergeguard.cache import document_text
-from mergeguard.engine import EnvironmentRead
-from mergeguard.graph import RevisionLookupError, build
+from mergeguard.graph import cache
+from mergeguard.graph.cache import document_text
+from mergeguard.graph.environments import EnvironmentRead
+from mergeguard.graph.revisions import RevisionLookupError, build
 from mergeguard.model import Environment, MigrationScript
 from mergeguard.report import graphviews
 from mergeguard.report.lanes import layout

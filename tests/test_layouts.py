@@ -17,10 +17,10 @@ from pathlib import Path, PurePosixPath
 import pytest
 from conftest import ALEMBIC_INI, RepoBuilder
 
-from mergeguard.cli import main
-from mergeguard.config import discover
+from mergeguard.app.cli import main
+from mergeguard.config.discovery import discover
 from mergeguard.errors import MergeguardError
-from mergeguard.snapshot import MemoryTree
+from mergeguard.git.snapshot import MemoryTree
 
 SCRIPT = "neutron/db/migration/alembic_migrations"
 VERSIONS = f"{SCRIPT}/versions"

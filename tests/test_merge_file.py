@@ -4,7 +4,7 @@ Each oracle test makes a real Alembic project with ``alembic.command.init``
 (``generic``, ``pyproject``, ``async``, ``multidb``), creates two heads with
 ``command.revision``, lets ``command.merge`` write the merge revision, and
 checks that ``merge_file`` -- given the project's own template, the
-``Environment`` that ``mergeguard.config.discover`` reads from the project's
+``Environment`` that ``mergeguard.config.discovery.discover`` reads from the project's
 files, the same heads, message and rev id -- names the file the same and
 produces the same bytes.  The create date is taken from Alembic's file;
 the comparisons without it ignore only the ``Create Date:`` line.
@@ -26,7 +26,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 
-from mergeguard.config import discover
+from mergeguard.config.discovery import discover
 from mergeguard.fix.merge_file import (
     TemplateConfig,
     default_create_date,
@@ -36,8 +36,8 @@ from mergeguard.fix.merge_file import (
     slug,
     version_directory,
 )
+from mergeguard.git.snapshot import MemoryTree
 from mergeguard.model import Environment
-from mergeguard.snapshot import MemoryTree
 
 P = PurePosixPath
 MESSAGE = "merge the two heads"

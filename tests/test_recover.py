@@ -19,7 +19,7 @@ from conftest import STYLES, RepoBuilder, migration_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mergeguard.cli import main
+from mergeguard.app.cli import main
 from mergeguard.model import MigrationScript
 from mergeguard.parse import read_module
 from mergeguard.parse.header import read_script

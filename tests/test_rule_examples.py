@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import RepoBuilder, migration_text
 
-from mergeguard.cli import main
+from mergeguard.app.cli import main
 from mergeguard.rules.catalogue import RULES
 from mergeguard.rules.docs import markdown
 from mergeguard.rules.examples import EXAMPLES, Example, Rev

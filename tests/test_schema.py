@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import RepoBuilder
 
-from mergeguard.cli import main
+from mergeguard.app.cli import main
 from mergeguard.parse.operations import read_operations
 
 USERS = (

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import RepoBuilder, alembic_project, alembic_revision, set_upgrade
 
-from mergeguard.cli import main
+from mergeguard.app.cli import main
 
 USERS = (
     "op.create_table('users', sa.Column('id', sa.Integer(), primary_key=True),\n"

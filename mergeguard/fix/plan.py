@@ -15,12 +15,18 @@ from datetime import datetime
 from pathlib import PurePosixPath
 
 from mergeguard.errors import MergeguardError
-from mergeguard.graph import RevisionGraph, build
+from mergeguard.graph.revisions import RevisionGraph, build
+from mergeguard.graph.scenario import (
+    MERGE,
+    MergeScenario,
+    Side,
+    added_revisions,
+    published_revisions,
+)
 from mergeguard.model import Diagnostic, Environment, FilePatch, MigrationScript
 from mergeguard.parse import read_module
 from mergeguard.parse.header import read_script
 from mergeguard.rules.topology import conflict_groups
-from mergeguard.scenario import MERGE, MergeScenario, Side, added_revisions, published_revisions
 
 
 @dataclass

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 from mergeguard.errors import MergeguardError
 from mergeguard.fix import apply
 from mergeguard.fix.plan import MergeOptions, Plan, plan_merge, plan_rebase
+from mergeguard.graph.scenario import RANGE
 from mergeguard.model import Diagnostic, Environment, MigrationScript
-from mergeguard.scenario import RANGE
 
 if TYPE_CHECKING:
-    from mergeguard.workspace import Workspace
+    from mergeguard.app.workspace import Workspace
 
 
 @dataclass
@@ -105,7 +105,7 @@ def _hold_on_conflicts(plan: Plan, conflicts: list[Diagnostic], allow_conflicts:
 
 def _require_checked_out(workspace: Workspace, range_spec: str) -> None:
     """--rebase rewrites files in the working tree: B of A..B must be HEAD."""
-    from mergeguard.workspace import parse_range
+    from mergeguard.app.workspace import parse_range
 
     _, right = parse_range(range_spec)
     if right and workspace.repo.resolve(right) != workspace.repo.resolve("HEAD"):

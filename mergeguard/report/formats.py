@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+from mergeguard.graph.scenario import MergeScenario
 from mergeguard.model import Diagnostic
 from mergeguard.report import github, markdown, sarif
-from mergeguard.scenario import MergeScenario
 
 Changes = Mapping[str, Mapping[str, list[str]]]
 Renderer = Callable[[MergeScenario, Sequence[Diagnostic], Changes], str]

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from mergeguard.graph.scenario import MergeScenario
 from mergeguard.model import Diagnostic
 from mergeguard.report.escaping import escape_char
-from mergeguard.scenario import MergeScenario
 
 _DATA_ESCAPES = (("%", "%25"), ("\r", "%0D"), ("\n", "%0A"))
 _PROPERTY_ESCAPES = _DATA_ESCAPES + ((":", "%3A"), (",", "%2C"))

@@ -11,15 +11,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from mergeguard.engine import EnvironmentRead
-from mergeguard.graph import RevisionGraph
+from mergeguard.graph.environments import EnvironmentRead
+from mergeguard.graph.revisions import RevisionGraph
+from mergeguard.graph.scenario import MergeScenario, added_revisions
 from mergeguard.model import AddedBy, Diagnostic, RangeMarks
 from mergeguard.report.escaping import printable
 from mergeguard.report.jsonout import diagnostic_dict, environment_summary, summary
 from mergeguard.report.lanes import markers, newest_first
 from mergeguard.report.rangechart import label, node_id
 from mergeguard.report.treeview import RevisionTree, first_line
-from mergeguard.scenario import MergeScenario, added_revisions
 
 __all__ = ["dot", "graph_document", "markers", "mermaid", "range_marks", "tree"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from mergeguard.engine import EnvironmentRead
+from mergeguard.graph.environments import EnvironmentRead
+from mergeguard.graph.scenario import MergeScenario
 from mergeguard.model import Diagnostic
-from mergeguard.scenario import MergeScenario
 
 
 def diagnostic_dict(item: Diagnostic) -> dict[str, object]:

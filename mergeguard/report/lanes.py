@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mergeguard.graph import RevisionGraph
+from mergeguard.graph.revisions import RevisionGraph
 
 DOT = "●"
 

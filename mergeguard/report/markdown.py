@@ -17,11 +17,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from mergeguard.graph.scenario import MergeScenario
 from mergeguard.model import Diagnostic
 from mergeguard.report.escaping import printable
 from mergeguard.report.rangechart import flowchart
 from mergeguard.report.text import describe
-from mergeguard.scenario import MergeScenario
 
 _SEVERITY = {"error": ":x: error", "warning": ":warning: warning"}
 

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from urllib.parse import quote
 
 from mergeguard import __version__
+from mergeguard.graph.scenario import MergeScenario, Side
 from mergeguard.model import Diagnostic, Location
 from mergeguard.report.github import message_text
 from mergeguard.rules.catalogue import RULES, Rule
-from mergeguard.scenario import MergeScenario, Side
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/mergeguard/"

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from itertools import groupby
 from typing import TYPE_CHECKING
 
-from mergeguard.engine import EnvironmentRead
+from mergeguard.graph.environments import EnvironmentRead
+from mergeguard.graph.scenario import MERGE, RANGE, MergeScenario
 from mergeguard.model import Diagnostic
 from mergeguard.report.escaping import printable
-from mergeguard.scenario import MERGE, RANGE, MergeScenario
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from rich.console import Console, ConsoleOptions
 from rich.text import Text
 
-from mergeguard.engine import EnvironmentRead
-from mergeguard.graph import RevisionGraph
+from mergeguard.graph.environments import EnvironmentRead
+from mergeguard.graph.revisions import RevisionGraph
 from mergeguard.model import AddedBy, RangeMarks
 from mergeguard.report.escaping import printable
 from mergeguard.report.lanes import Row, continuation, guide, layout, markers

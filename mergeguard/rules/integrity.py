@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
+from mergeguard.graph.scenario import MERGE, MergeScenario
 from mergeguard.model import Diagnostic, Location, MigrationScript, Span
 from mergeguard.rules.catalogue import diagnostic
-from mergeguard.scenario import MERGE, MergeScenario
 
 GRAPH_BREAKING = frozenset({"MG003", "MG004", "MG005", "MG006"})
 

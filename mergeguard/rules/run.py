@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from mergeguard.graph.scenario import MergeScenario
 from mergeguard.model import Diagnostic
 from mergeguard.rules.catalogue import RULES
 from mergeguard.rules.integrity import integrity
 from mergeguard.rules.schema import schema_conflicts
 from mergeguard.rules.topology import TOPOLOGY_RULES
-from mergeguard.scenario import MergeScenario
 
 SCHEMA_RULES = tuple(r for r in RULES if r.code.startswith("MG2"))
 

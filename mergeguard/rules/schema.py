@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from mergeguard.graph.scenario import MergeScenario, added_revisions
 from mergeguard.model import Diagnostic, Location, Operation
 from mergeguard.rules.catalogue import diagnostic
 from mergeguard.rules.schema_effects import (
@@ -34,7 +35,6 @@ from mergeguard.rules.schema_effects import (
 )
 from mergeguard.rules.schema_sides import Branch, Change, branch_of, branch_pairs, history_pair
 from mergeguard.rules.schema_sides import meeting_tips as meeting_tips
-from mergeguard.scenario import MergeScenario, added_revisions
 
 Found = tuple[str, Diagnostic]  # (the object it is about, the finding)
 

@@ -30,10 +30,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
-from mergeguard.graph import RevisionGraph
+from mergeguard.graph.revisions import RevisionGraph
+from mergeguard.graph.scenario import TREE, MergeScenario, Side, added_revisions
 from mergeguard.model import Location, MigrationScript, Operation
 from mergeguard.rules.topology import conflict_groups
-from mergeguard.scenario import TREE, MergeScenario, Side, added_revisions
 
 UNDEFINED_PLACE = frozenset({"MG003", "MG004", "MG005"})
 

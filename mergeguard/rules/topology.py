@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mergeguard.graph import RevisionGraph, location_of
+from mergeguard.graph.revisions import RevisionGraph, location_of
+from mergeguard.graph.scenario import MERGE, RANGE, MergeScenario, added_revisions, published_on
 from mergeguard.model import Diagnostic, MigrationScript
 from mergeguard.rules.catalogue import diagnostic
-from mergeguard.scenario import MERGE, RANGE, MergeScenario, added_revisions, published_on
 
 UNLABELLED = ""
 

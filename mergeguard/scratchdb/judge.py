@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from mergeguard.graph import RevisionGraph, location_of
+from mergeguard.graph.revisions import RevisionGraph, location_of
 from mergeguard.model import Diagnostic, Location
 from mergeguard.rules.catalogue import diagnostic
 from mergeguard.rules.topology import conflict_groups

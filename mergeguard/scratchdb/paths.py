@@ -18,7 +18,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from mergeguard.graph import RevisionGraph
+from mergeguard.graph.revisions import RevisionGraph
 from mergeguard.rules.topology import fork_points, sound_heads
 
 HEAD_ALONE = "head"

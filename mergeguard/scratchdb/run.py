@@ -21,15 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from mergeguard.errors import MergeguardError
-from mergeguard.graph import RevisionGraph
+from mergeguard.git.snapshot import ROOT, Snapshot
+from mergeguard.graph.revisions import RevisionGraph
+from mergeguard.graph.scenario import MergeScenario, Side
 from mergeguard.model import Diagnostic, Environment
 from mergeguard.rules.schema import meeting_tips
-from mergeguard.scenario import MergeScenario, Side
 from mergeguard.scratchdb.crash import Crash, crashed_path, read_progress
 from mergeguard.scratchdb.judge import heads_alone, judge
 from mergeguard.scratchdb.paths import Path as RunPath
 from mergeguard.scratchdb.paths import meetings, plan_paths
-from mergeguard.snapshot import ROOT, Snapshot
 
 Progress = Callable[[str], None]
 

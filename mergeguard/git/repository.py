@@ -23,10 +23,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
-from mergeguard import bounded_process
 from mergeguard.errors import MergeguardError
+from mergeguard.git import process as bounded_process
+from mergeguard.git.snapshot import Snapshot, blob_id
 from mergeguard.model import FileEntry, SourceFile
-from mergeguard.snapshot import Snapshot, blob_id
 
 EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
 _REGULAR_MODES = frozenset({"100644", "100755"})

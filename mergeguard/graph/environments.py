@@ -2,7 +2,7 @@
 
 Everything here works on a ``Snapshot`` and returns values; it prints nothing
 and touches no repository object (the CLI supplies snapshots from
-``gitsource``).  Each blob is parsed once per run and once ever while the
+``mergeguard.git.repository``).  Each blob is parsed once per run and once ever while the
 cache lives: refs share almost all of their migration files.
 """
 
@@ -13,8 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
-from mergeguard.cache import ParseCache
-from mergeguard.graph import RevisionGraph, build
+from mergeguard.git.snapshot import Snapshot
+from mergeguard.graph.cache import ParseCache
+from mergeguard.graph.revisions import RevisionGraph, build
 from mergeguard.model import (
     Config,
     Diagnostic,
@@ -43,7 +44,6 @@ from mergeguard.parse.values import (
     facts_to_json,
     substitute,
 )
-from mergeguard.snapshot import Snapshot
 
 # Alembic's ``_only_source_rev_file``: ``.py`` files, not ``__init__`` or ``.#`` locks.
 _REVISION_FILE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")

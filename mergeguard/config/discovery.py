@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import PurePosixPath
 
-from mergeguard.alembic_options import (
+from mergeguard.config.alembic_ini import (
     DEFAULT_SECTION,
     INI_NAME,
     LEGACY_VERSIONS_SPLIT,
@@ -37,11 +37,11 @@ from mergeguard.alembic_options import (
     split_option,
     unique_paths,
 )
+from mergeguard.config.settings import load_settings as load_settings
+from mergeguard.config.settings import parse_settings
 from mergeguard.errors import MergeguardError
+from mergeguard.git.snapshot import Snapshot, is_under
 from mergeguard.model import Config, Environment, ToolSettings
-from mergeguard.settings import load_settings as load_settings
-from mergeguard.settings import parse_settings
-from mergeguard.snapshot import Snapshot, is_under
 
 _NOT_FOUND_HINT = (
     "mergeguard looks for alembic.ini files (each section with script_location is an "

@@ -6,7 +6,7 @@ have two heads and ``alembic upgrade head`` fails.  The command line builds
 the repository here and then runs the ordinary ``check main..feature`` on it.
 
 This module writes a repository, so it drives the ``git`` executable itself
-(``gitsource`` only ever reads).  Every call runs with a pinned identity and
+(``mergeguard.git.repository`` only ever reads).  Every call runs with a pinned identity and
 dates, no global or system configuration, and none of the caller's
 ``GIT_DIR``-style variables, so the demo is the same on every machine.
 """

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from mergeguard.demo import DemoRepository
+    from mergeguard.app.demo import DemoRepository
+    from mergeguard.app.workspace import Options, Workspace
+    from mergeguard.graph.scenario import MergeScenario
     from mergeguard.model import Diagnostic
-    from mergeguard.scenario import MergeScenario
-    from mergeguard.workspace import Options, Workspace
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 
@@ -85,7 +85,7 @@ def make_options(
     base: str | None = None,
     recursive: bool = False,
 ) -> Options:
-    from mergeguard.workspace import Options
+    from mergeguard.app.workspace import Options
 
     return Options(
         start_directory(directory), config, name, tuple(versions), base, recursive=recursive
@@ -185,9 +185,9 @@ def _graph_reads(
 ) -> tuple[tuple[Any, ...], tuple[Diagnostic, ...], Any]:
     """What ``graph`` draws: one snapshot (``--ref``, else the working tree),
     or the merged side of a range with the revisions each side adds."""
-    from mergeguard.engine import all_diagnostics
+    from mergeguard.app.workspace import Workspace
+    from mergeguard.graph.environments import all_diagnostics
     from mergeguard.report.graphviews import range_marks
-    from mergeguard.workspace import Workspace
 
     if range_spec is None:
         reads, diagnostics = _read(ref, common)
@@ -337,8 +337,8 @@ def run_check(
 ) -> tuple[Diagnostic, ...]:
     """The body of ``check``: judge the scenario, print the findings, and
     return them (the caller decides the exit code; ``demo`` uses it too)."""
+    from mergeguard.app.workspace import Workspace
     from mergeguard.rules.run import evaluate
-    from mergeguard.workspace import Workspace
 
     chosen, skipped = _selectors(select), _selectors(ignore)
     workspace = Workspace(make_options(**common), warn=_note)
@@ -384,7 +384,7 @@ def demo(directory: Path | None) -> None:
     migration on the same parent, then runs `mergeguard check main..feature`
     on it.  Exit 0 when the demo shows what it should (MG102).
     """
-    from mergeguard import demo as demo_repository
+    from mergeguard.app import demo as demo_repository
 
     if directory is not None:
         directory = start_directory(directory)  # relative to `mergeguard -C DIR demo`
@@ -495,8 +495,8 @@ def fix(
     atomically into the working tree, never overwritten, and only when the
     result has one head per line; a published revision is never rewritten.
     """
+    from mergeguard.app.workspace import Workspace
     from mergeguard.fix import run as fixing
-    from mergeguard.workspace import Workspace
 
     if merge and rebase:
         raise click.UsageError(
@@ -576,7 +576,7 @@ def apply_command(
     dropped afterwards.  A module the migrations import that is not installed
     here is exit 3: run apply where `alembic upgrade` runs.
     """
-    from mergeguard.workspace import Workspace
+    from mergeguard.app.workspace import Workspace
 
     with _annotated_errors(fmt):
         workspace = Workspace(make_options(**common), warn=_note)
@@ -655,8 +655,8 @@ def explain(rule: str) -> None:
 def _read(
     ref: str | None, common: dict[str, Any]
 ) -> tuple[tuple[Any, ...], tuple[Diagnostic, ...]]:
-    from mergeguard.engine import all_diagnostics
-    from mergeguard.workspace import Workspace
+    from mergeguard.app.workspace import Workspace
+    from mergeguard.graph.environments import all_diagnostics
 
     workspace = Workspace(make_options(**common), warn=_note)
     snapshot = workspace.snapshot(ref)

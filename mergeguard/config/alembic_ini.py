@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from mergeguard.errors import MergeguardError
-from mergeguard.snapshot import Snapshot
+from mergeguard.git.snapshot import Snapshot
 
 if sys.version_info >= (3, 11):
     import tomllib

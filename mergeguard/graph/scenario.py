@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from mergeguard.engine import EnvironmentRead
-from mergeguard.graph import RevisionGraph
+from mergeguard.git.snapshot import ROOT, Snapshot, is_under
+from mergeguard.graph.environments import EnvironmentRead
+from mergeguard.graph.revisions import RevisionGraph
 from mergeguard.model import FileEntry, FileOperations, MigrationScript, SourceFile
-from mergeguard.snapshot import ROOT, Snapshot, is_under
 
 OperationsLoader = Callable[[Sequence[MigrationScript]], dict[str, FileOperations]]
 

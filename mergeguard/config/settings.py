@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 
-from mergeguard.alembic_options import PYPROJECT, DiscoveryContext, normalised, toml_table
+from mergeguard.config.alembic_ini import PYPROJECT, DiscoveryContext, normalised, toml_table
 from mergeguard.errors import MergeguardError
+from mergeguard.git.snapshot import Snapshot
 from mergeguard.model import ToolSettings
-from mergeguard.snapshot import Snapshot
 
 # ---------------------------------------------------------------- [tool.mergeguard]
 

@@ -1,6 +1,6 @@
 """The read-only view of one tree that the core works on.
 
-``Snapshot`` is the interface between the edges (``gitsource`` implements it
+``Snapshot`` is the interface between the edges (``mergeguard.git.repository`` implements it
 for a git ref, the index and the working tree) and the pure core (``config``,
 ``engine``): the core asks for files by repository-relative path and never
 sees a repository object.  ``MemoryTree`` implements it over a dict, for code

@@ -13,13 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
-from mergeguard.cache import ParseCache, Warn, default_cache_path
-from mergeguard.config import discover, require_script_locations
-from mergeguard.engine import CACHE_NAMESPACE, EnvironmentRead, Reader
+from mergeguard.config.discovery import discover, require_script_locations
 from mergeguard.errors import BadArgument, MergeguardError
-from mergeguard.model import Config, ToolSettings
-from mergeguard.rules.run import Selection, unknown_selectors
-from mergeguard.scenario import (
+from mergeguard.git.snapshot import MemoryTree, Snapshot
+from mergeguard.graph.cache import ParseCache, Warn, default_cache_path
+from mergeguard.graph.environments import CACHE_NAMESPACE, EnvironmentRead, Reader
+from mergeguard.graph.scenario import (
     MERGE,
     RANGE,
     TREE,
@@ -29,7 +28,8 @@ from mergeguard.scenario import (
     Side,
     changed_paths,
 )
-from mergeguard.snapshot import MemoryTree, Snapshot
+from mergeguard.model import Config, ToolSettings
+from mergeguard.rules.run import Selection, unknown_selectors
 
 NULL_SHA = "0" * 40
 STAGED_LABEL = "staged changes"
@@ -79,7 +79,7 @@ class Workspace:
         warn: Warn | None = None,
     ) -> None:
         """``warn`` receives notes for the user (a parse cache that cannot be used)."""
-        from mergeguard.gitsource import open_repository  # git only when a command runs
+        from mergeguard.git.repository import open_repository  # git only when a command runs
 
         self.options = options
         self.environ = os.environ if environ is None else environ
