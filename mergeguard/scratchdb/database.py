@@ -44,7 +44,7 @@ from mergeguard.scratchdb.sqlite_file import (
 )
 from mergeguard.scratchdb.urls import mask, parse
 
-__all__ = ["ScratchDatabase", "is_empty", "mask"]
+__all__ = ["ScratchDatabase", "drop_live", "is_empty", "mask"]
 
 
 class _Backend(Protocol):
@@ -162,6 +162,11 @@ def _untrack(database: ScratchDatabase) -> None:
         idle = not _LIVE
     if idle and _in_main_thread() and signal.getsignal(signal.SIGTERM) is _on_sigterm:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def drop_live() -> None:
+    """Drop every scratch database not dropped yet (on the way out of a killed run)."""
+    _drop_all()
 
 
 def _drop_all() -> None:

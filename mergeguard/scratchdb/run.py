@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +26,13 @@ from mergeguard.model import Diagnostic, Environment
 from mergeguard.rules.schema import meeting_tips
 from mergeguard.scratchdb.crash import Crash, crashed_path, read_progress
 from mergeguard.scratchdb.judge import heads_alone, judge
+from mergeguard.scratchdb.lifetime import (
+    WorkerTimedOut,
+    ended_by_signals,
+    held,
+    run_worker,
+    temporary_tree,
+)
 from mergeguard.scratchdb.paths import Path as RunPath
 from mergeguard.scratchdb.paths import meetings, plan_paths
 
@@ -57,7 +62,15 @@ def target(scenario: MergeScenario) -> Side:
 def apply_scenario(
     scenario: MergeScenario, options: ApplyOptions, progress: Progress = lambda _: None
 ) -> ApplyResult:
-    """Run every path of every environment of the scenario's target tree."""
+    """Run every path of every environment of the scenario's target tree.
+
+    However it ends (an error, a crash of the worker, SIGTERM, SIGINT), it leaves
+    no temporary tree, no worker process and no scratch database (``lifetime``)."""
+    with ended_by_signals():
+        return _apply(scenario, options, progress)
+
+
+def _apply(scenario: MergeScenario, options: ApplyOptions, progress: Progress) -> ApplyResult:
     from mergeguard.scratchdb.database import ScratchDatabase
 
     side = target(scenario)
@@ -66,8 +79,7 @@ def apply_scenario(
     if options.url:
         refuse_a_database_with_tables(options.url)
     result = ApplyResult()
-    with tempfile.TemporaryDirectory(prefix="mergeguard-apply-") as temporary:
-        work = Path(temporary)
+    with temporary_tree() as work:
         root = work / "tree"
         progress(f"writing {side.label} into a temporary directory")
         materialize(side.snapshot, root)
@@ -76,7 +88,9 @@ def apply_scenario(
             points = meetings(graph, _meeting_points(scenario, env, graph, result))
             plan = plan_paths(graph, points, options.orders)
             result.notes.extend(plan.notes)
-            with ScratchDatabase.create(options.url, work) as database:
+            with held():  # dropped even if a signal comes while it is made
+                scratch = ScratchDatabase.create(options.url, work)
+            with scratch as database:
                 progress(f"[{env}] {len(plan.paths)} paths on {database.display_url}")
                 outcome = _run_worker(
                     root, read.environment, database, plan.paths, options, progress
@@ -216,17 +230,15 @@ def _invoke(root: Path, plan: dict[str, Any], steps: int, options: ApplyOptions)
     progress = root.parent / "worker-progress.jsonl"  # the temporary tree's own directory
     progress.unlink(missing_ok=True)
     try:
-        done = subprocess.run(
+        done = run_worker(
             worker,
             input=json.dumps({**plan, "progress": str(progress)}),
             cwd=root,
-            capture_output=True,
-            text=True,
             env=environment,
-            check=False,
+            files=root.parent,
             timeout=options.timeout * max(steps, 1) * 6 + 60,
         )
-    except subprocess.TimeoutExpired as exc:
+    except WorkerTimedOut as exc:
         raise MergeguardError(
             "the scratch database run timed out",
             hint="raise --timeout, or look for a migration that hangs",
