@@ -78,6 +78,7 @@ def apply_scenario(
             result.notes.extend(plan.notes)
             with ScratchDatabase.create(options.url, work) as database:
                 progress(f"[{env}] {len(plan.paths)} paths on {database.display_url}")
+                result.notes.extend(f"[{env}] {note}" for note in database.notes)
                 outcome = _run_worker(
                     root, read.environment, database, plan.paths, options, progress
                 )
