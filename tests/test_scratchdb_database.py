@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -28,6 +29,7 @@ from mergeguard.scratchdb.database import ScratchDatabase, is_empty, mask
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 MARIADB_URL = "mysql+pymysql://root@127.0.0.1:3306/"
 ROOT = Path(__file__).resolve().parent.parent
+SCRATCH_NAME = re.compile(r"mergeguard_[0-9a-f]{12}")
 
 
 # -- helpers --------------------------------------------------------------------------
@@ -76,7 +78,8 @@ class Server:
                 names = conn.exec_driver_sql(listing or self.listing).scalars().all()
         finally:
             engine.dispose()
-        return {str(name) for name in names if str(name).startswith("mergeguard_")}
+        # exactly mergeguard_<12 hex>: not another test's mergeguard_victim_... database
+        return {str(name) for name in names if SCRATCH_NAME.fullmatch(str(name))}
 
     def scratch_logins(self) -> set[str]:
         """The ``mergeguard_%`` roles (PostgreSQL) or users (MariaDB)."""
