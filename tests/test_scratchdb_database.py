@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
 import urllib.parse
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from mergeguard.scratchdb.database import ScratchDatabase, is_empty, mask
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 MARIADB_URL = "mysql+pymysql://root@127.0.0.1:3306/"
 ROOT = Path(__file__).resolve().parent.parent
+SCRATCH_NAME = re.compile(r"mergeguard_[0-9a-f]{12}")
 
 
 # -- helpers --------------------------------------------------------------------------
@@ -63,41 +66,55 @@ def sidecars(path: Path) -> list[Path]:
 class Server:
     """An administration URL and the ``mergeguard_%`` databases now on that server."""
 
-    def __init__(self, url: str, listing: str) -> None:
+    def __init__(self, url: str, listing: str, logins: str) -> None:
         self.url = url
         self.listing = listing
+        self.logins = logins
 
-    def scratch_names(self) -> set[str]:
+    def scratch_names(self, listing: str | None = None) -> set[str]:
         engine = sa.create_engine(self.url, poolclass=NullPool)
         try:
             with engine.connect() as conn:
-                names = conn.exec_driver_sql(self.listing).scalars().all()
+                names = conn.exec_driver_sql(listing or self.listing).scalars().all()
         finally:
             engine.dispose()
-        return {str(name) for name in names if str(name).startswith("mergeguard_")}
+        # exactly mergeguard_<12 hex>: not another test's mergeguard_victim_... database
+        return {str(name) for name in names if SCRATCH_NAME.fullmatch(str(name))}
+
+    def scratch_logins(self) -> set[str]:
+        """The ``mergeguard_%`` roles (PostgreSQL) or users (MariaDB)."""
+        return self.scratch_names(self.logins)
 
 
-def reachable(url: str, listing: str, what: str) -> Iterator[Server]:
+def reachable(url: str, listing: str, logins: str, what: str) -> Iterator[Server]:
     """The server, skipping (with the reason) when none answers; checks nothing is left."""
-    server = Server(url, listing)
+    server = Server(url, listing, logins)
     try:
         before = server.scratch_names()
+        logins_before = server.scratch_logins()
     except Exception as error:  # noqa: BLE001 - any failure means "not here"
         reason = " ".join(str(getattr(error, "orig", error)).split())[:200]
         pytest.skip(f"no {what} server answers on {mask(url)}: {reason}")
     yield server
     left = server.scratch_names() - before
     assert left == set(), f"databases left behind: {sorted(left)}"
+    left = server.scratch_logins() - logins_before
+    assert left == set(), f"logins left behind: {sorted(left)}"
 
 
 @pytest.fixture
 def postgres() -> Iterator[Server]:
-    yield from reachable(POSTGRES_URL, "SELECT datname FROM pg_database", "PostgreSQL")
+    yield from reachable(
+        POSTGRES_URL,
+        "SELECT datname FROM pg_database",
+        "SELECT rolname FROM pg_roles",
+        "PostgreSQL",
+    )
 
 
 @pytest.fixture
 def mariadb() -> Iterator[Server]:
-    yield from reachable(MARIADB_URL, "SHOW DATABASES", "MariaDB")
+    yield from reachable(MARIADB_URL, "SHOW DATABASES", "SELECT user FROM mysql.user", "MariaDB")
 
 
 @pytest.fixture(params=["postgres", "mariadb"])
@@ -327,8 +344,10 @@ def test_server_database_is_created_reset_and_dropped(server: Server, tmp_path: 
     database = ScratchDatabase.create(server.url, tmp_path)
     name = database.url.rsplit("/", 1)[1]
     assert name.startswith("mergeguard_") and len(name) == len("mergeguard_") + 12
-    assert name in server.scratch_names()
-    assert database.display_url == database.url  # no password here
+    assert name in server.scratch_names() and name in server.scratch_logins()
+    login = sa.make_url(database.url)
+    assert login.username == name and login.password  # the worker logs in as the scratch login
+    assert database.display_url == database.url.replace(str(login.password), "***")
     assert database.sqlite_path is None and database.owns_file
     assert database.dialect == ("postgresql" if "postgresql" in server.url else "mysql")
     assert is_empty(database.url)
@@ -339,7 +358,7 @@ def test_server_database_is_created_reset_and_dropped(server: Server, tmp_path: 
     assert table_names(database.url) == [] and is_empty(database.url)
     database.drop()
     database.drop()
-    assert name not in server.scratch_names()
+    assert name not in server.scratch_names() and name not in server.scratch_logins()
 
 
 def test_two_scratch_databases_get_different_names(server: Server, tmp_path: Path) -> None:
@@ -374,9 +393,11 @@ def test_postgres_reset_and_drop_while_connections_are_open(
 def test_postgres_password_stays_out_of_every_text(postgres: Server, tmp_path: Path) -> None:
     url = "postgresql://postgres:s3cret@127.0.0.1:5432/postgres"  # trust auth takes any
     with ScratchDatabase.create(url, tmp_path) as database:
-        assert "s3cret" in database.url  # the worker needs it
+        assert "s3cret" not in database.url  # the worker logs in as the scratch login
         assert "s3cret" not in f"{database.display_url} {database} {database!r}"
-        assert database.display_url.startswith("postgresql://postgres:***@127.0.0.1:5432/")
+        name = database.url.rsplit("/", 1)[1]
+        assert database.display_url.startswith(f"postgresql://{name}:***@127.0.0.1:5432/")
+        assert database.notes == []
 
 
 def test_mariadb_wrong_password_is_masked_in_the_error(mariadb: Server, tmp_path: Path) -> None:
@@ -396,9 +417,30 @@ def test_mariadb_url_without_driver_falls_back_to_pymysql(mariadb: Server, tmp_p
 def test_admin_database_is_not_required_to_be_empty(postgres: Server, tmp_path: Path) -> None:
     with ScratchDatabase.create(postgres.url, tmp_path) as holder:
         add_table(holder.url, "precious")
-        with ScratchDatabase.create(holder.url, tmp_path) as inner:
+        admin = sa.make_url(postgres.url).set(database=holder.url.rsplit("/", 1)[1])
+        with ScratchDatabase.create(admin.render_as_string(False), tmp_path) as inner:
             assert is_empty(inner.url)
         assert table_names(holder.url) == ["precious"]
+
+
+def test_an_admin_that_may_not_create_logins_runs_as_itself_with_a_note(
+    postgres: Server, tmp_path: Path
+) -> None:
+    role = f"mgtest_{uuid.uuid4().hex[:8]}"  # CREATEDB but not CREATEROLE
+    engine = sa.create_engine(postgres.url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN CREATEDB")
+    try:
+        admin = sa.make_url(postgres.url).set(username=role).render_as_string(False)
+        with ScratchDatabase.create(admin, tmp_path) as database:
+            assert sa.make_url(database.url).username == role
+            [note] = database.notes
+            assert "may not create a login" in note and "the guard is weaker" in note, note
+            assert is_empty(database.url)
+    finally:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"DROP ROLE {role}")
+        engine.dispose()
 
 
 # -- SIGTERM --------------------------------------------------------------------------

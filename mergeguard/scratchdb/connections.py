@@ -15,40 +15,17 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import Pool
 
-from mergeguard.scratchdb.urls import DATABASE_PARAMETERS
+from mergeguard.scratchdb.drivers import ForeignDatabaseError, install, same_database
 from mergeguard.scratchdb.watchdog import StepTimeout
-from mergeguard.scratchdb.worker_plan import Plan, sqlite_file
+from mergeguard.scratchdb.worker_plan import Plan
+
+__all__ = ["Connections", "ForeignDatabaseError", "ResetFailed", "reset_database"]
 
 SQLITE_SIDECARS = ("", "-journal", "-wal", "-shm")
-_LOCATION_PARAMETERS = DATABASE_PARAMETERS | {"host", "hostaddr", "port", "unix_socket"}
-
-
-class ForeignDatabaseError(RuntimeError):
-    """Project code tried to connect somewhere other than the scratch database."""
 
 
 class ResetFailed(RuntimeError):
     """The reset command exited with a non-zero status."""
-
-
-def same_database(a: URL, b: URL) -> bool:
-    """True when ``a`` and ``b`` name the same database (drivers and users aside)."""
-    backends = {"mariadb": "mysql"}
-    backend = backends.get(a.get_backend_name(), a.get_backend_name())
-    if backend != backends.get(b.get_backend_name(), b.get_backend_name()):
-        return False
-    if backend == "sqlite":
-        return sqlite_file(a) == sqlite_file(b)
-    ports = a.port is None or b.port is None or a.port == b.port
-    same_place = _query_location(a) == _query_location(b)
-    hosts = (a.host or "").lower() == (b.host or "").lower()
-    return hosts and ports and a.database == b.database and same_place
-
-
-def _query_location(url: URL) -> dict[str, object]:
-    """The query parameters that move a connection to another database or server
-    (``?dbname=`` beats the URL's path in libpq): the scratch URL's must stay."""
-    return {k.lower(): v for k, v in url.query.items() if k.lower() in _LOCATION_PARAMETERS}
 
 
 def deny_attach(action: int, *_: str | None) -> int:
@@ -69,6 +46,7 @@ class Connections:
         self._url = url
         self._live: dict[int, Any] = {}
         self._lock = threading.Lock()
+        install(url)  # the DBAPI connect functions and Engine.raw_connection
         event.listen(Engine, "engine_connect", self._check)
         event.listen(Pool, "connect", self._connected)
         event.listen(Pool, "checkout", self._checkout)

@@ -58,9 +58,13 @@ class ScratchDatabase:
     url: str
     display_url: str
     dialect: str
+    notes: list[str]
 
-    def __init__(self, url: str, dialect: str, backend: _Backend) -> None:
+    def __init__(
+        self, url: str, dialect: str, backend: _Backend, notes: list[str] | None = None
+    ) -> None:
         self.url = url
+        self.notes = notes or []  # for the user: e.g. the guard is weaker than it could be
         self.display_url = mask(url)
         self.dialect = dialect
         self._backend = backend
@@ -84,7 +88,7 @@ class ScratchDatabase:
                 claim(path)
             return cls(sqlite_url(parsed.drivername, path), "sqlite", SqliteFile(path, owned))
         server = ServerDatabase.create(parsed)
-        return cls(server.url, server.dialect, server)
+        return cls(server.url, server.dialect, server, server.notes)
 
     @property
     def sqlite_path(self) -> Path | None:

@@ -92,6 +92,7 @@ def _apply(scenario: MergeScenario, options: ApplyOptions, progress: Progress) -
                 scratch = ScratchDatabase.create(options.url, work)
             with scratch as database:
                 progress(f"[{env}] {len(plan.paths)} paths on {database.display_url}")
+                result.notes.extend(f"[{env}] {note}" for note in database.notes)
                 outcome = _run_worker(
                     root, read.environment, database, plan.paths, options, progress
                 )

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from mergeguard.errors import MergeguardError
+from mergeguard.scratchdb.logins import Login, quote
 from mergeguard.scratchdb.urls import mask
 
 if TYPE_CHECKING:
@@ -43,14 +44,26 @@ _MYSQL_RELATIONS = "SELECT count(*) FROM information_schema.tables WHERE table_s
 
 
 class ServerDatabase:
-    """``mergeguard_<hex>`` on a PostgreSQL or MySQL/MariaDB server."""
+    """``mergeguard_<hex>`` on a PostgreSQL or MySQL/MariaDB server, and a login of
+    the same name that may use that database only (see ``logins``).  ``url`` (for
+    the worker) logs in as it; ``notes`` says when it could not be made."""
 
     def __init__(self, engine: Engine, admin: URL, dialect: str, name: str) -> None:
         self.engine = engine
         self.admin = admin
         self.dialect = dialect
         self.name = name
-        self.url = admin.set(database=name).render_as_string(hide_password=False)
+        self.login: Login | None = None
+        self.notes: list[str] = []
+
+    @property
+    def url(self) -> str:
+        if self.login is None:
+            return self.admin.set(database=self.name).render_as_string(hide_password=False)
+        url = self.admin.set(
+            database=self.name, username=self.login.name, password=self.login.password
+        )
+        return url.render_as_string(hide_password=False)
 
     @classmethod
     def create(cls, parsed: URL) -> ServerDatabase:
@@ -59,11 +72,26 @@ class ServerDatabase:
         database = cls(engine, parsed, dialect, f"mergeguard_{secrets.token_hex(6)}")
         try:
             with connect(engine, parsed, "cannot connect to") as conn:
+                database._make_login(conn)
                 database._create(conn)
         except BaseException:
-            engine.dispose()
+            with contextlib.suppress(Exception):  # the error that stopped us is the one to show
+                database.drop()  # the login, if it was made, and the engine
             raise
         return database
+
+    def _make_login(self, conn: Connection) -> None:
+        """The least-privilege login; the admin user itself when it may not make one."""
+        try:
+            self.login = Login.make(conn, self.dialect, self.name)
+        except Exception as error:  # noqa: BLE001 - any driver error: run as the admin user
+            shown = mask(self.admin_text)
+            self.notes.append(
+                f"{shown} may not create a login ({error_text(error, self.admin)}): the "
+                "migrations ran as that user, so the guard is weaker; the worker still "
+                "refuses connections elsewhere, but SQL on the scratch connection could "
+                "reach the server's other databases"
+            )
 
     def reset(self) -> None:
         with connect(self.engine, self.admin, "cannot reset the scratch database on") as conn:
@@ -74,12 +102,16 @@ class ServerDatabase:
         try:
             with connect(self.engine, self.admin, "cannot drop the scratch database on") as conn:
                 self._drop(conn)
+                if self.login is not None:
+                    self.login.drop(conn)
         finally:
             self.engine.dispose()
 
     def _create(self, conn: Connection) -> None:
         try:
-            conn.exec_driver_sql(f"CREATE DATABASE {self.name}")
+            owned = self.login is not None and self.dialect == "postgresql"
+            owner = f" OWNER {quote(conn, self.name)}" if owned else ""
+            conn.exec_driver_sql(f"CREATE DATABASE {quote(conn, self.name)}{owner}")
         except Exception as error:  # noqa: BLE001 - any driver error: cannot run
             raise MergeguardError(
                 f"cannot create database {self.name} on {mask(self.admin_text)}: "
@@ -88,18 +120,19 @@ class ServerDatabase:
             ) from None
 
     def _drop(self, conn: Connection) -> None:
+        name = quote(conn, self.name)
         if self.dialect == "mysql":
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.name}")
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
             return
         version = conn.dialect.server_version_info or (0,)
         if version >= (13,):
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             return
         conn.exec_driver_sql(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             f" WHERE datname = '{self.name}' AND pid <> pg_backend_pid()"
         )
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.name}")
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
 
     @property
     def admin_text(self) -> str:

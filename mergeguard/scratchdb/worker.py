@@ -44,8 +44,9 @@ stdout), 3 for an internal error of the worker itself.
 
 This module is the entry point and the main loop; the parts live beside it:
 ``worker_plan`` (parsing the plan), ``connections`` (the guard on connections,
-cancelling statements, resets), ``watchdog`` (time limits), ``environments``
-(the project's env.py or the built-in one, Alembic's Config, the logger swap),
+cancelling statements, resets), ``drivers`` (the guard on the DBAPI connects),
+``watchdog`` (time limits), ``environments`` (the project's env.py or the
+built-in one, Alembic's Config, the logger swap),
 ``snapshot`` (schema snapshots) and ``results`` (the document of each path).
 """
 
