@@ -26,9 +26,10 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from mergeguard.graph import cache
+from mergeguard.graph.building import build
 from mergeguard.graph.cache import document_text
 from mergeguard.graph.environments import EnvironmentRead
-from mergeguard.graph.revisions import RevisionLookupError, build
+from mergeguard.graph.revisions import RevisionLookupError
 from mergeguard.model import Environment, MigrationScript
 from mergeguard.report import graphviews
 from mergeguard.report.lanes import layout

@@ -15,7 +15,8 @@ from datetime import datetime
 from pathlib import PurePosixPath
 
 from mergeguard.errors import MergeguardError
-from mergeguard.graph.revisions import RevisionGraph, build
+from mergeguard.graph.building import build
+from mergeguard.graph.revisions import RevisionGraph
 from mergeguard.graph.scenario import (
     MERGE,
     MergeScenario,
