@@ -34,7 +34,6 @@ from mergeguard.rules.schema_effects import (
     table_key,
 )
 from mergeguard.rules.schema_sides import Branch, Change, branch_of, branch_pairs, history_pair
-from mergeguard.rules.schema_sides import meeting_tips as meeting_tips
 
 Found = tuple[str, Diagnostic]  # (the object it is about, the finding)
 

@@ -11,52 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from mergeguard.graph.queries import conflict_groups, fork_points, head_count
 from mergeguard.graph.revisions import RevisionGraph, location_of
 from mergeguard.graph.scenario import MERGE, RANGE, MergeScenario, added_revisions, published_on
 from mergeguard.model import Diagnostic, MigrationScript
 from mergeguard.rules.catalogue import diagnostic
-
-UNLABELLED = ""
-
-
-def conflict_groups(graph: RevisionGraph) -> dict[str, tuple[str, ...]]:
-    """Lineage key -> its heads, for every lineage with more than one head.
-
-    The key is a branch label, or ``""`` for heads that carry none.  A set of
-    heads is listed once, under the first key (sorted) that holds it."""
-    by_key: dict[str, list[str]] = {}
-    for head in sound_heads(graph):
-        for key in sorted(graph.labels(head)) or [UNLABELLED]:
-            by_key.setdefault(key, []).append(head)
-    groups: dict[str, tuple[str, ...]] = {}
-    seen: set[frozenset[str]] = set()
-    for key in sorted(by_key):
-        heads = tuple(by_key[key])
-        if len(heads) > 1 and frozenset(heads) not in seen:
-            seen.add(frozenset(heads))
-            groups[key] = heads
-    return groups
-
-
-def sound_heads(graph: RevisionGraph) -> tuple[str, ...]:
-    """Heads whose own header is known: a revision with a dynamic header
-    (MG002) or a missing parent (MG004) is reported as such, not as a head."""
-    return tuple(
-        head
-        for head in graph.heads
-        if graph.script(head).complete
-        and len(graph.nodes[head].down) == len(graph.script(head).down_revisions)
-    )
-
-
-def head_count(graph: RevisionGraph | None, key: str) -> int:
-    if graph is None:
-        return 0
-    return sum(
-        1
-        for head in sound_heads(graph)
-        if (key in graph.labels(head) if key else not graph.labels(head))
-    )
 
 
 def _lineage(key: str) -> str:
@@ -136,22 +95,6 @@ def _missing_merge_keys(scenario: MergeScenario, env: str) -> dict[str, tuple[st
         for key, heads in conflict_groups(merged).items()
         if len(heads) > max(head_count(theirs, key), head_count(ours, key))
     }
-
-
-def fork_points(graph: RevisionGraph, heads: tuple[str, ...]) -> tuple[str, ...]:
-    """The nearest common ancestors of ``heads`` (where the lines diverged).
-
-    The common ancestors are closed under "ancestor of", so the nearest ones
-    are exactly those with no child among them (linear, not a walk per node)."""
-    common: set[str] | None = None
-    for head in heads:
-        ancestors = graph.ancestors([head], dependencies=False)
-        common = ancestors if common is None else common & ancestors
-    if not common:
-        return ()
-    return tuple(
-        r for r in graph.order if r in common and not common.intersection(graph.nodes[r].children)
-    )
 
 
 def missing_merge_point(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from mergeguard.graph.queries import conflict_groups
 from mergeguard.graph.revisions import RevisionGraph, location_of
 from mergeguard.model import Diagnostic, Location
 from mergeguard.rules.catalogue import diagnostic
-from mergeguard.rules.topology import conflict_groups
 from mergeguard.scratchdb.paths import HEAD_ALONE, ORDER, ROUNDTRIP, Path
 
 Result = Mapping[str, Any]
