@@ -10,7 +10,7 @@ CODE = codes.MG003
 
 RULE = Rule(
     CODE,
-    what=("Two files declare the same `revision` id."),
+    what="Two files declare the same `revision` id.",
     why=(
         "Alembic keeps only one of them (the later file it loads) and warns; the other "
         "migration silently never runs."

@@ -15,7 +15,7 @@ RULE = Rule(
         "declares: a typo, a file name written instead of the id, a partial id, or a parent "
         "deleted by the range."
     ),
-    why=('Alembic stops with a KeyError/"not present" error before doing anything.'),
+    why='Alembic stops with a KeyError/"not present" error before doing anything.',
     fix=(
         "Point at the existing id; the hint names the closest one (never the revision "
         "itself), or the id declared in the file whose name was used.  When the parent "

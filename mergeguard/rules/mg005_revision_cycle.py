@@ -13,8 +13,8 @@ RULE = Rule(
     what=(
         "A cycle through `down_revision` or `depends_on` (including a revision that names itself)."
     ),
-    why=('Alembic refuses the history ("Cycle is detected in revisions").'),
-    fix=("Point one revision of the cycle at a revision outside it."),
+    why='Alembic refuses the history ("Cycle is detected in revisions").',
+    fix="Point one revision of the cycle at a revision outside it.",
     examples=(
         Example(
             "two new revisions point at each other",

@@ -14,8 +14,8 @@ RULE = Rule(
         "A branch label declared by two revisions, or equal to a revision id (labels and "
         "ids share one namespace)."
     ),
-    why=('Alembic refuses the history ("Branch name ... already used by revision ...").'),
-    fix=("Keep the label on the first revision of its branch only, or rename it."),
+    why='Alembic refuses the history ("Branch name ... already used by revision ...").',
+    fix="Keep the label on the first revision of its branch only, or rename it.",
     examples=(
         Example(
             "a branch label used twice",

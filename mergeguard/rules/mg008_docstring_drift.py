@@ -65,7 +65,7 @@ RULE = Rule(
         "Reviewers read the docstring; after a hand edit or a rebase it lies about the "
         "history.  Only touched files are checked: old drift cannot be changed anymore."
     ),
-    fix=("Update the docstring line; `mergeguard fix --rebase` keeps it in step itself."),
+    fix="Update the docstring line; `mergeguard fix --rebase` keeps it in step itself.",
     examples=(
         Example(
             "the docstring's Revises: line lies",

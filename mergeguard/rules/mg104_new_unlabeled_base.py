@@ -45,7 +45,7 @@ RULE = Rule(
         "The range adds a root (`down_revision = None`) without a branch label to an "
         "environment that already had revisions."
     ),
-    why=("A second unlabelled root is a second unlabelled head: `alembic upgrade head` fails."),
+    why="A second unlabelled root is a second unlabelled head: `alembic upgrade head` fails.",
     fix=(
         "Point `down_revision` at the current head, or label the new independent line "
         "(`branch_labels = ('name',)`)."

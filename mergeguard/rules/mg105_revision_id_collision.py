@@ -50,7 +50,7 @@ RULE = Rule(
         "After the merge Alembic keeps one file and drops the other (MG003), so one "
         "branch's migration never runs."
     ),
-    fix=("Give one of them a new id and re-point what follows it."),
+    fix="Give one of them a new id and re-point what follows it.",
     examples=(
         Example(
             "both sides add revision c3 with different content",

@@ -68,8 +68,8 @@ RULE = Rule(
         "A new merge revision joins heads that another merge revision already joins, or "
         "joins a revision with its own ancestor (a warning)."
     ),
-    why=("It adds a no-op node that makes the history harder to read and to rebase."),
-    fix=("Delete the redundant merge revision, or make it join only the heads that remain."),
+    why="It adds a no-op node that makes the history harder to read and to rebase.",
+    fix="Delete the redundant merge revision, or make it join only the heads that remain.",
     examples=(
         Example(
             "a merge revision joins a revision with its own ancestor",

@@ -64,8 +64,8 @@ RULE = Rule(
         "cannot be read statically (helper calls, `conn.execute(...)`, loops) are never "
         "twins."
     ),
-    why=('Whichever side runs second fails with "duplicate column".'),
-    fix=("Keep the column on one side, or move it into the merge revision."),
+    why='Whichever side runs second fails with "duplicate column".',
+    fix="Keep the column on one side, or move it into the merge revision.",
     examples=(
         Example(
             "both branches add users.email",

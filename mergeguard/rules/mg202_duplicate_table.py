@@ -51,7 +51,7 @@ RULE = Rule(
         'Whichever side runs second fails with "table already exists"; a rebase does not '
         "change that."
     ),
-    fix=("Keep the table on one side, or move it into the merge revision."),
+    fix="Keep the table on one side, or move it into the merge revision.",
     examples=(
         Example(
             "both branches create table audit_log",

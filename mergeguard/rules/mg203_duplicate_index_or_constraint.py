@@ -65,8 +65,8 @@ RULE = Rule(
         "existed before: recreating it is not a duplicate.  An index both sides put on a "
         "column both add (`index=True`) is part of that column's MG201."
     ),
-    why=('Whichever side runs second fails with "already exists".'),
-    fix=("Keep it on one side, or rename one of them."),
+    why='Whichever side runs second fails with "already exists".',
+    fix="Keep it on one side, or rename one of them.",
     examples=(
         Example(
             "both branches create index ix_users_name",

@@ -65,8 +65,8 @@ RULE = Rule(
         "One side drops a table or column that the other adds to, alters, renames or "
         "indexes (a column dropped and re-added on the same side is not a drop)."
     ),
-    why=("The result depends on the order the sides run in, and one order fails."),
-    fix=("Reconcile the two changes in one branch, or in the merge revision."),
+    why="The result depends on the order the sides run in, and one order fails.",
+    fix="Reconcile the two changes in one branch, or in the merge revision.",
     examples=(
         Example(
             "one branch drops users.name, the other indexes it",

@@ -64,8 +64,8 @@ RULE = Rule(
         "Alterations that set the same state, or settings that do not touch each other, "
         "are not conflicts."
     ),
-    why=("The second alteration fails or silently wins."),
-    fix=("Decide on one change and keep it in one branch."),
+    why="The second alteration fails or silently wins.",
+    fix="Decide on one change and keep it in one branch.",
     examples=(
         Example(
             "both branches rename users.name",

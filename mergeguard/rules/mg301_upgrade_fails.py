@@ -19,7 +19,7 @@ HINT = (
 
 RULE = Rule(
     CODE,
-    what=("A branch alone, or the merged head, fails to upgrade on a scratch database."),
-    why=("What fails on an empty scratch database fails in deployment."),
-    fix=("Fix the failing migration named in the finding."),
+    what="A branch alone, or the merged head, fails to upgrade on a scratch database.",
+    why="What fails on an empty scratch database fails in deployment.",
+    fix="Fix the failing migration named in the finding.",
 )

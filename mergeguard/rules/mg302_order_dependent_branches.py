@@ -19,7 +19,7 @@ HINT = (
 
 RULE = Rule(
     CODE,
-    what=("Sibling branches applied in different orders fail or give different schemas."),
-    why=("Alembic may run sibling branches in any order."),
-    fix=("Make the branches independent, or order them with depends_on or a merge."),
+    what="Sibling branches applied in different orders fail or give different schemas.",
+    why="Alembic may run sibling branches in any order.",
+    fix="Make the branches independent, or order them with depends_on or a merge.",
 )

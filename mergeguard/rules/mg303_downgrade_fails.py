@@ -16,7 +16,7 @@ HINT = "fix downgrade() of the failing revision so that the way back works"
 
 RULE = Rule(
     CODE,
-    what=("The way back down fails."),
-    why=("A downgrade that fails blocks a rollback when it is needed most."),
-    fix=("Fix the failing downgrade() named in the finding."),
+    what="The way back down fails.",
+    why="A downgrade that fails blocks a rollback when it is needed most.",
+    fix="Fix the failing downgrade() named in the finding.",
 )

@@ -16,7 +16,7 @@ HINT = "make downgrade() undo exactly what upgrade() does"
 
 RULE = Rule(
     CODE,
-    what=("Downgrade then upgrade does not give back the same schema."),
-    why=("downgrade() does not undo upgrade(); the next upgrade fails or drifts."),
-    fix=("Make downgrade() the inverse of upgrade()."),
+    what="Downgrade then upgrade does not give back the same schema.",
+    why="downgrade() does not undo upgrade(); the next upgrade fails or drifts.",
+    fix="Make downgrade() the inverse of upgrade().",
 )
