@@ -17,7 +17,8 @@ from alembic.script.revision import Revision, RevisionError, RevisionMap
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mergeguard.graph.revisions import RevisionLookupError, build
+from mergeguard.graph.building import build
+from mergeguard.graph.revisions import RevisionLookupError
 from mergeguard.model import MigrationScript
 
 # ids share prefixes on purpose, so partial-id resolution has ambiguity to get right

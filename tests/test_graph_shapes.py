@@ -6,7 +6,8 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from mergeguard.graph.revisions import RevisionLookupError, build
+from mergeguard.graph.building import build
+from mergeguard.graph.revisions import RevisionLookupError
 from mergeguard.model import MigrationScript, Span, Spans
 
 

@@ -20,8 +20,8 @@ from rich.console import Console
 from test_graph_oracle import Rev, histories
 
 from mergeguard.app.cli import main
+from mergeguard.graph.building import build
 from mergeguard.graph.environments import EnvironmentRead
-from mergeguard.graph.revisions import build
 from mergeguard.model import Environment, MigrationScript
 from mergeguard.report.lanes import Row, layout
 from mergeguard.report.treeview import RevisionTree

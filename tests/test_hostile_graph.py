@@ -26,13 +26,14 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from mergeguard.graph import cache
+from mergeguard.graph.building import build
 from mergeguard.graph.cache import document_text
 from mergeguard.graph.environments import EnvironmentRead
-from mergeguard.graph.revisions import RevisionLookupError, build
+from mergeguard.graph.queries import conflict_groups, fork_points
+from mergeguard.graph.revisions import RevisionLookupError
 from mergeguard.model import Environment, MigrationScript
 from mergeguard.report import graphviews
 from mergeguard.report.lanes import layout
-from mergeguard.rules.topology import conflict_groups, fork_points
 
 
 def mergeguard(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:

@@ -13,13 +13,15 @@ from conftest import RepoBuilder, migration_text
 from mergeguard.app.cli import main
 from mergeguard.rules.catalogue import RULES
 from mergeguard.rules.docs import markdown
-from mergeguard.rules.examples import EXAMPLES, Example, Rev
+from mergeguard.rules.example_kit import Example, Rev
 
 VERSIONS = "migrations/versions"
 CASES = [
-    pytest.param(code, example, id=f"{code}-{'bad' if example.shows(code) else 'good'}-{i}")
-    for code, examples in EXAMPLES.items()
-    for i, example in enumerate(examples)
+    pytest.param(
+        rule.code, example, id=f"{rule.code}-{'bad' if example.shows(rule.code) else 'good'}-{i}"
+    )
+    for rule in RULES
+    for i, example in enumerate(rule.examples)
 ]
 
 
@@ -77,11 +79,9 @@ def test_rule_example(
 
 
 def test_every_static_rule_has_a_bad_and_a_good_example() -> None:
-    static = [r.code for r in RULES if r.code < "MG300"]
-    for code in static:
-        kinds = {example.shows(code) for example in EXAMPLES.get(code, ())}
-        assert kinds == {True, False}, code
-        assert any(code in e.expect for e in EXAMPLES[code]), code
+    for rule in (r for r in RULES if r.code < "MG300"):
+        kinds = {example.shows(rule.code) for example in rule.examples}
+        assert kinds == {True, False}, rule.code
 
 
 def test_every_rule_is_documented() -> None:

@@ -362,7 +362,7 @@ def run_check(
 def _schema_changes(scenario: Any, selection: Any) -> dict[str, dict[str, list[str]]]:
     """What each side does to the schema, when the schema rules are selected."""
     from mergeguard.rules.run import SCHEMA_RULES
-    from mergeguard.rules.schema import schema_changes
+    from mergeguard.rules.schema_summary import schema_changes
 
     if not any(selection.allows(r.code, r.name) for r in SCHEMA_RULES):
         return {}

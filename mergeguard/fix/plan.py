@@ -15,7 +15,9 @@ from datetime import datetime
 from pathlib import PurePosixPath
 
 from mergeguard.errors import MergeguardError
-from mergeguard.graph.revisions import RevisionGraph, build
+from mergeguard.graph.building import build
+from mergeguard.graph.queries import conflict_groups
+from mergeguard.graph.revisions import RevisionGraph
 from mergeguard.graph.scenario import (
     MERGE,
     MergeScenario,
@@ -26,7 +28,6 @@ from mergeguard.graph.scenario import (
 from mergeguard.model import Diagnostic, Environment, FilePatch, MigrationScript
 from mergeguard.parse import read_module
 from mergeguard.parse.header import read_script
-from mergeguard.rules.topology import conflict_groups
 
 
 @dataclass

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
 from mergeguard.git.snapshot import Snapshot
+from mergeguard.graph.building import build
 from mergeguard.graph.cache import ParseCache
-from mergeguard.graph.revisions import RevisionGraph, build
+from mergeguard.graph.revisions import RevisionGraph
 from mergeguard.model import (
     Config,
     Diagnostic,

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from mergeguard import codes
+from mergeguard.codes import diagnostic
 from mergeguard.model import Diagnostic, Location, MigrationScript, Span, Spans
 from mergeguard.parse.bounds import TOO_DEEP, TOO_LARGE
 from mergeguard.parse.values import (
@@ -29,7 +31,6 @@ from mergeguard.parse.values import (
     first_unresolved,
     substitute,
 )
-from mergeguard.rules.catalogue import diagnostic
 
 RefResolver = Callable[[Ref], Expr]
 
@@ -146,7 +147,7 @@ class _Reading:
 
     def unreadable(self, message: str, span: Span | None) -> ScriptRead:
         problem = diagnostic(
-            "MG001",
+            codes.MG001,
             f"{self.path} cannot be read: {message}",
             self.at(span),
             hint=_unreadable_hint(message),
@@ -158,7 +159,7 @@ class _Reading:
         error (Alembic cannot load it), but the graph keeps the revision."""
         down = _describe_ids(script.down_revisions)
         return diagnostic(
-            "MG001",
+            codes.MG001,
             f"{self.path} cannot be read: {message}; its header was recovered "
             f"(revision {script.revision!r}, down_revision {down}), so the graph stays whole",
             self.at(span),
@@ -175,7 +176,7 @@ class _Reading:
         )
         extra = f" (it sets {', '.join(present)})" if present else ""
         problem = diagnostic(
-            "MG001",
+            codes.MG001,
             f"{self.path} is in a versions directory but is not a migration: {why}{extra}; "
             'Alembic stops with "Could not determine revision id from filename"',
             self.at(None),
@@ -199,7 +200,7 @@ class _Reading:
         self.complete = False
         self.problems.append(
             diagnostic(
-                "MG002",
+                codes.MG002,
                 f"{name} in {self.path} is {what}: mergeguard reads migrations without "
                 "running them, so it cannot know this value",
                 self.at(span),
@@ -216,7 +217,7 @@ class _Reading:
             return None
         self.problems.append(
             diagnostic(
-                "MG007",
+                codes.MG007,
                 f"revision in {self.path} must be a string, not {_describe(value)}",
                 self.at(span),
                 hint="set `revision = '<12 hex digits>'` as `alembic revision` writes it",
@@ -230,7 +231,7 @@ class _Reading:
             self.complete = False
             self.problems.append(
                 diagnostic(
-                    "MG001",
+                    codes.MG001,
                     f"{self.path} has no `down_revision` variable (Alembic fails to load it)",
                     self.at(_span_of(self.facts.binding("revision"))),
                     hint="add `down_revision = None` for a base, or the parent revision id",
@@ -240,7 +241,7 @@ class _Reading:
         if isinstance(value, Lit) and value.value == "":
             self.problems.append(
                 diagnostic(
-                    "MG007",
+                    codes.MG007,
                     f"down_revision in {self.path} is an empty string: read as a base",
                     self.at(span),
                     severity="warning",
@@ -267,7 +268,7 @@ class _Reading:
             self.complete = False
             self.problems.append(
                 diagnostic(
-                    "MG002",
+                    codes.MG002,
                     f"{name} in {self.path} holds {_describe(value)}; Alembic expects a "
                     "string, None, or a tuple of non-empty strings",
                     self.at(span),

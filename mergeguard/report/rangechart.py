@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from mergeguard.graph.queries import conflict_groups, fork_points
 from mergeguard.graph.scenario import MergeScenario, Side, added_revisions
 from mergeguard.model import Diagnostic, MigrationScript
 from mergeguard.report.escaping import printable
-from mergeguard.rules.topology import conflict_groups, fork_points
 
 SIDE_LIMIT = 40  # revisions drawn per side; older ones fold into one node
 _ENTITIES = {'"': "#34;", "#": "#35;", "<": "#60;", ">": "#62;", "`": "#96;"}

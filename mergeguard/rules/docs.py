@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from mergeguard.rules.catalogue import RULES, Rule
-from mergeguard.rules.examples import EXAMPLES, Example, Rev
+from mergeguard.rules.example_kit import Example, Rev
 
 COMMAND = "mergeguard check main..feature"
 SIDES = (("base", "main, before the fork"), ("theirs", "main, after the fork"), ("ours", "feature"))
@@ -57,7 +57,7 @@ def explain(rule: Rule) -> str:
         "Why: " + rule.why,
         "",
     ]
-    for example in EXAMPLES.get(rule.code, ()):
+    for example in rule.examples:
         lines.extend(example_text(example, rule.code))
         lines.append("")
     lines.append("Fix: " + rule.fix)
@@ -115,7 +115,7 @@ def markdown() -> str:
             f"**Why.** {rule.why}",
             "",
         ]
-        examples = EXAMPLES.get(rule.code, ())
+        examples = rule.examples
         if examples:
             lines += ["**Examples.**", ""]
             for example in examples:

@@ -1,5 +1,6 @@
-"""Integrity rules (MG0xx) in a check: the parser's and the graph's findings on
-the checked side, narrowed to what the range is responsible for, plus MG008.
+"""Integrity findings (MG001-MG007) in a check: the parser's and the graph's
+findings on the checked side, narrowed to what the range is responsible for
+(MG008, the docstring check, is its own unit).
 
 A linter that nags about history nobody can change gets switched off, so a
 problem in a file the range did not touch is reported only when it breaks the
@@ -12,8 +13,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from mergeguard.graph.scenario import MERGE, MergeScenario
-from mergeguard.model import Diagnostic, Location, MigrationScript, Span
-from mergeguard.rules.catalogue import diagnostic
+from mergeguard.model import Diagnostic
 
 GRAPH_BREAKING = frozenset({"MG003", "MG004", "MG005", "MG006"})
 
@@ -34,9 +34,6 @@ def integrity(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
             if known is None:
                 known = _left_findings(scenario, env)
             yield _already_there(item, scenario, known)
-    for script in read.scripts:
-        if script.path in scenario.touched:
-            yield from docstring_drift(script, env)
 
 
 def _left_findings(scenario: MergeScenario, env: str) -> set[tuple[str, str]]:
@@ -81,34 +78,3 @@ def _parent_on_the_other_side(item: Diagnostic, scenario: MergeScenario, env: st
         message=f"{item.message}; it is on {other}: merge or rebase onto {other} "
         "before deploying this branch on its own",
     )
-
-
-def _doc_location(script: MigrationScript, span: Span | None) -> Location:
-    span = span or script.spans.docstring or Span(1)
-    return Location(script.path, span.line, span.column)
-
-
-def docstring_drift(script: MigrationScript, env: str) -> Iterator[Diagnostic]:
-    """MG008: ``Revision ID:`` / ``Revises:`` disagree with the variables."""
-    doc_id, revises = script.doc_revision_id, script.doc_revises
-    if doc_id is not None and doc_id != script.revision:
-        yield diagnostic(
-            "MG008",
-            f"the docstring of {script.path} says `Revision ID: {doc_id}` but revision = "
-            f"{script.revision!r}",
-            _doc_location(script, script.spans.doc_revision_id),
-            hint=f"change the docstring line to `Revision ID: {script.revision}`",
-            revisions=(script.revision,),
-            environment=env,
-        )
-    if revises is not None and script.complete and set(revises) != set(script.down_revisions):
-        wanted = ", ".join(script.down_revisions)
-        yield diagnostic(
-            "MG008",
-            f"the docstring of {script.path} says `Revises: {', '.join(revises)}` but "
-            f"down_revision is {wanted or 'None'}",
-            _doc_location(script, script.spans.doc_revises),
-            hint=f"change the docstring line to `Revises: {wanted}`",
-            revisions=(script.revision,),
-            environment=env,
-        )

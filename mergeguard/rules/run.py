@@ -15,10 +15,14 @@ from mergeguard.graph.scenario import MergeScenario
 from mergeguard.model import Diagnostic
 from mergeguard.rules.catalogue import RULES
 from mergeguard.rules.integrity import integrity
-from mergeguard.rules.schema import schema_conflicts
-from mergeguard.rules.topology import TOPOLOGY_RULES
+from mergeguard.rules.rule import Check, Rule
 
 SCHEMA_RULES = tuple(r for r in RULES if r.code.startswith("MG2"))
+# The rules with a check of their own, in code order (the others are reported
+# by the reader and the graph, or by `mergeguard apply`).
+CHECKED_RULES: tuple[tuple[Rule, Check], ...] = tuple(
+    (r, r.check) for r in RULES if r.check is not None
+)
 
 
 def matches(pattern: str, code: str, name: str) -> bool:
@@ -64,14 +68,17 @@ class Selection:
 
 def evaluate(scenario: MergeScenario, selection: Selection = Selection()) -> tuple[Diagnostic, ...]:
     """Every finding of ``scenario`` that the selection and the waivers keep,
-    in a stable order (environment, file, line, code)."""
+    in a stable order (environment, file, line, code).
+
+    Per environment: the reader's and the graph's findings (``integrity``),
+    then every unit's check in code order.  A check reports only its own
+    code, so a rule the selection leaves out is not run at all."""
     found: list[Diagnostic] = []
     for env in scenario.environments():
         found.extend(integrity(scenario, env))
-        for rule in TOPOLOGY_RULES:
-            found.extend(rule(scenario, env))
-        if any(selection.allows(r.code, r.name) for r in SCHEMA_RULES):
-            found.extend(schema_conflicts(scenario, env))
+        for rule, check in CHECKED_RULES:
+            if selection.allows(rule.code, rule.name):
+                found.extend(check(scenario, env))
     kept = [d for d in found if selection.allows(d.code, d.name) and not _waived(d, scenario)]
     return tuple(sorted(dict.fromkeys(kept), key=_order))
 

@@ -30,10 +30,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
-from mergeguard.graph.revisions import RevisionGraph
-from mergeguard.graph.scenario import TREE, MergeScenario, Side, added_revisions
+from mergeguard.graph.queries import exclusive_ancestries, joined_side, meeting_tips
+from mergeguard.graph.scenario import MergeScenario, Side, added_revisions
 from mergeguard.model import Location, MigrationScript, Operation
-from mergeguard.rules.topology import conflict_groups
 
 UNDEFINED_PLACE = frozenset({"MG003", "MG004", "MG005"})
 
@@ -72,11 +71,6 @@ class Branch:
         return next((d for r, d in self.digests if r == revision), "")
 
 
-def joined_side(scenario: MergeScenario) -> Side:
-    """The side whose graph says where branches meet: what the merge leaves."""
-    return scenario.merged if scenario.has_base else scenario.checked
-
-
 def undefined_revisions(side: Side, env: str) -> set[str]:
     """Revisions whose place in ``side``'s graph is undefined (MG003-MG005)."""
     read = side.reads.get(env)
@@ -86,38 +80,6 @@ def undefined_revisions(side: Side, env: str) -> set[str]:
 
 
 # -- where Alembic branches meet ---------------------------------------------------------
-
-
-def _exclusive(graph: RevisionGraph, tips: Sequence[str]) -> list[set[str]]:
-    ancestries = [graph.ancestors([tip], dependencies=False) for tip in tips]
-    return [
-        ancestry.difference(*(other for j, other in enumerate(ancestries) if j != i))
-        for i, ancestry in enumerate(ancestries)
-    ]
-
-
-def meeting_tips(
-    scenario: MergeScenario, env: str
-) -> list[tuple[str, tuple[str, ...], str | None]]:
-    """(what meets, the tips of the branches, the merge revision or None) for
-    every place the range makes branches meet: heads a merge leaves, and merge
-    revisions the range adds.  Historic merge points are left alone."""
-    side = joined_side(scenario)
-    graph = side.graph(env)
-    if graph is None:
-        return []
-    in_range = set(added_revisions(scenario.base, side, env))
-    found: list[tuple[str, tuple[str, ...], str | None]] = []
-    every_head_group = scenario.kind == TREE and not scenario.has_base  # a tree on its own
-    for heads in conflict_groups(graph).values():
-        branches = _exclusive(graph, heads)
-        if every_head_group or any(b & in_range for b in branches):
-            found.append((f"heads {', '.join(heads)}", heads, None))
-    for merge in graph.merge_points:
-        parents = tuple(p for p in graph.script(merge).down_revisions if p in graph)
-        if merge in in_range and len(parents) > 1:
-            found.append((f"merge revision {merge}", parents, merge))
-    return found
 
 
 def _meeting_branches(scenario: MergeScenario, env: str) -> list[list[set[str]]]:
@@ -131,7 +93,7 @@ def _meeting_branches(scenario: MergeScenario, env: str) -> list[list[set[str]]]
     for _, tips, _ in meeting_tips(scenario, env):
         if undefined and graph.ancestors(tips, dependencies=False) & undefined:
             continue
-        found.append(_exclusive(graph, tips))
+        found.append(exclusive_ancestries(graph, tips))
     return found
 
 

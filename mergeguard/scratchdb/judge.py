@@ -5,21 +5,27 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from mergeguard.codes import diagnostic
+from mergeguard.graph.queries import conflict_groups
 from mergeguard.graph.revisions import RevisionGraph, location_of
 from mergeguard.model import Diagnostic, Location
-from mergeguard.rules.catalogue import diagnostic
-from mergeguard.rules.topology import conflict_groups
+from mergeguard.rules import (
+    mg301_upgrade_fails,
+    mg302_order_dependent_branches,
+    mg303_downgrade_fails,
+    mg304_roundtrip_drift,
+)
 from mergeguard.scratchdb.paths import HEAD_ALONE, ORDER, ROUNDTRIP, Path
 
 Result = Mapping[str, Any]
-HINTS = {
-    "MG301": "fix the failing migration (the error is the database's own); `mergeguard apply` "
-    "runs it again on a fresh scratch database",
-    "MG302": "make the sibling branches independent of each other, or order them with "
-    "depends_on or a merge revision that does the shared part",
-    "MG303": "fix downgrade() of the failing revision so that the way back works",
-    "MG304": "make downgrade() undo exactly what upgrade() does",
-}
+UNITS = (
+    mg301_upgrade_fails,
+    mg302_order_dependent_branches,
+    mg303_downgrade_fails,
+    mg304_roundtrip_drift,
+)
+CODES = {unit.CODE.code: unit.CODE for unit in UNITS}
+HINTS = {unit.CODE.code: unit.HINT for unit in UNITS}
 
 
 def _where(graph: RevisionGraph, revision: str | None, fallback: str | None) -> Location | None:
@@ -103,7 +109,7 @@ def _single(graph: RevisionGraph, env: str, path: Path, result: Result) -> Itera
         verb = "downgrading" if code == "MG303" else "upgrading"
         what = f"{subject} alone" if subject else "the whole history"
         yield diagnostic(
-            code,
+            CODES[code],
             f"{verb} {what} on an empty scratch database fails at revision "
             f"{revision or '?'} ({path.name}): {_error(result)}",
             _where(graph, revision, subject),
@@ -115,7 +121,7 @@ def _single(graph: RevisionGraph, env: str, path: Path, result: Result) -> Itera
     left = sorted((result.get("schemas") or {}).get("down", {}).get("tables", {}))
     if left:
         yield diagnostic(
-            "MG304",
+            CODES["MG304"],
             f"after {path.name}, downgrading to base leaves tables {', '.join(left)}",
             _where(graph, subject, None),
             hint=HINTS["MG304"],
@@ -131,7 +137,7 @@ def _drift(graph: RevisionGraph, env: str, result: Result) -> Iterator[Diagnosti
         changes = schema_difference(up, again)
         if changes:
             yield diagnostic(
-                "MG304",
+                CODES["MG304"],
                 "upgrade, downgrade to base and upgrade again gives another schema: "
                 + "; ".join(changes),
                 None,
@@ -151,7 +157,7 @@ def _orders(
         revision = result.get("revision")
         if not passed:
             yield diagnostic(
-                "MG301",
+                CODES["MG301"],
                 f"the merged head fails in every order of {path.meeting} "
                 f"({len(runs)} tried), e.g. {' then '.join(path.order)} at revision "
                 f"{revision or '?'}: {_error(result)}",
@@ -163,7 +169,7 @@ def _orders(
             return
         good = passed[0][0]
         yield diagnostic(
-            "MG302",
+            CODES["MG302"],
             f"{path.meeting}: applying {' then '.join(path.order)} fails at revision "
             f"{revision or '?'} ({_error(result)}) while {' then '.join(good.order)} succeeds",
             _where(graph, revision, path.order[-1]),
@@ -187,7 +193,7 @@ def _differing(
         changes = schema_difference(reference, other)
         if changes:
             yield diagnostic(
-                "MG302",
+                CODES["MG302"],
                 f"{path.meeting}: {' then '.join(first_path.order)} and "
                 f"{' then '.join(path.order)} give different schemas: " + "; ".join(changes),
                 _where(graph, path.order[-1], None),

@@ -18,8 +18,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from mergeguard.graph.queries import fork_points, sound_heads
 from mergeguard.graph.revisions import RevisionGraph
-from mergeguard.rules.topology import fork_points, sound_heads
 
 HEAD_ALONE = "head"
 ORDER = "order"

@@ -20,10 +20,10 @@ from typing import Any
 
 from mergeguard.errors import MergeguardError
 from mergeguard.git.snapshot import ROOT, Snapshot
+from mergeguard.graph.queries import meeting_tips
 from mergeguard.graph.revisions import RevisionGraph
 from mergeguard.graph.scenario import MergeScenario, Side
 from mergeguard.model import Diagnostic, Environment
-from mergeguard.rules.schema import meeting_tips
 from mergeguard.scratchdb.crash import Crash, crashed_path, read_progress
 from mergeguard.scratchdb.judge import heads_alone, judge
 from mergeguard.scratchdb.lifetime import (

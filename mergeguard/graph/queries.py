@@ -1,0 +1,113 @@
+"""Questions asked of a revision graph by the rules, fix, apply and the reports:
+which heads conflict, where lines diverged, where the range makes branches meet.
+
+Several heads are fine when they live on separate labelled lines
+(``alembic upgrade expand@head`` works for each).  Heads *conflict* when the
+branch labels on their ancestries intersect, or when neither carries a label:
+then ``alembic upgrade head`` (or ``<label>@head``) fails with "Multiple head
+revisions".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mergeguard.graph.revisions import RevisionGraph
+from mergeguard.graph.scenario import TREE, MergeScenario, Side, added_revisions
+
+UNLABELLED = ""
+
+
+def conflict_groups(graph: RevisionGraph) -> dict[str, tuple[str, ...]]:
+    """Lineage key -> its heads, for every lineage with more than one head.
+
+    The key is a branch label, or ``""`` for heads that carry none.  A set of
+    heads is listed once, under the first key (sorted) that holds it."""
+    by_key: dict[str, list[str]] = {}
+    for head in sound_heads(graph):
+        for key in sorted(graph.labels(head)) or [UNLABELLED]:
+            by_key.setdefault(key, []).append(head)
+    groups: dict[str, tuple[str, ...]] = {}
+    seen: set[frozenset[str]] = set()
+    for key in sorted(by_key):
+        heads = tuple(by_key[key])
+        if len(heads) > 1 and frozenset(heads) not in seen:
+            seen.add(frozenset(heads))
+            groups[key] = heads
+    return groups
+
+
+def sound_heads(graph: RevisionGraph) -> tuple[str, ...]:
+    """Heads whose own header is known: a revision with a dynamic header
+    (MG002) or a missing parent (MG004) is reported as such, not as a head."""
+    return tuple(
+        head
+        for head in graph.heads
+        if graph.script(head).complete
+        and len(graph.nodes[head].down) == len(graph.script(head).down_revisions)
+    )
+
+
+def head_count(graph: RevisionGraph | None, key: str) -> int:
+    """How many sound heads lineage ``key`` has (``""``: the unlabelled line)."""
+    if graph is None:
+        return 0
+    return sum(
+        1
+        for head in sound_heads(graph)
+        if (key in graph.labels(head) if key else not graph.labels(head))
+    )
+
+
+def fork_points(graph: RevisionGraph, heads: tuple[str, ...]) -> tuple[str, ...]:
+    """The nearest common ancestors of ``heads`` (where the lines diverged).
+
+    The common ancestors are closed under "ancestor of", so the nearest ones
+    are exactly those with no child among them (linear, not a walk per node)."""
+    common: set[str] | None = None
+    for head in heads:
+        ancestors = graph.ancestors([head], dependencies=False)
+        common = ancestors if common is None else common & ancestors
+    if not common:
+        return ()
+    return tuple(
+        r for r in graph.order if r in common and not common.intersection(graph.nodes[r].children)
+    )
+
+
+def joined_side(scenario: MergeScenario) -> Side:
+    """The side whose graph says where branches meet: what the merge leaves."""
+    return scenario.merged if scenario.has_base else scenario.checked
+
+
+def exclusive_ancestries(graph: RevisionGraph, tips: Sequence[str]) -> list[set[str]]:
+    """Per tip, the ancestors (down_revision links) no other tip has."""
+    ancestries = [graph.ancestors([tip], dependencies=False) for tip in tips]
+    return [
+        ancestry.difference(*(other for j, other in enumerate(ancestries) if j != i))
+        for i, ancestry in enumerate(ancestries)
+    ]
+
+
+def meeting_tips(
+    scenario: MergeScenario, env: str
+) -> list[tuple[str, tuple[str, ...], str | None]]:
+    """(what meets, the tips of the branches, the merge revision or None) for
+    every place the range makes branches meet: heads a merge leaves, and merge
+    revisions the range adds.  Historic merge points are left alone."""
+    side = joined_side(scenario)
+    graph = side.graph(env)
+    if graph is None:
+        return []
+    in_range = set(added_revisions(scenario.base, side, env))
+    found: list[tuple[str, tuple[str, ...], str | None]] = []
+    every_head_group = scenario.kind == TREE and not scenario.has_base  # a tree on its own
+    for heads in conflict_groups(graph).values():
+        branches = exclusive_ancestries(graph, heads)
+        if every_head_group or any(b & in_range for b in branches):
+            found.append((f"heads {', '.join(heads)}", heads, None))
+    for merge in graph.merge_points:
+        parents = tuple(p for p in graph.script(merge).down_revisions if p in graph)
+        if merge in in_range and len(parents) > 1:
+            found.append((f"merge revision {merge}", parents, merge))
+    return found

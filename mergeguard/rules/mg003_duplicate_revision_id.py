@@ -1,0 +1,31 @@
+"""MG003 duplicate-revision-id: its documentation (the reader and the graph report it)."""
+
+from __future__ import annotations
+
+from mergeguard import codes
+from mergeguard.rules.example_kit import LINE, Example, Rev
+from mergeguard.rules.rule import Rule
+
+CODE = codes.MG003
+
+RULE = Rule(
+    CODE,
+    what="Two files declare the same `revision` id.",
+    why=(
+        "Alembic keeps only one of them (the later file it loads) and warns; the other "
+        "migration silently never runs."
+    ),
+    fix=(
+        "Give one file a new id (`alembic revision` makes one) and re-point the revisions "
+        "that follow it; or delete the copy."
+    ),
+    examples=(
+        Example(
+            "a new file reuses an existing id",
+            LINE,
+            ours=(Rev("b2", "a1", file="x_copy.py"),),
+            expect=("MG003",),
+        ),
+        Example("a fresh id", LINE, ours=(Rev("c3", "b2"),)),
+    ),
+)

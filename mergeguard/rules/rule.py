@@ -1,0 +1,49 @@
+"""What a rule unit declares: ``RULE = Rule(CODE, what=..., why=..., fix=...,
+examples=..., check=...)`` in ``mergeguard/rules/mgNNN_<name>.py``.
+
+``check`` finds the rule's findings in one environment of a scenario; it is
+None for the codes the reader and the graph report (MG001-MG007) and for
+those ``mergeguard apply`` reports (MG3xx).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from mergeguard.codes import Code
+from mergeguard.graph.scenario import MergeScenario
+from mergeguard.model import Diagnostic, Severity
+from mergeguard.rules.example_kit import Example
+
+Check = Callable[[MergeScenario, str], Iterable[Diagnostic]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule: its code's facts, the sections of its documentation
+    (``mergeguard explain CODE``, docs/rules.md), its examples (also its
+    tests) and its check."""
+
+    facts: Code
+    what: str
+    why: str
+    fix: str
+    examples: tuple[Example, ...] = ()
+    check: Check | None = None
+
+    @property
+    def code(self) -> str:
+        return self.facts.code
+
+    @property
+    def name(self) -> str:
+        return self.facts.name
+
+    @property
+    def severity(self) -> Severity:
+        return self.facts.severity
+
+    @property
+    def summary(self) -> str:
+        return self.facts.summary
