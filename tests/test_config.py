@@ -14,7 +14,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from mergeguard.config.discovery import discover, load_settings
+from mergeguard.config.discovery import discover
+from mergeguard.config.settings import load_settings
 from mergeguard.errors import MergeguardError
 from mergeguard.git.snapshot import MemoryTree
 from mergeguard.model import Config, Environment, ToolSettings
@@ -637,7 +638,7 @@ def test_sections_match_alembic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_configuration_is_read_at_each_ref(repo: RepoBuilder) -> None:
-    gitsource = pytest.importorskip("mergeguard.git.repository")
+    gitsource = pytest.importorskip("mergeguard.git.opening")
     repo.init_alembic()
     repo.migration("a1", None)
     first = repo.commit("alembic at the root")
@@ -650,7 +651,7 @@ def test_configuration_is_read_at_each_ref(repo: RepoBuilder) -> None:
 
 
 def test_missing_config_names_the_ref(repo: RepoBuilder) -> None:
-    gitsource = pytest.importorskip("mergeguard.git.repository")
+    gitsource = pytest.importorskip("mergeguard.git.opening")
     repo.write("README.md", "no alembic yet\n")
     repo.commit("empty")
     snapshot = gitsource.open_repository(repo.root).tree("HEAD")

@@ -11,7 +11,7 @@ from conftest import ALEMBIC_INI, RepoBuilder, migration_text
 
 from mergeguard.app.cli import main
 from mergeguard.config.discovery import discover
-from mergeguard.git.repository import open_repository
+from mergeguard.git.opening import open_repository
 from mergeguard.graph.cache import ParseCache, document_text
 from mergeguard.graph.environments import CACHE_NAMESPACE, Reader
 

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from mergeguard.errors import MergeguardError
-from mergeguard.git.repository import GitRepository, open_repository
+from mergeguard.git.opening import open_repository
+from mergeguard.git.repository import GitRepository
 from mergeguard.git.snapshot import MemoryTree, Snapshot
 from tests.conftest import RepoBuilder
 

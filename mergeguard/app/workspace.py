@@ -79,7 +79,7 @@ class Workspace:
         warn: Warn | None = None,
     ) -> None:
         """``warn`` receives notes for the user (a parse cache that cannot be used)."""
-        from mergeguard.git.repository import open_repository  # git only when a command runs
+        from mergeguard.git.opening import open_repository  # git only when a command runs
 
         self.options = options
         self.environ = os.environ if environ is None else environ

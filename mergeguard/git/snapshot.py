@@ -1,9 +1,9 @@
 """The read-only view of one tree that the core works on.
 
-``Snapshot`` is the interface between the edges (``mergeguard.git.repository`` implements it
-for a git ref, the index and the working tree) and the pure core (``config``,
-``engine``): the core asks for files by repository-relative path and never
-sees a repository object.  ``MemoryTree`` implements it over a dict, for code
+``Snapshot`` is the interface between git (``mergeguard.git.trees`` implements
+it for a git ref, the index and the working tree) and the code that reads
+files (``config``, ``graph``): they ask for files by repository-relative path
+and never see a repository object.  ``MemoryTree`` implements it over a dict, for code
 that builds trees itself (tests of config, merged scenarios).
 """
 

@@ -1,9 +1,10 @@
-"""The pipeline: snapshot -> files -> facts (cached) -> scripts -> graph.
+"""Reading environments: snapshot -> files -> facts (cached) -> scripts -> graph.
 
-Everything here works on a ``Snapshot`` and returns values; it prints nothing
-and touches no repository object (the CLI supplies snapshots from
-``mergeguard.git.repository``).  Each blob is parsed once per run and once ever while the
-cache lives: refs share almost all of their migration files.
+Everything here works on a ``Snapshot`` (``mergeguard.git.snapshot``) it is
+given and returns values; it prints nothing and touches no repository object.
+Each blob is parsed once per run and once ever while the cache lives: refs
+share almost all of their migration files.  What the cache holds, and how a
+cached value is checked, is ``mergeguard.graph.cache_values``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,15 @@ from pathlib import PurePosixPath
 from mergeguard.git.snapshot import Snapshot
 from mergeguard.graph.building import build
 from mergeguard.graph.cache import ParseCache
+from mergeguard.graph.cache_values import (
+    FACTS_KIND,
+    OPS_KIND,
+    ROW_KIND,
+    bounded_json,
+    file_operations_from_json,
+    file_operations_to_json,
+    plausible_row,
+)
 from mergeguard.graph.revisions import RevisionGraph
 from mergeguard.model import (
     Config,
@@ -24,8 +34,6 @@ from mergeguard.model import (
     FileEntry,
     FileOperations,
     MigrationScript,
-    Operation,
-    Span,
 )
 from mergeguard.parse import READER_VERSION, read_modules
 from mergeguard.parse.header import (
@@ -139,14 +147,14 @@ class Reader:
         script = self._scripts.get((entry.path, entry.blob))
         if script is not None:
             return script
-        row = self.cache.get(_ROW_KIND, entry.blob)
+        row = self.cache.get(ROW_KIND, entry.blob)
         if row is None:
             return None
         try:
             script = script_from_row(row, entry.path, entry.blob)
         except (ValueError, TypeError):
             return None  # a damaged row is re-read, never trusted
-        if not _plausible(row, script):
+        if not plausible_row(row, script):
             return None
         self._scripts[(entry.path, entry.blob)] = script
         return script
@@ -156,10 +164,10 @@ class Reader:
         resolver = _RefResolver(self, snapshot, entry.path)
         result = read_script(facts, entry.path, entry.blob, resolver)
         if result.script is not None and not result.diagnostics and is_self_contained(facts):
-            self.cache.put(_ROW_KIND, entry.blob, script_to_row(result.script))
+            self.cache.put(ROW_KIND, entry.blob, script_to_row(result.script))
             self._scripts[(entry.path, entry.blob)] = result.script
         else:
-            self.cache.put(_FACTS_KIND, entry.blob, facts_to_json(facts))
+            self.cache.put(FACTS_KIND, entry.blob, facts_to_json(facts))
         return result
 
     def facts_for(self, snapshot: Snapshot, entries: Sequence[FileEntry]) -> dict[str, ModuleFacts]:
@@ -182,8 +190,8 @@ class Reader:
         return found
 
     def cached_facts(self, blob: str) -> ModuleFacts | None:
-        data = self.cache.get(_FACTS_KIND, blob)
-        if data is None or not _bounded_json(data):
+        data = self.cache.get(FACTS_KIND, blob)
+        if data is None or not bounded_json(data):
             return None
         try:
             return facts_from_json(data)
@@ -199,7 +207,7 @@ class Reader:
         found: dict[str, FileOperations] = {}
         missing: dict[str, FileEntry] = {}
         for script in scripts:
-            cached = self.cache.get(_OPS_KIND, script.blob)
+            cached = self.cache.get(OPS_KIND, script.blob)
             try:
                 found[script.blob] = file_operations_from_json(cached)
                 continue
@@ -212,7 +220,7 @@ class Reader:
             for source in snapshot.read_many(list(missing.values())):
                 read = FileOperations(read_operations(source.text), upgrade_digest(source.text))
                 found[source.blob] = read
-                self.cache.put(_OPS_KIND, source.blob, file_operations_to_json(read))
+                self.cache.put(OPS_KIND, source.blob, file_operations_to_json(read))
         return found
 
     def module_facts(self, snapshot: Snapshot, path: PurePosixPath) -> ModuleFacts | None:
@@ -222,132 +230,8 @@ class Reader:
             return None
         blob = entries[0].blob
         facts = self.facts_for(snapshot, entries)[blob]
-        self.cache.put(_FACTS_KIND, blob, facts_to_json(facts))
+        self.cache.put(FACTS_KIND, blob, facts_to_json(facts))
         return facts
-
-
-_ROW_KIND = "s:"
-_FACTS_KIND = "f:"
-_OPS_KIND = "o2:"  # o2: operations and the upgrade digest
-
-# Sizes a cached value may have; anything beyond them is re-read from its blob
-# (the reader's own limits are lower, so a row it wrote always fits).
-MAX_ROW_TEXT = 64 * 1024
-MAX_ROW_ITEMS = 10_000
-MAX_ROW_POSITION = 10_000_000
-MAX_FILE_TEXT = 16 * 1024 * 1024  # a docstring is at most a whole file
-MAX_DIGEST = 128
-
-
-MAX_FACTS_DEPTH = 100
-MAX_FACTS_NODES = 100_000
-
-
-def _bounded_json(data: object) -> bool:
-    """True when ``data`` nests at most ``MAX_FACTS_DEPTH`` levels and holds
-    at most ``MAX_FACTS_NODES`` values, each string within ``MAX_FILE_TEXT``:
-    checked without recursion, before anything recursive reads it."""
-    todo: list[tuple[object, int]] = [(data, 0)]
-    nodes = 0
-    while todo:
-        value, depth = todo.pop()
-        nodes += 1
-        if nodes > MAX_FACTS_NODES or depth > MAX_FACTS_DEPTH:
-            return False
-        if isinstance(value, str) and len(value) > MAX_FILE_TEXT:
-            return False
-        if isinstance(value, dict):
-            todo.extend((item, depth + 1) for item in value.values())
-        elif isinstance(value, list):
-            todo.extend((item, depth + 1) for item in value)
-    return True
-
-
-def _plausible(row: object, script: MigrationScript) -> bool:
-    """A cached script whose sizes and positions a reader could have produced
-    (``row`` is the script's row, already type-checked by script_from_row)."""
-    positions = row[5] if isinstance(row, list) else None  # (line, column) * 7, 0 when absent
-    if not isinstance(positions, list) or not positions:
-        return False
-    lists = (script.down_revisions, script.branch_labels, script.depends_on, script.ignores)
-    texts = (script.revision, script.message, *script.down_revisions, *script.branch_labels)
-    return (
-        0 <= min(positions)
-        and max(positions) <= MAX_ROW_POSITION
-        and sum(map(len, lists)) <= MAX_ROW_ITEMS
-        and max(map(len, texts + script.depends_on)) <= MAX_ROW_TEXT
-    )
-
-
-def file_operations_to_json(read: FileOperations) -> dict[str, object]:
-    return {"operations": operations_to_json(read.operations), "digest": read.upgrade_digest}
-
-
-def file_operations_from_json(data: object) -> FileOperations:
-    """Inverse of file_operations_to_json; raises ValueError on anything malformed."""
-    digest = data.get("digest") if isinstance(data, dict) else None
-    if not isinstance(data, dict) or not isinstance(digest, str) or len(digest) > MAX_DIGEST:
-        raise ValueError("bad file operations")
-    return FileOperations(operations_from_json(data.get("operations")), data["digest"])
-
-
-def operations_to_json(operations: Sequence[Operation]) -> list[object]:
-    return [
-        [
-            o.kind,
-            o.table,
-            o.name,
-            o.schema,
-            o.span.line,
-            o.span.column,
-            o.opaque,
-            list(o.columns),
-            [list(pair) for pair in o.detail],
-            o.reason,
-            o.function,
-        ]
-        for o in operations
-    ]
-
-
-def operations_from_json(data: object) -> tuple[Operation, ...]:
-    """Inverse of operations_to_json; raises ValueError on anything malformed."""
-    if not isinstance(data, list) or len(data) > MAX_ROW_ITEMS:
-        raise ValueError("bad operations")
-    found = []
-    for row in data:
-        kind, table, name, schema, line, column, opaque, columns, detail, reason, function = row
-        texts = (kind, reason, function)
-        optional = (table, name, schema)
-        if (
-            not all(isinstance(t, str) for t in texts)
-            or not all(t is None or isinstance(t, str) for t in optional)
-            or type(line) is not int
-            or type(column) is not int
-            or type(opaque) is not bool
-            or not kind.isidentifier()
-            or not function.isidentifier()
-            or not function.startswith(("upgrade", "downgrade"))
-            or not 0 < line <= MAX_ROW_POSITION
-            or not 0 <= column <= MAX_ROW_POSITION
-        ):
-            raise ValueError("bad operation")
-        pairs = tuple((str(k), str(v)) for k, v in detail)
-        found.append(
-            Operation(
-                kind,
-                table,
-                name,
-                schema,
-                Span(line, column),
-                opaque,
-                tuple(str(c) for c in columns),
-                pairs,
-                reason,
-                function,
-            )
-        )
-    return tuple(found)
 
 
 def version_files(snapshot: Snapshot, environment: Environment) -> tuple[FileEntry, ...]:

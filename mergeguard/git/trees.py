@@ -1,0 +1,236 @@
+"""The three git snapshots: a commit's tree, the index, and the working tree.
+
+Each lists its files lazily with one git process (run by the repository that
+made it), memoizes the listing, and reads blobs through the repository's one
+``git cat-file --batch``; the working tree reads changed and untracked files
+from disk instead.  They implement ``mergeguard.git.snapshot.Snapshot``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import stat
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path, PurePosixPath
+
+from mergeguard.errors import MergeguardError
+from mergeguard.git.plumbing import BlobMap
+from mergeguard.git.snapshot import ROOT, blob_id
+from mergeguard.model import FileEntry, SourceFile
+
+# Blob id -> bytes for every id asked: the repository's one ``cat-file --batch``.
+ReadBlobs = Callable[[Iterable[str]], dict[str, bytes]]
+
+
+def _key(path: PurePosixPath | str) -> str:
+    """The listing key of a path: its normalised posix spelling, as git prints it."""
+    return str(PurePosixPath(path))
+
+
+def _parts(key: str) -> list[str]:
+    """The components of a listing key: sorting by them is ``PurePosixPath`` order."""
+    return key.split("/")
+
+
+# --------------------------------------------------------------------------- listings
+
+
+class _Listing:
+    """The sorted path keys of one snapshot, answering directory and name queries fast.
+
+    Keys are plain strings (a ``PurePosixPath`` is built only for what a query
+    returns: repositories hold far more files than migrations).  They are
+    sorted by their components, the order ``PurePosixPath`` sorts in, so the
+    files below a directory form one contiguous run found by bisection.
+    """
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self._keys = sorted(keys, key=_parts)
+        self._by_name: dict[str, list[str]] | None = None
+
+    def _first_below(self, directory: str) -> int:
+        """Index of the first key strictly below ``directory`` (if any is)."""
+        start = bisect.bisect_left(self._keys, _dir_parts(directory), key=_parts)
+        if start < len(self._keys) and self._keys[start] == directory:
+            start += 1  # a file named like the directory is not below it
+        return start
+
+    def below(self, directory: str) -> list[str]:
+        """Every key strictly below ``directory``, sorted."""
+        if directory == ".":
+            return list(self._keys)
+        prefix = directory + "/"
+        start = end = self._first_below(directory)
+        while end < len(self._keys) and self._keys[end].startswith(prefix):
+            end += 1
+        return self._keys[start:end]
+
+    def has_below(self, directory: str) -> bool:
+        """True when at least one key lies below ``directory``."""
+        if directory == ".":
+            return bool(self._keys)
+        start = self._first_below(directory)
+        return start < len(self._keys) and self._keys[start].startswith(directory + "/")
+
+    def named(self, basename: str) -> tuple[PurePosixPath, ...]:
+        """Every path whose last component is ``basename``, sorted."""
+        if self._by_name is None:
+            by_name: dict[str, list[str]] = {}
+            for key in self._keys:
+                by_name.setdefault(key.rpartition("/")[2], []).append(key)
+            self._by_name = by_name
+        return tuple(_path(k) for k in self._by_name.get(basename, ()))
+
+
+_PATHS: dict[str, PurePosixPath] = {}
+
+
+def _path(key: str) -> PurePosixPath:
+    """The PurePosixPath of a key, shared by every snapshot of the run (refs
+    list mostly the same paths, and building paths is a measurable cost)."""
+    path = _PATHS.get(key)
+    if path is None:
+        path = _PATHS[key] = PurePosixPath(key)
+    return path
+
+
+def _dir_parts(directory: str) -> list[str]:
+    """The components of a directory key (none for the root ``.``)."""
+    return [] if directory == "." else _parts(directory)
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+class _ListedSnapshot(ABC):
+    """Shared behaviour of the three snapshot kinds: a lazy, memoized listing."""
+
+    def __init__(self, origin: str) -> None:
+        self._origin = origin
+        self._memo: _Listing | None = None
+        self._files_memo: dict[str, tuple[FileEntry, ...]] = {}
+
+    @property
+    def origin(self) -> str:
+        """Names the snapshot in messages: ``main@3f2c1a0``, ``index``, ``worktree``."""
+        return self._origin
+
+    @abstractmethod
+    def _load(self) -> Iterable[str]:
+        """The path keys of the snapshot (computed once, on first use)."""
+
+    @abstractmethod
+    def _blob_of(self, key: str) -> str:
+        """The blob id of a listed path key."""
+
+    def _listing(self) -> _Listing:
+        """The memoized listing: git runs once per snapshot, whatever is asked."""
+        if self._memo is None:
+            self._memo = _Listing(self._load())
+        return self._memo
+
+    def files(self, under: PurePosixPath = ROOT) -> tuple[FileEntry, ...]:
+        """Every file below ``under`` with its blob id, sorted by path (memoized)."""
+        directory = _key(under)
+        entries = self._files_memo.get(directory)
+        if entries is None:
+            keys = self._listing().below(directory)
+            entries = tuple(FileEntry(_path(k), self._blob_of(k)) for k in keys)
+            self._files_memo[directory] = entries
+        return entries
+
+    def is_dir(self, path: PurePosixPath) -> bool:
+        """True when some file of the snapshot lies below ``path``."""
+        return self._listing().has_below(_key(path))
+
+    def find(self, basename: str) -> tuple[PurePosixPath, ...]:
+        """Every file named ``basename`` anywhere in the snapshot, sorted."""
+        return self._listing().named(basename)
+
+
+class ObjectSnapshot(_ListedSnapshot):
+    """A snapshot whose bytes live in git's object store: a commit's tree or the index."""
+
+    def __init__(self, origin: str, loader: Callable[[], BlobMap], read_blobs: ReadBlobs) -> None:
+        super().__init__(origin)
+        self._loader = loader
+        self._read_blobs = read_blobs
+        self._blobs: BlobMap = {}
+
+    def _load(self) -> Iterable[str]:
+        self._blobs = self._loader()
+        return self._blobs.keys()
+
+    def _blob_of(self, key: str) -> str:
+        return self._blobs[key]
+
+    def read(self, path: PurePosixPath) -> bytes | None:
+        """The bytes of one file, or None when the snapshot has no such file."""
+        self._listing()
+        blob = self._blobs.get(_key(path))
+        return None if blob is None else self._read_blobs([blob])[blob]
+
+    def read_many(self, entries: Sequence[FileEntry]) -> tuple[SourceFile, ...]:
+        """The files of ``entries`` with their bytes, in order, from one ``cat-file``."""
+        data = self._read_blobs(entry.blob for entry in entries)
+        return tuple(
+            SourceFile(entry.path, entry.blob, data[entry.blob], self._origin) for entry in entries
+        )
+
+
+class WorktreeSnapshot(_ListedSnapshot):
+    """The files on disk: tracked ones still present, plus untracked, non-ignored ones.
+
+    Blob ids come from the index for files git reports unchanged; changed and
+    untracked files are hashed from disk, lazily, only when ``files()`` lists
+    them (a large untracked file elsewhere in the tree is never read).
+    """
+
+    def __init__(self, root: Path, loader: Callable[[], dict[str, str | None]]) -> None:
+        super().__init__("worktree")
+        self._root = root
+        self._loader = loader
+        self._blobs: dict[str, str | None] = {}
+
+    def _load(self) -> Iterable[str]:
+        self._blobs = self._loader()
+        return self._blobs.keys()
+
+    def _blob_of(self, key: str) -> str:
+        blob = self._blobs[key]
+        if blob is None:
+            blob = self._blobs[key] = blob_id(self._read_disk(key))
+        return blob
+
+    def _read_disk(self, key: PurePosixPath | str) -> bytes:
+        """The bytes of a file on disk; a file that vanished meanwhile is an error."""
+        try:
+            return (self._root / key).read_bytes()
+        except OSError as exc:
+            raise MergeguardError(
+                f"cannot read {key} in the work tree: {exc.strerror}",
+                hint="the file changed while mergeguard ran; run it again",
+            ) from exc
+
+    def read(self, path: PurePosixPath) -> bytes | None:
+        """The bytes of one file on disk, or None when it is not part of the snapshot."""
+        self._listing()
+        key = _key(path)
+        return self._read_disk(key) if key in self._blobs else None
+
+    def read_many(self, entries: Sequence[FileEntry]) -> tuple[SourceFile, ...]:
+        """The files of ``entries`` read from disk, in order."""
+        return tuple(
+            SourceFile(entry.path, entry.blob, self._read_disk(entry.path), self._origin)
+            for entry in entries
+        )
+
+
+def is_regular_file(path: Path) -> bool:
+    """True when ``path`` is a regular file on disk (not a symlink, not missing)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False

@@ -1,0 +1,137 @@
+"""What the parse cache holds for the reader, and the checks before a value is trusted.
+
+Three kinds of value, keyed by blob id: a script's row (``s:``), a module's
+facts (``f:``) and a file's operations with its upgrade digest (``o2:``).
+``mergeguard.graph.cache`` checks the file and the envelope of each row; the
+value inside is checked here, in size and shape, before anything recursive
+reads it: a value that fails is re-read from its blob, never trusted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mergeguard.model import FileOperations, MigrationScript, Operation, Span
+
+ROW_KIND = "s:"
+FACTS_KIND = "f:"
+OPS_KIND = "o2:"  # o2: operations and the upgrade digest
+
+# Sizes a cached value may have; anything beyond them is re-read from its blob
+# (the reader's own limits are lower, so a row it wrote always fits).
+MAX_ROW_TEXT = 64 * 1024
+MAX_ROW_ITEMS = 10_000
+MAX_ROW_POSITION = 10_000_000
+MAX_FILE_TEXT = 16 * 1024 * 1024  # a docstring is at most a whole file
+MAX_DIGEST = 128
+
+
+MAX_FACTS_DEPTH = 100
+MAX_FACTS_NODES = 100_000
+
+
+def bounded_json(data: object) -> bool:
+    """True when ``data`` nests at most ``MAX_FACTS_DEPTH`` levels and holds
+    at most ``MAX_FACTS_NODES`` values, each string within ``MAX_FILE_TEXT``:
+    checked without recursion, before anything recursive reads it."""
+    todo: list[tuple[object, int]] = [(data, 0)]
+    nodes = 0
+    while todo:
+        value, depth = todo.pop()
+        nodes += 1
+        if nodes > MAX_FACTS_NODES or depth > MAX_FACTS_DEPTH:
+            return False
+        if isinstance(value, str) and len(value) > MAX_FILE_TEXT:
+            return False
+        if isinstance(value, dict):
+            todo.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            todo.extend((item, depth + 1) for item in value)
+    return True
+
+
+def plausible_row(row: object, script: MigrationScript) -> bool:
+    """A cached script whose sizes and positions a reader could have produced
+    (``row`` is the script's row, already type-checked by script_from_row)."""
+    positions = row[5] if isinstance(row, list) else None  # (line, column) * 7, 0 when absent
+    if not isinstance(positions, list) or not positions:
+        return False
+    lists = (script.down_revisions, script.branch_labels, script.depends_on, script.ignores)
+    texts = (script.revision, script.message, *script.down_revisions, *script.branch_labels)
+    return (
+        0 <= min(positions)
+        and max(positions) <= MAX_ROW_POSITION
+        and sum(map(len, lists)) <= MAX_ROW_ITEMS
+        and max(map(len, texts + script.depends_on)) <= MAX_ROW_TEXT
+    )
+
+
+def file_operations_to_json(read: FileOperations) -> dict[str, object]:
+    return {"operations": operations_to_json(read.operations), "digest": read.upgrade_digest}
+
+
+def file_operations_from_json(data: object) -> FileOperations:
+    """Inverse of file_operations_to_json; raises ValueError on anything malformed."""
+    digest = data.get("digest") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(digest, str) or len(digest) > MAX_DIGEST:
+        raise ValueError("bad file operations")
+    return FileOperations(operations_from_json(data.get("operations")), data["digest"])
+
+
+def operations_to_json(operations: Sequence[Operation]) -> list[object]:
+    return [
+        [
+            o.kind,
+            o.table,
+            o.name,
+            o.schema,
+            o.span.line,
+            o.span.column,
+            o.opaque,
+            list(o.columns),
+            [list(pair) for pair in o.detail],
+            o.reason,
+            o.function,
+        ]
+        for o in operations
+    ]
+
+
+def operations_from_json(data: object) -> tuple[Operation, ...]:
+    """Inverse of operations_to_json; raises ValueError on anything malformed."""
+    if not isinstance(data, list) or len(data) > MAX_ROW_ITEMS:
+        raise ValueError("bad operations")
+    found = []
+    for row in data:
+        kind, table, name, schema, line, column, opaque, columns, detail, reason, function = row
+        texts = (kind, reason, function)
+        optional = (table, name, schema)
+        if (
+            not all(isinstance(t, str) for t in texts)
+            or not all(t is None or isinstance(t, str) for t in optional)
+            or type(line) is not int
+            or type(column) is not int
+            or type(opaque) is not bool
+            or not kind.isidentifier()
+            or not function.isidentifier()
+            or not function.startswith(("upgrade", "downgrade"))
+            or not 0 < line <= MAX_ROW_POSITION
+            or not 0 <= column <= MAX_ROW_POSITION
+        ):
+            raise ValueError("bad operation")
+        pairs = tuple((str(k), str(v)) for k, v in detail)
+        found.append(
+            Operation(
+                kind,
+                table,
+                name,
+                schema,
+                Span(line, column),
+                opaque,
+                tuple(str(c) for c in columns),
+                pairs,
+                reason,
+                function,
+            )
+        )
+    return tuple(found)
