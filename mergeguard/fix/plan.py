@@ -184,7 +184,7 @@ def plan_rebase(scenario: MergeScenario, read_file: FileReader) -> Plan:
                 plan.refusals.append(f"{script.path} is not in the working tree")
                 continue
             try:
-                after = repoint(before, new_down)
+                after = repoint(before, new_down, script.spans)
             except CodemodError as exc:
                 plan.refusals.append(f"{script.path}: {exc}")
                 continue
