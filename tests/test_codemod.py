@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from mergeguard.fix.codemod import CodemodError, repoint, rewrite_revises
 from mergeguard.model import Span, Spans
-from mergeguard.parse.reader import decode
+from mergeguard.parse.source import decode
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from mergeguard.model import Span
-from mergeguard.parse.read_cst import Positions
+from mergeguard.parse.header_cst import Positions
 
 NAME = "down_revision"
 

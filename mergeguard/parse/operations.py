@@ -18,10 +18,10 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from mergeguard.model import Operation, Span
 from mergeguard.parse.bounds import TOO_DEEP, TOO_LARGE, check_size
+from mergeguard.parse.header_cst import parse_module
 from mergeguard.parse.op_args import NotLiteral, OpCall, dotted, optional_text, text_value
 from mergeguard.parse.opcalls import operations_of
-from mergeguard.parse.read_cst import parse_module
-from mergeguard.parse.reader import UnreadableSource, decode
+from mergeguard.parse.source import UnreadableSource, decode
 
 # op methods that do not change the schema (or only move data)
 _NOT_SCHEMA = frozenset(
