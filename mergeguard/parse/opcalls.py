@@ -2,8 +2,9 @@
 
 Parameter names follow Alembic's signatures (``op.create_index(index_name,
 table_name, columns, ...)``); a ``batch_alter_table`` alias drops the table
-argument.  Every value read must be literal (``literal`` raises NotLiteral
-otherwise, and the call becomes an opaque operation).
+argument.  Every value read must be literal (``op_args.literal`` raises
+NotLiteral otherwise, and the call becomes an opaque operation); the columns
+and inline constraints of a table definition are read in ``op_columns``.
 """
 
 from __future__ import annotations
