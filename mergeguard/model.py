@@ -134,7 +134,6 @@ class MigrationScript:
     ignores: tuple[str, ...] = ()
     complete: bool = True
     blob: str = ""
-    operations: tuple[Operation, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

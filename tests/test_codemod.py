@@ -22,7 +22,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mergeguard.fix.codemod import CodemodError, repoint, rewrite_revises
-from mergeguard.parse.reader import decode
+from mergeguard.model import Span, Spans
+from mergeguard.parse.source import decode
 
 
 @dataclass(frozen=True)
@@ -870,3 +871,28 @@ def test_rewrite_revises() -> None:
     assert rewrite_revises("    Revises:   a1, a2", []) == "    Revises: "
     with pytest.raises(ValueError):
         rewrite_revises("Revision ID: a1\n", ["c3"])
+
+
+def test_the_statement_the_reader_read_is_the_one_edited() -> None:
+    # The reader takes ``down_revision`` as set inside the ``if`` (MG002 at
+    # line 2); the codemod's own analysis used to skip the value-less
+    # annotation and rewrite line 1, a line `check` had not read.
+    source = b"down_revision = 'a1'\nif False:\n    down_revision: str\n"
+    with pytest.raises(CodemodError) as info:
+        repoint(source, ("c3",))
+    assert str(info.value) == (
+        "down_revision in this file is assigned inside an if block; rewrite it by hand"
+    )
+
+
+def test_a_file_changed_since_it_was_read_is_not_edited() -> None:
+    read = Spans(revision=Span(1), down_revision=Span(2))
+    assert repoint(b"revision = 'b2'\ndown_revision = 'a1'\n", ("c3",), read).endswith(
+        b"down_revision = 'c3'\n"
+    )
+    with pytest.raises(CodemodError) as info:
+        repoint(b"revision = 'b2'\n\ndown_revision = 'a1'\n", ("c3",), read)
+    assert str(info.value) == (
+        "this file changed since mergeguard read it (down_revision was read at line 2, "
+        "column 1, the file now sets it at line 3, column 1); run mergeguard again"
+    )

@@ -137,6 +137,23 @@ def test_rebase_moves_the_branch_onto_mains_head(
     assert alembic(repo, "upgrade", "head").returncode == 0
 
 
+def test_rebase_edits_only_the_line_check_read(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``main..feature`` reads the committed file; an uncommitted second
+    ``down_revision`` in the working tree is a line check never read, so the
+    rebase refuses rather than rewrite it (it used to rewrite the last one)."""
+    diverged(repo)
+    repo.checkout("feature")
+    path = next((repo.root / "migrations" / "versions").glob("c7_*.py"))
+    edited = path.read_text() + "down_revision = 'a1'  # restated\n"
+    path.write_text(edited)
+    code, _, err = fix(capsys, repo, "--rebase", "main..feature")
+    assert code != 0
+    assert "this file changed since mergeguard read it" in err
+    assert path.read_text() == edited
+
+
 def test_rebase_a_chain_with_its_own_merge_and_two_roots(
     repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from mergeguard.parse import read_module
 from mergeguard.parse.bounds import MAX_FILE_BYTES, check_nesting
 from mergeguard.parse.operations import read_operations
-from mergeguard.parse.reader import UnreadableSource
+from mergeguard.parse.source import UnreadableSource
 from mergeguard.parse.values import Dyn, Lit, bounded, first_unresolved
 
 MEMORY_LIMIT = 1 << 30

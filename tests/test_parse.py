@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from mergeguard.parse import read_module
 from mergeguard.parse.header import doc_message, doc_revises, read_script
-from mergeguard.parse.read_ast import read_ast
-from mergeguard.parse.read_cst import read_cst
-from mergeguard.parse.reader import UnreadableSource, decode
+from mergeguard.parse.header_ast import read_ast
+from mergeguard.parse.header_cst import read_cst
+from mergeguard.parse.source import UnreadableSource, decode
 from mergeguard.parse.values import Dyn, Lit, Ref, Seq, facts_from_json, facts_to_json
 
 PATH = PurePosixPath("migrations/versions/x.py")
@@ -314,7 +314,7 @@ def test_no_bytes_raise(data: bytes) -> None:
 def test_cache_rows_round_trip() -> None:
     import json
 
-    from mergeguard.parse.header import script_from_row, script_to_row
+    from mergeguard.parse.script_rows import script_from_row, script_to_row
 
     for style in STYLES:
         text = migration_text("r2", ("r1", "r0"), style=style, branch_labels="x", depends_on="d")

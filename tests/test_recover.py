@@ -23,9 +23,9 @@ from mergeguard.app.cli import main
 from mergeguard.model import MigrationScript
 from mergeguard.parse import read_module
 from mergeguard.parse.header import read_script
-from mergeguard.parse.read_ast import read_ast
-from mergeguard.parse.reader import UnreadableSource
-from mergeguard.parse.recover import recover_header, scan
+from mergeguard.parse.header_ast import read_ast
+from mergeguard.parse.header_tokens import recover_header, scan
+from mergeguard.parse.source import UnreadableSource
 from mergeguard.parse.values import HEADER_NAMES, Lit, Seq, facts_from_json, facts_to_json
 
 PATH = PurePosixPath("migrations/versions/b2_legacy.py")

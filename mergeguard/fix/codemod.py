@@ -1,12 +1,12 @@
 """Re-point a migration's ``down_revision``: the codemod behind ``fix --rebase``.
 
-``repoint`` changes the value of the last module-level ``down_revision``
-assignment and the docstring's ``Revises:`` line, and nothing else: quote
-style, annotation, the spacing around ``=``, trailing comments, line endings,
-encoding (PEP 263 cookie, BOM) and a missing final newline all stay.  libcst
-finds the nodes and renders the new value; the rest of the file is libcst's
-exact round trip of the original text, re-encoded in the file's own encoding
-(checked to give back the original bytes first).
+``repoint`` changes the value of the ``down_revision`` assignment the reader
+read (``fix.assignment``) and the docstring's ``Revises:`` line, and nothing
+else: quote style, annotation, the spacing around ``=``, trailing comments,
+line endings, encoding (PEP 263 cookie, BOM) and a missing final newline all
+stay.  libcst finds the nodes and renders the new value; the rest of the file
+is libcst's exact round trip of the original text, re-encoded in the file's
+own encoding (checked to give back the original bytes first).
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst import CSTNodeT
 
-from mergeguard.parse.read_cst import parse_module
-from mergeguard.parse.reader import UnreadableSource, decode
-
-NAME = "down_revision"
+from mergeguard.fix.assignment import NAME, TargetError, assignment_at
+from mergeguard.model import Span, Spans
+from mergeguard.parse import read_module
+from mergeguard.parse.header_cst import parse_module
+from mergeguard.parse.source import UnreadableSource, decode
 
 # The docstring line that header.py's ``_REVISES`` reads, in the literal's
 # source text; it ends at a line break or at an escape (``\n`` spelled out).
@@ -33,18 +34,6 @@ _REVISES_LINE = re.compile(r"^([ \t]*)Revises:[^\r\n\\]*", re.MULTILINE)
 # or break the comma-separated ``Revises:`` line.
 _BAD_ID_CHARS = frozenset("'\"\\,")
 _KEPT_PREFIX = frozenset("uUrR")
-
-_COMPOUND: dict[type[cst.CSTNode], str] = {
-    cst.If: "an if block",
-    cst.Try: "a try block",
-    cst.TryStar: "a try block",
-    cst.For: "a for loop",
-    cst.While: "a while loop",
-    cst.With: "a with block",
-    cst.Match: "a match statement",
-    cst.FunctionDef: "a function definition",
-    cst.ClassDef: "a class definition",
-}
 
 
 class CodemodError(ValueError):
@@ -62,12 +51,16 @@ class _Style:
         return cst.SimpleString(f"{self.prefix}{self.quote}{value}{self.quote}")
 
 
-def repoint(source: bytes, new_down: tuple[str, ...]) -> bytes:
+def repoint(source: bytes, new_down: tuple[str, ...], read: Spans | None = None) -> bytes:
     """``source`` with ``down_revision`` (and the docstring's ``Revises:``
     line) pointing at ``new_down``; every other byte is kept.
 
-    One id becomes a string, several a tuple, none ``None``.  Raises
-    CodemodError when the file has no module-level literal to rewrite.
+    The assignment edited is the one the reader finds in ``source``; ``read``
+    are the spans ``check`` recorded for the file (``MigrationScript.spans``),
+    and the reader must find ``down_revision`` at the same place in these
+    bytes, or nothing is edited.  One id becomes a string, several a tuple,
+    none ``None``.  Raises CodemodError when the file has no module-level
+    literal to rewrite.
     """
     ids = _check_ids(new_down)
     encoding, text = _decode_exactly(source)
@@ -75,9 +68,12 @@ def repoint(source: bytes, new_down: tuple[str, ...]) -> bytes:
         module = parse_module(text)
     except UnreadableSource as exc:
         raise CodemodError(f"this file cannot be parsed ({exc.message})") from exc
-    assignment = _target(module)
+    try:
+        assignment = assignment_at(module, text, _read_span(source, read))
+    except TargetError as exc:
+        raise CodemodError(str(exc)) from None
     old = assignment.value
-    assert old is not None  # _target only returns assignments with a value
+    assert old is not None  # assignment_at only returns assignments with a value
     if not _is_literal(old):
         raise CodemodError(f"{NAME} in this file is not a literal; rewrite it by hand")
     replacer = _Replacer()
@@ -157,136 +153,25 @@ def _decode_exactly(source: bytes) -> tuple[str, str]:
     return encoding, text
 
 
-# -- finding the assignment ----------------------------------------------------------
-
-
-def _target(module: cst.Module) -> cst.Assign | cst.AnnAssign:
-    """The module-level assignment whose value Python ends up binding to
-    ``down_revision``: the last binding in the module, which must be a plain
-    ``down_revision = value`` or ``down_revision: T = value`` statement."""
-    last: cst.Assign | cst.AnnAssign | str | None = None
-    for statement in module.body:
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                last = _small_binding(small) or last
-        elif _binds(statement):
-            what = _COMPOUND.get(type(statement), "a compound statement")
-            last = f"{NAME} in this file is assigned inside {what}; rewrite it by hand"
-    if last is None:
-        raise CodemodError(f"this file has no module-level {NAME} assignment to rewrite")
-    if isinstance(last, str):
-        raise CodemodError(last)
-    return last
-
-
-def _small_binding(small: cst.BaseSmallStatement) -> cst.Assign | cst.AnnAssign | str | None:
-    """The assignment ``small`` makes to down_revision, the refusal message
-    when it binds the name some other way, or None when it does not bind it."""
-    if isinstance(small, cst.AnnAssign) and _is_name(small.target) and small.value is not None:
-        return small
-    if isinstance(small, cst.Assign) and any(_is_name(t.target) for t in small.targets):
-        if len(small.targets) == 1 and not _binds(small.value):
-            return small
-        return f"{NAME} in this file is assigned together with other names; rewrite it by hand"
-    if _binds(small):
-        return f"{NAME} in this file is bound by {_describe(small)}; rewrite it by hand"
-    return None
-
-
-def _describe(small: cst.BaseSmallStatement) -> str:
-    if isinstance(small, cst.AugAssign):
-        return "an augmented assignment"
-    if isinstance(small, (cst.Import, cst.ImportFrom)):
-        return "an import"
-    if isinstance(small, cst.Del):
-        return "a del statement"
-    if isinstance(small, cst.Assign):
-        return "an unpacking assignment"
-    return "an assignment expression"
-
-
-def _is_name(node: cst.CSTNode) -> bool:
-    return isinstance(node, cst.Name) and node.value == NAME
-
-
-def _binds(node: cst.CSTNode) -> bool:
-    """Whether ``node`` binds down_revision in the module's namespace."""
-    finder = _BindingFinder()
-    node.visit(finder)
-    return finder.found
-
-
-class _BindingFinder(cst.CSTVisitor):
-    """Finds module-namespace bindings of down_revision (not entering the
-    bodies of functions, classes and lambdas, which have their own scope)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.found = False
-
-    def _check(self, targets: Iterable[cst.CSTNode | None]) -> None:
-        self.found = self.found or any(
-            _is_name(n) for t in targets if t is not None for n in _target_names(t)
+def _read_span(source: bytes, read: Spans | None) -> Span | None:
+    """Where the reader, as ``check`` runs it, finds ``down_revision`` in
+    ``source``; it must be where ``read`` says ``check`` found it."""
+    facts = read_module(source)
+    if facts.error is not None:
+        raise CodemodError(f"this file cannot be parsed ({facts.error})")
+    binding = facts.binding(NAME)
+    span = binding.span if binding is not None else None
+    if read is not None and span != read.down_revision:
+        raise CodemodError(
+            f"this file changed since mergeguard read it ({NAME} was read at "
+            f"{_where(read.down_revision)}, the file now sets it at {_where(span)}); "
+            "run mergeguard again"
         )
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        self._check([node.name])
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        self._check([node.name])
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        self._check([node.target])
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if node.value is not None:
-            self._check([node.target])
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._check([node.target])
-
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-        self._check([node.target])
-
-    def visit_For(self, node: cst.For) -> None:
-        self._check([node.target])
-
-    def visit_AsName(self, node: cst.AsName) -> None:
-        self._check([node.name])
-
-    def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
-        if node.asname is None:  # ``import a.b`` binds ``a``
-            head: cst.BaseExpression = node.name
-            while isinstance(head, cst.Attribute):
-                head = head.value
-            self._check([head])
-
-    def visit_Del(self, node: cst.Del) -> None:
-        self._check([node.target])
-
-    def visit_MatchAs(self, node: cst.MatchAs) -> None:
-        self._check([node.name])
-
-    def visit_MatchStar(self, node: cst.MatchStar) -> None:
-        self._check([node.name])
-
-    def visit_MatchMapping(self, node: cst.MatchMapping) -> None:
-        self._check([node.rest])
+    return span
 
 
-def _target_names(target: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    if isinstance(target, (cst.Tuple, cst.List)):
-        for element in target.elements:
-            yield from _target_names(element.value)
-    elif isinstance(target, cst.StarredElement):
-        yield from _target_names(target.value)
-    else:
-        yield target
+def _where(span: Span | None) -> str:
+    return "no line" if span is None else f"line {span.line}, column {span.column}"
 
 
 # -- the value ---------------------------------------------------------------------

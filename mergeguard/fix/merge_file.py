@@ -41,6 +41,12 @@ _SLUG_WORD = re.compile(r"\w+")  # alembic.script.base._slug_re
 _ILLEGAL_REV_CHARS = frozenset("@-+:")  # alembic.script.revision._revision_illegal_chars
 
 
+class MergeFileError(ValueError):
+    """The merge file cannot be made as Alembic would make it (the template
+    fails to render, a timezone or encoding is unknown ...); the message says
+    where and why."""
+
+
 class TemplateConfig:
     """The ``config`` a template sees: a read-only stand-in for Alembic's ``Config``.
 
@@ -90,13 +96,13 @@ def default_create_date(tz_name: str | None) -> datetime:
 
     Without a ``timezone`` setting, naive local time; with one, an aware
     datetime in that zone, trying the name as written and then upper-cased.
-    Raises ValueError for a zone that cannot be found (Alembic's CommandError).
+    Raises MergeFileError for a zone that cannot be found (Alembic's CommandError).
     """
     if tz_name is None:
         return datetime.now()
     zone = _zone(tz_name) or _zone(tz_name.upper())
     if zone is None:
-        raise ValueError(f"Can't locate timezone: {tz_name}")
+        raise MergeFileError(f"Can't locate timezone: {tz_name}")
     return datetime.now(tz=timezone.utc).astimezone(zone)
 
 
@@ -107,7 +113,7 @@ def _zone(key: str) -> ZoneInfo | None:
     except ZoneInfoNotFoundError:
         return None
     except ValueError as error:  # a malformed key: Alembic fails here too
-        raise ValueError(f"Can't locate timezone: {key} ({error})") from error
+        raise MergeFileError(f"Can't locate timezone: {key} ({error})") from error
 
 
 def slug(message: str | None, truncate_slug_length: int | None) -> str:
@@ -127,7 +133,7 @@ def slug(message: str | None, truncate_slug_length: int | None) -> str:
 def file_name(env: Environment, rev_id: str, message: str | None, create_date: datetime) -> str:
     """The new file's name (it may contain ``/``): ``file_template`` + ``.py``.
 
-    Raises ValueError when the template uses an unknown token or format.
+    Raises MergeFileError when the template uses an unknown token or format.
     """
     template = env.file_template if env.file_template is not None else DEFAULT_FILE_TEMPLATE
     tokens = {
@@ -144,7 +150,7 @@ def file_name(env: Environment, rev_id: str, message: str | None, create_date: d
     try:
         return f"{template % tokens}.py"
     except (KeyError, ValueError, TypeError) as error:
-        raise ValueError(
+        raise MergeFileError(
             f"file_template {template!r} cannot be formatted ({type(error).__name__}: {error}); "
             f"it may use %({')s, %('.join(tokens)})s"
         ) from error
@@ -158,17 +164,17 @@ def version_directory(
     With one version location, there.  With several, Alembic uses the
     directory of the first head's file, which must itself be one of the
     locations; when ``head_paths`` does not know that file, the first
-    location.  Raises ValueError when the environment has no location or the
+    location.  Raises MergeFileError when the environment has no location or the
     head's directory is not a location (Alembic refuses that too).
     """
     if not env.version_locations:
-        raise ValueError(f"environment {env.name!r} has no version location")
+        raise MergeFileError(f"environment {env.name!r} has no version location")
     first = env.version_locations[0]
     if len(env.version_locations) == 1 or not heads or heads[0] not in head_paths:
         return first
     directory = head_paths[heads[0]].parent
     if directory not in env.version_locations:
-        raise ValueError(
+        raise MergeFileError(
             f"Path {directory} is not represented in current version locations "
             f"({', '.join(str(path) for path in env.version_locations)})"
         )
@@ -227,16 +233,16 @@ def _require_inside(env: Environment, directory: PurePosixPath, name: str) -> No
 
 
 def _check_revisions(rev_id: str, heads: Sequence[str]) -> None:
-    """Raises ValueError for what ``generate_revision`` rejects before writing."""
+    """Raises MergeFileError for what ``generate_revision`` rejects before writing."""
     illegal = sorted(_ILLEGAL_REV_CHARS.intersection(rev_id))
     if illegal:
-        raise ValueError(
+        raise MergeFileError(
             f"Character(s) '{', '.join(illegal)}' not allowed in revision identifier '{rev_id}'"
         )
     if not heads:
-        raise ValueError("a merge revision needs at least one head")
+        raise MergeFileError("a merge revision needs at least one head")
     if len(set(heads)) != len(heads):
-        raise ValueError("Duplicate head revisions specified")
+        raise MergeFileError("Duplicate head revisions specified")
 
 
 def _template_line(error: Exception) -> int | None:
@@ -248,37 +254,37 @@ def _template_line(error: Exception) -> int | None:
         return line
     try:
         records = mako_exceptions.RichTraceback(error, error.__traceback__).records
-    except Exception:  # a best-effort diagnosis only
-        return None
+    except (LookupError, AttributeError, TypeError, ValueError, OSError):
+        return None  # a best-effort diagnosis only: the message then names no line
     lines = [record[5] for record in records if isinstance(record[5], int)]
     return lines[-1] if lines else None
 
 
-def _render_failure(error: Exception, template: str | bytes) -> ValueError:
-    """A one-line ValueError saying where and why the template failed."""
+def _render_failure(error: Exception, template: str | bytes) -> MergeFileError:
+    """A one-line MergeFileError saying where and why the template failed."""
     text = template.decode("utf-8", "replace") if isinstance(template, bytes) else template
     line = _template_line(error)
     reason = f"{type(error).__name__}: {error}"
     if isinstance(error, NameError) and str(error) == "Undefined":
         reason = "NameError: a name the template uses is not defined"
     if line is None:
-        return ValueError(f"script.py.mako cannot be rendered: {reason}")
+        return MergeFileError(f"script.py.mako cannot be rendered: {reason}")
     source = text.splitlines()[line - 1].strip() if line <= len(text.splitlines()) else ""
-    return ValueError(f"script.py.mako line {line} cannot be rendered ({source!r}): {reason}")
+    return MergeFileError(f"script.py.mako line {line} cannot be rendered ({source!r}): {reason}")
 
 
 def render(template: str | bytes, context: Mapping[str, object]) -> str:
     """The template rendered with ``context`` as ``util.template_to_file`` does.
 
     Bytes are decoded by Mako exactly as it reads a template file (BOM, magic
-    encoding comment, else UTF-8); line endings are kept.  Raises ValueError
+    encoding comment, else UTF-8); line endings are kept.  Raises MergeFileError
     naming the template line when Mako cannot compile or render it.
     """
     from mako.template import Template  # type: ignore[import-untyped]  # (pulls in pygments)
 
     try:
         rendered: str = Template(text=template).render_unicode(**context)
-    except Exception as error:  # any failure of the project template
+    except Exception as error:  # noqa: BLE001 - the project's template is code: it may raise anything
         raise _render_failure(error, template) from error
     return rendered
 
@@ -286,14 +292,14 @@ def render(template: str | bytes, context: Mapping[str, object]) -> str:
 def _encoded(text: str, encoding: str) -> bytes:
     """``text`` as ``template_to_file`` writes it: encoded, line endings kept.
 
-    Raises ValueError for an unknown encoding or a character it cannot hold.
+    Raises MergeFileError for an unknown encoding or a character it cannot hold.
     """
     try:
         return text.encode(encoding)
     except LookupError as error:
-        raise ValueError(f"unknown output_encoding {encoding!r}") from error
+        raise MergeFileError(f"unknown output_encoding {encoding!r}") from error
     except UnicodeEncodeError as error:
-        raise ValueError(
+        raise MergeFileError(
             f"the merge revision cannot be encoded as {encoding} (output_encoding): {error}"
         ) from error
 
@@ -322,7 +328,7 @@ def merge_file(
     rendered text in ``env.output_encoding``, line endings unchanged).  Raises
     FileExistsError when ``existing(path)``, MergeguardError for a revision
     id or ``file_template`` naming a file outside the version location, and
-    ValueError for anything Alembic would refuse or fail on (bad template,
+    MergeFileError for anything Alembic would refuse or fail on (bad template,
     timezone, encoding ...).
     """
     revision = rev_id if rev_id is not None else new_rev_id()

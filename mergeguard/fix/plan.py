@@ -69,7 +69,7 @@ def plan_merge(
     conflicts: Sequence[Diagnostic] = (),
 ) -> Plan:
     """One merge revision per line with conflicting heads (all its heads)."""
-    from mergeguard.fix.merge_file import merge_file, new_rev_id
+    from mergeguard.fix.merge_file import MergeFileError, merge_file, new_rev_id
 
     plan = Plan()
     side = target_side(scenario)
@@ -103,7 +103,7 @@ def plan_merge(
                     f"{exc.filename} already exists; mergeguard never overwrites a file",
                     hint="pass --rev-id with another id",
                 ) from exc
-            except ValueError as exc:
+            except MergeFileError as exc:
                 plan.refusals.append(f"cannot render script.py.mako: {exc}")
                 continue
             found = [d for d in conflicts if d.environment == env]
@@ -185,7 +185,7 @@ def plan_rebase(scenario: MergeScenario, read_file: FileReader) -> Plan:
                 plan.refusals.append(f"{script.path} is not in the working tree")
                 continue
             try:
-                after = repoint(before, new_down)
+                after = repoint(before, new_down, script.spans)
             except CodemodError as exc:
                 plan.refusals.append(f"{script.path}: {exc}")
                 continue

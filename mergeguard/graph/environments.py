@@ -36,13 +36,8 @@ from mergeguard.model import (
     MigrationScript,
 )
 from mergeguard.parse import READER_VERSION, read_modules
-from mergeguard.parse.header import (
-    ScriptRead,
-    is_self_contained,
-    read_script,
-    script_from_row,
-    script_to_row,
-)
+from mergeguard.parse.header import ScriptRead, read_script
+from mergeguard.parse.script_rows import is_self_contained, script_from_row, script_to_row
 from mergeguard.parse.values import (
     Dyn,
     Expr,

@@ -55,10 +55,6 @@ class Node:
     def is_branch_point(self) -> bool:
         return len(self.children) > 1
 
-    @property
-    def is_real_branch_point(self) -> bool:
-        return len(set(self.children) | set(self.dependents)) > 1
-
 
 @dataclass(frozen=True, slots=True)
 class RevisionGraph:

@@ -5,7 +5,7 @@ standard library's ``ast`` first (fast: the whole history goes through it on a
 cold cache) and falls back to libcst where ``ast`` cannot parse; ``exact=True``
 asks for libcst directly (files being reported on or rewritten).  Both give the
 same ``ModuleFacts``.  Where neither can parse a file (Python 2 syntax, a
-syntax error), ``parse.recover`` reads its header from tokens when that is
+syntax error), ``parse.header_tokens`` reads its header from tokens when that is
 unambiguous, so the revision keeps its place in the graph.
 """
 
@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from mergeguard.parse.bounds import TOO_DEEP, check_size
-from mergeguard.parse.reader import READER_VERSION, UnreadableSource, decode
+from mergeguard.parse.header_walk import READER_VERSION
+from mergeguard.parse.source import UnreadableSource, decode
 from mergeguard.parse.values import ModuleFacts
 
 __all__ = ["READER_VERSION", "read_module", "read_modules"]
@@ -41,7 +42,7 @@ def read_module(data: bytes, *, exact: bool = False) -> ModuleFacts:
 
 
 def _read_fast(text: str) -> ModuleFacts:
-    from mergeguard.parse.read_ast import read_ast
+    from mergeguard.parse.header_ast import read_ast
 
     try:
         return read_ast(text)
@@ -67,7 +68,7 @@ def _read_exact(text: str) -> ModuleFacts:
 
 
 def _read_cst(text: str) -> ModuleFacts:
-    from mergeguard.parse.read_cst import read_cst  # libcst only when needed
+    from mergeguard.parse.header_cst import read_cst  # libcst only when needed
 
     return read_cst(text)
 
@@ -75,7 +76,7 @@ def _read_cst(text: str) -> ModuleFacts:
 def _unparsable(text: str, problem: UnreadableSource) -> ModuleFacts:
     """Facts of a module no parser reads: the problem, plus the header the
     token-level reader recovers when it is unambiguous (else nothing)."""
-    from mergeguard.parse.recover import recover_header
+    from mergeguard.parse.header_tokens import recover_header
 
     recovered = recover_header(text) or ModuleFacts()
     return replace(recovered, error=problem.message, error_span=problem.span)

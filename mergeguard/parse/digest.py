@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import hashlib
 
-from mergeguard.parse.reader import UnreadableSource, decode
+from mergeguard.parse.source import UnreadableSource, decode
 
 
 def upgrade_digest(data: bytes) -> str:

@@ -195,7 +195,7 @@ class _Reading:
         culprit = first_unresolved(value)
         what = culprit.what if isinstance(culprit, Dyn) else "a value that is not a literal"
         binding = self.facts.binding(name)
-        ref = _first_ref(binding.value) if binding else None
+        ref = first_ref(binding.value) if binding else None
         spelled = ref.spelled if ref else name
         self.complete = False
         self.problems.append(
@@ -313,12 +313,12 @@ def _span_of(binding: Binding | None) -> Span | None:
     return binding.span if binding else None
 
 
-def _first_ref(value: Expr) -> Ref | None:
+def first_ref(value: Expr) -> Ref | None:
     """The first imported name in ``value``: the key a user would declare."""
     if isinstance(value, Ref):
         return value
     for part in value.items if isinstance(value, Seq) else getattr(value, "parts", ()):
-        found = _first_ref(part)
+        found = first_ref(part)
         if found:
             return found
     return None
@@ -337,101 +337,3 @@ def _describe(value: Expr) -> str:
     if isinstance(value, Seq):
         return "a sequence with an empty or non-string item" if value.items else "an empty tuple"
     return "a value that is not a literal"
-
-
-# -- cache rows ------------------------------------------------------------------
-# A script whose header is all literals and read without problems depends on
-# its own bytes only, so its facts can be cached by blob id as one flat row and
-# rebuilt without touching the reader again.  The path is not part of the row:
-# the same blob may live at several paths.
-
-
-def is_self_contained(facts: ModuleFacts) -> bool:
-    """True when no header value refers to another module."""
-    return all(
-        _first_ref(binding.value) is None
-        for binding in facts.bindings
-        if binding.name in HEADER_NAMES
-    )
-
-
-def _flat_spans(spans: Spans) -> list[int]:
-    """The seven spans as fourteen ints (0, 0 for a missing one)."""
-    flat: list[int] = []
-    for span in (
-        spans.revision,
-        spans.down_revision,
-        spans.branch_labels,
-        spans.depends_on,
-        spans.docstring,
-        spans.doc_revision_id,
-        spans.doc_revises,
-    ):
-        flat.extend((span.line, span.column) if span else (0, 0))
-    return flat
-
-
-_SPANS: dict[tuple[int, ...], Spans] = {}
-
-
-def _spans_from_flat(flat: object) -> Spans:
-    """Spans from their flat row; files of one template share line numbers,
-    so equal Spans are built once per run and shared (they are immutable)."""
-    if type(flat) is not list or len(flat) != 14 or any(type(x) is not int for x in flat):
-        raise ValueError("bad spans")
-    key = tuple(flat)
-    spans = _SPANS.get(key)
-    if spans is None:
-        pairs = [Span(flat[i], flat[i + 1]) if flat[i] else None for i in range(0, 14, 2)]
-        spans = _SPANS[key] = Spans(*pairs)
-    return spans
-
-
-def script_to_row(script: MigrationScript) -> list[object]:
-    return [
-        script.revision,
-        list(script.down_revisions),
-        list(script.branch_labels),
-        list(script.depends_on),
-        script.message,
-        _flat_spans(script.spans),
-        script.doc_revision_id,
-        None if script.doc_revises is None else list(script.doc_revises),
-        list(script.ignores),
-        script.complete,
-    ]
-
-
-def _strings(data: object) -> tuple[str, ...]:
-    if type(data) is not list or any(type(x) is not str for x in data):
-        raise ValueError("bad string list")
-    return tuple(data)
-
-
-def script_from_row(row: object, path: PurePosixPath, blob: str) -> MigrationScript:
-    """Inverse of script_to_row; raises ValueError on a damaged row (the cache
-    is untrusted input: every field is type-checked)."""
-    if type(row) is not list or len(row) != 10:
-        raise ValueError("bad row")
-    revision, down, labels, deps, message, spans, doc_id, doc_revs, ignores, complete = row
-    if (
-        type(revision) is not str
-        or type(message) is not str
-        or type(complete) is not bool
-        or not (doc_id is None or type(doc_id) is str)
-    ):
-        raise ValueError("bad row")
-    return MigrationScript(
-        path=path,
-        revision=revision,
-        down_revisions=_strings(down),
-        branch_labels=_strings(labels),
-        depends_on=_strings(deps),
-        message=message,
-        spans=_spans_from_flat(spans),
-        doc_revision_id=doc_id,
-        doc_revises=None if doc_revs is None else _strings(doc_revs),
-        ignores=_strings(ignores),
-        complete=complete,
-        blob=blob,
-    )

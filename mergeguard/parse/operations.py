@@ -10,7 +10,7 @@ handed to ``sqlops`` (a real SQL parser).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import libcst as cst
@@ -18,8 +18,10 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from mergeguard.model import Operation, Span
 from mergeguard.parse.bounds import TOO_DEEP, TOO_LARGE, check_size
-from mergeguard.parse.read_cst import parse_module
-from mergeguard.parse.reader import UnreadableSource, decode
+from mergeguard.parse.header_cst import parse_module
+from mergeguard.parse.op_args import NotLiteral, OpCall, dotted, optional_text, text_value
+from mergeguard.parse.opcalls import operations_of
+from mergeguard.parse.source import UnreadableSource, decode
 
 # op methods that do not change the schema (or only move data)
 _NOT_SCHEMA = frozenset(
@@ -39,42 +41,12 @@ _NOT_SCHEMA = frozenset(
 _HARMLESS = ("print", "logger.", "log.", "logging.", "LOG.", "warnings.warn")
 
 
-class NotLiteral(Exception):
-    """An argument whose value is only known at run time."""
-
-
 @dataclass(frozen=True, slots=True)
 class _Batch:
     """A ``batch_alter_table`` alias: the table its calls apply to."""
 
     table: str | None
     schema: str | None
-
-
-@dataclass
-class OpCall:
-    """One call's arguments bound to parameter names (positional first)."""
-
-    method: str
-    node: cst.Call
-    table: str | None  # from a batch alias
-    schema: str | None
-    span: Span
-    why: str  # non-empty: recorded as opaque for this reason
-
-    def args(self, names: Sequence[str]) -> dict[str, cst.BaseExpression]:
-        bound: dict[str, cst.BaseExpression] = {}
-        positional = [a for a in self.node.args if a.keyword is None and not a.star]
-        for name, arg in zip(names, positional, strict=False):
-            bound[name] = arg.value
-        for index, arg in enumerate(positional[len(names) :]):
-            bound[f"*{index}"] = arg.value
-        for arg in self.node.args:
-            if arg.keyword is not None:
-                bound[arg.keyword.value] = arg.value
-            elif arg.star:
-                raise NotLiteral("*args")
-        return bound
 
 
 def read_operations(data: bytes) -> tuple[Operation, ...]:
@@ -223,8 +195,6 @@ class _Walker:
             )
 
     def record(self, call: OpCall, batch: bool) -> None:
-        from mergeguard.parse.opcalls import operations_of  # the per-method readers
-
         try:
             operations = operations_of(call, batch, self.module)
         except (NotLiteral, KeyError, ValueError) as exc:
@@ -250,57 +220,3 @@ def _is_dispatch(node: cst.Call) -> bool:
     return (
         isinstance(func, cst.Subscript) and dotted(getattr(func.value, "func", func)) == "globals"
     )
-
-
-def dotted(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = dotted(node.value)
-        return f"{base}.{node.attr.value}" if base else None
-    return None
-
-
-def text_value(node: cst.BaseExpression | None) -> str:
-    """A literal string argument (``op.f('x')`` and ``sa.text('...')`` too)."""
-    value = literal(node)
-    if not isinstance(value, str):
-        raise NotLiteral("a string was expected")
-    return value
-
-
-def optional_text(node: cst.BaseExpression | None) -> str | None:
-    if node is None:
-        return None
-    value = literal(node)
-    if value is not None and not isinstance(value, str):
-        raise NotLiteral("a string or None was expected")
-    return value
-
-
-Literal = str | bool | None | list["Literal"]
-
-
-def literal(node: cst.BaseExpression | None) -> Literal:
-    """The value of a literal argument; raises NotLiteral for anything else."""
-    if node is None:
-        return None
-    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-        value = node.evaluated_value
-        if isinstance(value, str):
-            return value
-        raise NotLiteral("a bytes or f-string value")
-    if isinstance(node, cst.Name) and node.value in ("None", "True", "False"):
-        return {"None": None, "True": True, "False": False}[node.value]
-    if isinstance(node, (cst.List, cst.Tuple)):
-        return [literal(e.value) for e in node.elements]
-    if isinstance(node, cst.Call) and dotted(node.func) in (
-        "op.f",
-        "f",
-        "sa.text",
-        "text",
-        "sqlalchemy.text",
-    ):
-        if len(node.args) == 1:
-            return literal(node.args[0].value)
-    raise NotLiteral(type(node).__name__)

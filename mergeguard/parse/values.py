@@ -74,7 +74,7 @@ class ModuleFacts:
 
     ``error`` is set (with ``error_span``) when the bytes are not Python that
     can be read: then the other fields are empty, or hold the header that
-    ``parse.recover`` read from the tokens of a file with a syntax error (its
+    ``parse.header_tokens`` read from the tokens of a file with a syntax error (its
     header names and docstring only).  ``ignores`` are the codes of
     ``# mergeguard: ignore[...]`` comments on the ``down_revision`` lines.
     """

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from mergeguard.model import Span
 from mergeguard.parse.bounds import string_end
-from mergeguard.parse.reader import ignore_codes
+from mergeguard.parse.header_walk import ignore_codes
 from mergeguard.parse.values import HEADER_NAMES, Binding, Expr, Lit, ModuleFacts, Seq
 
 _SPACE = re.compile(r"[ \t\f]+")

@@ -12,20 +12,19 @@ from collections.abc import Iterator
 
 from mergeguard.model import Span
 from mergeguard.parse.bounds import TOO_DEEP, nesting
-from mergeguard.parse.reader import (
+from mergeguard.parse.header_walk import (
     AssignEvent,
     DeleteEvent,
     Event,
     ImportEvent,
     NameResolver,
     OpaqueEvent,
-    UnreadableSource,
     assemble,
     char_column,
     relative_target,
-    syntax_message,
     token_span,
 )
+from mergeguard.parse.source import UnreadableSource, syntax_message
 from mergeguard.parse.values import (
     HEADER_NAMES,
     MAX_VALUE_DEPTH,

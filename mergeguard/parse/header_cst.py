@@ -14,18 +14,18 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from mergeguard.model import Span
 from mergeguard.parse.bounds import TOO_DEEP, check_nesting
-from mergeguard.parse.reader import (
+from mergeguard.parse.header_walk import (
     AssignEvent,
     DeleteEvent,
     Event,
     ImportEvent,
     NameResolver,
     OpaqueEvent,
-    UnreadableSource,
     assemble,
     relative_target,
     token_span,
 )
+from mergeguard.parse.source import UnreadableSource
 from mergeguard.parse.values import (
     HEADER_NAMES,
     MAX_VALUE_DEPTH,
@@ -198,7 +198,7 @@ def _names_in(target: cst.CSTNode) -> Iterator[str]:
 
 
 def _compound_events(node: cst.CSTNode, what: str, positions: Positions) -> Iterator[Event]:
-    """Mirror of read_ast._compound_events (same order, same names)."""
+    """Mirror of header_ast._compound_events (same order, same names)."""
     assigned: list[str] = []
     for child in _walk_statements(node):
         if isinstance(child, (cst.Import, cst.ImportFrom)):
