@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,16 +56,8 @@ def cli(directory: Path | None) -> None:
 @arguments.common_options
 def heads(ref: str | None, fmt: str, **common: Any) -> None:
     """Show the heads of every environment, like `alembic heads`."""
-    from mergeguard.report import jsonout, text
-
     reads, diagnostics = _read(ref, common)
-    if fmt == "json":
-        click.echo(jsonout.heads_document(reads, diagnostics))
-    else:
-        click.echo(text.heads_text(reads), nl=False)
-        if diagnostics:
-            text.render_diagnostics(output.stdout_console(), diagnostics)
-        output.summary(diagnostics)
+    output.heads(fmt, reads, diagnostics)
     output.finish(diagnostics)
 
 
@@ -88,21 +81,8 @@ def graph(
     with a new column only where the history forks.  RANGE is A..B: draw what
     merging A and B would leave, marking with `+` the revisions each side adds.
     """
-    from mergeguard.report import graphviews, text
-
     reads, diagnostics, marks = _graph_reads(range_spec, ref, common)
-    if fmt == "json":
-        click.echo(graphviews.graph_document(reads, diagnostics, marks, limit))
-    elif fmt == "dot":
-        click.echo(graphviews.dot(reads, marks, limit), nl=False)
-    elif fmt == "mermaid":
-        click.echo(graphviews.mermaid(reads, marks, limit), nl=False)
-    else:
-        console = output.stdout_console()
-        for read in reads:
-            console.print(graphviews.tree(read, marks, limit))
-        text.render_diagnostics(console, diagnostics)
-        output.summary(diagnostics)
+    output.graph(fmt, reads, diagnostics, marks, limit)
     output.finish(diagnostics)
 
 
@@ -116,13 +96,7 @@ def _graph_reads(
     if range_spec is None:
         reads, diagnostics = _read(ref, common)
         return reads, diagnostics, None
-    if ref is not None:
-        raise click.UsageError("give either RANGE or --ref, not both")
-    if ".." not in range_spec:
-        raise click.BadParameter(
-            f"{range_spec!r} is not a range A..B (to draw one commit: --ref {range_spec})",
-            param_hint="RANGE",
-        )
+    arguments.require_range(range_spec, ref)
     return pipeline.read_range(arguments.make_options(**common), range_spec, warn=output.note)
 
 
@@ -168,15 +142,12 @@ def check(
     from mergeguard.app.pipeline import ApplyRequest, CheckRequest
 
     chosen, skipped = arguments.selectors(select), arguments.selectors(ignore)
-    wants = fmt in ("text", "markdown") or summary is not None
     request = CheckRequest(
         arguments.make_options(**common),
         range_spec,
         staged=staged,
         select=chosen,
         ignore=skipped,
-        schema_changes=wants,
-        charts=fmt == "markdown" or summary is not None,
         apply=ApplyRequest(url) if apply_ else None,
     )
     with output.annotated_errors(fmt, summary):
@@ -188,7 +159,14 @@ def _run_check(request: CheckRequest, fmt: str, summary: Path | None = None) -> 
     """Check, print the report in ``fmt`` (and append Markdown to ``summary``),
     return the report (the caller decides the exit code; ``demo`` uses it too)."""
     from mergeguard.app import pipeline
+    from mergeguard.report.render import CHART_FORMATS, SCHEMA_CHANGE_FORMATS
 
+    shown = {fmt, "markdown"} if summary is not None else {fmt}
+    request = replace(
+        request,
+        schema_changes=bool(shown & SCHEMA_CHANGE_FORMATS),
+        charts=bool(shown & CHART_FORMATS),
+    )
     report = pipeline.check(request, warn=output.note, progress=output.apply_progress)
     output.emit(fmt, report)
     if summary is not None:
@@ -215,14 +193,13 @@ def demo(directory: Path | None) -> None:
     on it.  Exit 0 when the demo shows what it should (MG102).
     """
     from mergeguard.app import demo as demo_repository
+    from mergeguard.app.pipeline import CheckRequest
 
     if directory is not None:
         directory = arguments.start_directory(directory)  # relative to `mergeguard -C DIR demo`
         reason = demo_repository.unusable_reason(directory)
         if reason:
             raise click.BadParameter(f"{reason}; pass a new or empty directory", param_hint="DIR")
-    from mergeguard.app.pipeline import CheckRequest
-
     built = demo_repository.build(directory)
     click.echo(demo_repository.story(built), err=True)
     request = CheckRequest(arguments.make_options(directory=built.root), demo_repository.RANGE)
@@ -335,18 +312,18 @@ def apply_command(
     dropped afterwards.  A module the migrations import that is not installed
     here is exit 3: run apply where `alembic upgrade` runs.
     """
-    from mergeguard.app.pipeline import ApplyRequest, CheckRequest
+    from mergeguard.app import pipeline
+    from mergeguard.report.render import CHART_FORMATS
 
-    request = CheckRequest(
+    request = pipeline.CheckRequest(
         arguments.make_options(**common),
         spec,
         single_ref=bool(spec and ".." not in spec),
         families=GRAPH_RULES,
-        apply=ApplyRequest(url, orders, timeout, selected=False),
+        charts=fmt in CHART_FORMATS,  # no schema changes: apply proves, it does not diff
+        apply=pipeline.ApplyRequest(url, orders, timeout, selected=False),
     )
     with output.annotated_errors(fmt):
-        from mergeguard.app import pipeline
-
         report = pipeline.check(request, warn=output.note, progress=output.apply_progress)
     output.emit(fmt, report)
     raise SystemExit(for_findings(report.counts))

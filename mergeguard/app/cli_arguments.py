@@ -105,3 +105,14 @@ def selectors(values: Sequence[str]) -> tuple[str, ...]:
     if unknown:
         raise click.BadParameter(f"no rule is named {', '.join(unknown)} (see `mergeguard rules`)")
     return found
+
+
+def require_range(range_spec: str, ref: str | None) -> None:
+    """``graph RANGE``: a range A..B, and not with ``--ref``."""
+    if ref is not None:
+        raise click.UsageError("give either RANGE or --ref, not both")
+    if ".." not in range_spec:
+        raise click.BadParameter(
+            f"{range_spec!r} is not a range A..B (to draw one commit: --ref {range_spec})",
+            param_hint="RANGE",
+        )

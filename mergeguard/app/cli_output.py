@@ -16,7 +16,8 @@ from mergeguard.app.exit_codes import for_findings
 
 if TYPE_CHECKING:
     from mergeguard.fix.run import Outcome
-    from mergeguard.model import Diagnostic, Report
+    from mergeguard.graph.environments import EnvironmentRead
+    from mergeguard.model import Diagnostic, RangeMarks, Report
 
 
 def note(message: str) -> None:
@@ -120,3 +121,40 @@ def fix_outcome(outcome: Outcome, mode: str, dry_run: bool) -> None:
         click.echo(f"mergeguard: cannot fix: {printable(refusal)}", err=True)
     if not outcome.plan.patches and not outcome.plan.refusals:
         click.echo("mergeguard: nothing to fix: no conflicting heads", err=True)
+
+
+def heads(fmt: str, reads: Sequence[EnvironmentRead], diagnostics: Sequence[Diagnostic]) -> None:
+    """``heads``: JSON, or the heads as ``alembic heads`` prints them, then the problems."""
+    from mergeguard.report import jsonout, text
+
+    if fmt == "json":
+        click.echo(jsonout.heads_document(reads, diagnostics))
+        return
+    click.echo(text.heads_text(reads), nl=False)
+    if diagnostics:
+        text.render_diagnostics(stdout_console(), diagnostics)
+    summary(diagnostics)
+
+
+def graph(
+    fmt: str,
+    reads: Sequence[EnvironmentRead],
+    diagnostics: Sequence[Diagnostic],
+    marks: RangeMarks | None,
+    limit: int | None,
+) -> None:
+    """``graph``: JSON, dot, Mermaid, or the tree of each environment, then the problems."""
+    from mergeguard.report import graphviews, text
+
+    if fmt == "json":
+        click.echo(graphviews.graph_document(reads, diagnostics, marks, limit))
+    elif fmt == "dot":
+        click.echo(graphviews.dot(reads, marks, limit), nl=False)
+    elif fmt == "mermaid":
+        click.echo(graphviews.mermaid(reads, marks, limit), nl=False)
+    else:
+        console = stdout_console()
+        for read in reads:
+            console.print(graphviews.tree(read, marks, limit))
+        text.render_diagnostics(console, diagnostics)
+        summary(diagnostics)

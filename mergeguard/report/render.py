@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 FORMATS = ("text", "json", "github", "sarif", "markdown")
+# What a format shows beyond the findings (the pipeline computes it only when asked)
+SCHEMA_CHANGE_FORMATS = frozenset({"text", "markdown"})  # what each side does to the schema
+CHART_FORMATS = frozenset({"markdown"})  # the range's flowcharts
 
 _RENDERERS: dict[str, Callable[[Report], str]] = {
     "json": lambda report: jsonout.check_document(report) + "\n",
