@@ -8,6 +8,7 @@ immutable.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Literal
@@ -218,19 +219,6 @@ class Config:
     settings: ToolSettings = field(default_factory=ToolSettings)
 
 
-@dataclass(frozen=True, slots=True)
-class EnvironmentReport:
-    """What ``heads`` / ``graph`` report for one environment at one snapshot."""
-
-    name: str
-    origin: str
-    heads: tuple[str, ...]
-    effective_heads: tuple[str, ...]
-    bases: tuple[str, ...]
-    revisions: tuple[str, ...]
-    branch_labels: tuple[tuple[str, str], ...]
-
-
 AddedBy = Literal["ours", "theirs", "both"]
 
 
@@ -254,3 +242,104 @@ class RangeMarks:
         if side == "both":
             return f"{self.theirs}, {self.ours}"
         return self.ours if side == "ours" else self.theirs
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Findings by severity: the one place errors and warnings are counted."""
+
+    errors: int = 0
+    warnings: int = 0
+
+    @classmethod
+    def of(cls, diagnostics: Iterable[Diagnostic]) -> Counts:
+        found = [d.severity for d in diagnostics]
+        errors = found.count("error")
+        return cls(errors, len(found) - errors)
+
+
+@dataclass(frozen=True, slots=True)
+class SideSummary:
+    """One side of a check as the reports name it: its role, label and commit."""
+
+    role: str
+    label: str
+    sha: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioSummary:
+    """What a check compared: ``kind`` (range, merge, tree), the merge base and
+    the two sides, whether there is a base, and the files both sides changed
+    differently (the merge takes ours)."""
+
+    kind: str
+    base: SideSummary
+    theirs: SideSummary
+    ours: SideSummary
+    has_base: bool = True
+    conflicts: tuple[PurePosixPath, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentSummary:
+    """One environment of the checked tree: where it was read, the migration
+    files read, and the heads of its graph."""
+
+    name: str
+    origin: str
+    files: tuple[PurePosixPath, ...] = ()
+    heads: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RangeChart:
+    """What the picture of one environment's range needs (Markdown's flowchart):
+    the fork points, the revisions each side added since the merge base (in
+    that side's graph order) and the heads the merge would leave."""
+
+    environment: str
+    forks: tuple[str, ...]
+    theirs: tuple[MigrationScript, ...]
+    ours: tuple[MigrationScript, ...]
+    merged_heads: tuple[str, ...] = ()
+
+
+SchemaChanges = tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...]
+
+
+def schema_changes_of(changes: Mapping[str, Mapping[str, Iterable[str]]]) -> SchemaChanges:
+    """Environment -> side label -> changes, as nested tuples (a frozen value)."""
+    return tuple(
+        (env, tuple((label, tuple(items)) for label, items in sides.items()))
+        for env, sides in changes.items()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The result of one check, everything a format prints: the findings, the
+    scenario compared, the environments read, and (when the format asked for
+    them) what each side does to the schema and the range's pictures."""
+
+    diagnostics: tuple[Diagnostic, ...]
+    scenario: ScenarioSummary
+    environments: tuple[EnvironmentSummary, ...] = ()
+    schema_changes: SchemaChanges = ()
+    charts: tuple[RangeChart, ...] = ()
+
+    @property
+    def counts(self) -> Counts:
+        return Counts.of(self.diagnostics)
+
+    @property
+    def failed(self) -> bool:
+        """True when a finding is at error severity (the command exits 1)."""
+        return self.counts.errors > 0
+
+    def changes(self) -> dict[str, dict[str, list[str]]]:
+        """``schema_changes`` as mappings (environment -> side label -> changes)."""
+        return {
+            env: {label: list(items) for label, items in sides}
+            for env, sides in self.schema_changes
+        }

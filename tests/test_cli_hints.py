@@ -16,7 +16,8 @@ from conftest import RepoBuilder
 from test_formats import assert_valid_sarif
 
 from mergeguard.app.cli import main
-from mergeguard.app.workspace import Options, Workspace, parse_range
+from mergeguard.app.scenarios import parse_range
+from mergeguard.app.workspace import Options, Workspace
 from mergeguard.errors import BadArgument
 from mergeguard.report import github
 from mergeguard.rules.run import evaluate

@@ -19,9 +19,9 @@ import pytest
 from conftest import RepoBuilder
 
 from mergeguard.app.cli import main
-from mergeguard.graph.scenario import RANGE, MergeScenario, Side
-from mergeguard.model import Diagnostic, Location
-from mergeguard.report import formats, github, markdown, rangechart, sarif
+from mergeguard.graph.scenario import RANGE
+from mergeguard.model import Diagnostic, Location, Report, ScenarioSummary, SideSummary
+from mergeguard.report import github, markdown, rangechart, render, sarif
 from mergeguard.rules.catalogue import RULES
 
 RANGE_SPEC = "main..feature"
@@ -218,13 +218,12 @@ def test_sarif_is_valid_and_points_at_the_findings(
     assert again["runs"][0]["results"] == results  # fingerprints are stable
 
 
-def bare_scenario() -> MergeScenario:
-    def side(role: str, label: str) -> Side:
-        return Side(role, label, f"{label}@0000000", None, {})
-
-    return MergeScenario(
-        RANGE, side("base", "base"), side("theirs", "main"), side("ours", "topic"), side("m", "m")
+def bare_report(diagnostics: tuple[Diagnostic, ...] = ()) -> Report:
+    base, theirs, ours = (
+        SideSummary(r, n) for r, n in (("base", "base"), ("theirs", "main"), ("ours", "topic"))
     )
+    scenario = ScenarioSummary(RANGE, base, theirs, ours)
+    return Report(diagnostics, scenario)
 
 
 def test_sarif_without_location_and_with_odd_paths_is_valid() -> None:
@@ -238,7 +237,7 @@ def test_sarif_without_location_and_with_odd_paths_is_valid() -> None:
         environment="alembic",
     )
     nowhere = Diagnostic("MG104", "new-unlabeled-base", "warning", "no file", None)
-    document = sarif.document(bare_scenario(), [odd, nowhere])
+    document = sarif.document(bare_report((odd, nowhere)))
     assert_valid_sarif(document)
     first, second = document["runs"][0]["results"]  # type: ignore[index]
     uri = first["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
@@ -368,6 +367,6 @@ def test_markdown_cells_and_mermaid_ids_are_escaped() -> None:
 
 def test_render_rejects_unknown_formats() -> None:
     with pytest.raises(ValueError, match="yaml"):
-        formats.render("yaml", bare_scenario(), ())
-    assert formats.render("github", bare_scenario(), ()) == ""
-    assert formats.render("markdown", bare_scenario(), ()).startswith("### mergeguard: no problems")
+        render.render("yaml", bare_report())
+    assert render.render("github", bare_report()) == ""
+    assert render.render("markdown", bare_report()).startswith("### mergeguard: no problems")

@@ -14,6 +14,7 @@ dates, no global or system configuration, and none of the caller's
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -337,3 +338,37 @@ def upgrade() -> None:
 def downgrade() -> None:
     ${downgrades if downgrades else "pass"}
 '''
+
+
+def story(built: DemoRepository) -> str:
+    """The narrative before the findings (for stderr: stdout is the findings)."""
+    base, ours, theirs = built.base, built.ours, built.theirs
+    lines = [
+        f"mergeguard demo: a throwaway git repository in {built.root}",
+        "",
+        f"  main     {base.revision} {base.message} <- {theirs.revision} {theirs.message}",
+        f"  feature  {base.revision} {base.message} <- {ours.revision} {ours.message}",
+        "",
+        f"Two branches each added a migration on {base.revision}; git merges them cleanly",
+        "(they are different files), but Alembic would then have two heads and",
+        "`alembic upgrade head` would fail.  Here is what mergeguard sees:",
+        "",
+        "$ mergeguard check main..feature",
+    ]
+    return "\n".join(lines)
+
+
+def next_steps(built: DemoRepository) -> str:
+    """The commands to try next, after the findings (for stderr)."""
+    steps = [
+        (
+            "git switch feature && mergeguard fix --rebase main..feature",
+            f"re-point {built.ours.revision} onto {built.theirs.revision}",
+        ),
+        ("git merge feature && mergeguard fix --merge", "or merge, then write the merge revision"),
+    ]
+    width = max(len(command) for command, _ in steps)
+    lines = ["", "Next, try the fixes in the demo repository:"]
+    lines.append(f"  cd {shlex.quote(str(built.root))}")
+    lines += [f"  {command.ljust(width)}   # {why}" for command, why in steps]
+    return "\n".join(lines)

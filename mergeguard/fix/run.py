@@ -1,23 +1,34 @@
-"""``mergeguard fix``: plan against the scenario, verify, write (the edge).
+"""``mergeguard fix``: plan against the scenario, verify, write.
 
-The workspace supplies the scenario and the working tree; ``plan`` decides;
-``apply`` writes.  Nothing is written when anything refuses.
+The application (app/fixing.py) supplies what a fix works on: the working
+tree's root and snapshot, the scenario, and the Report of its schema findings
+under the project's own select / ignore; ``plan`` decides; ``apply`` writes.
+Nothing is written when anything refuses.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
+from pathlib import Path, PurePosixPath
 
-from mergeguard.errors import MergeguardError
 from mergeguard.fix import apply
 from mergeguard.fix.plan import MergeOptions, Plan, plan_merge, plan_rebase
-from mergeguard.graph.scenario import RANGE
-from mergeguard.model import Diagnostic, Environment, MigrationScript
+from mergeguard.git.snapshot import Snapshot
+from mergeguard.graph.scenario import MergeScenario
+from mergeguard.model import Diagnostic, Environment, MigrationScript, Report
 
-if TYPE_CHECKING:
-    from mergeguard.app.workspace import Workspace
+
+@dataclass(frozen=True, slots=True)
+class FixInputs:
+    """What a fix works on: ``root`` the working tree (where files are
+    written), ``tree`` its snapshot (for the merge template), ``scenario``
+    the scenario of ``check``, and ``conflicts`` the Report of its schema
+    rules (MG2) under the project's select / ignore."""
+
+    root: Path
+    tree: Snapshot
+    scenario: MergeScenario
+    conflicts: Report
 
 
 @dataclass
@@ -27,9 +38,8 @@ class Outcome:
 
 
 def run(
-    workspace: Workspace,
+    inputs: FixInputs,
     mode: str,
-    range_spec: str | None,
     *,
     message: str | None,
     rev_id: str | None,
@@ -37,19 +47,10 @@ def run(
     allow_conflicts: bool = False,
 ) -> Outcome:
     """Plan the fix; write it unless ``dry_run`` or something refused.  Both
-    modes run the schema rules on the sides first: a merge file records their
+    modes take the schema findings of the sides: a merge file records their
     conflicts in a comment; a rebase, which would hide them in a line of
     revisions, writes nothing while there are any (unless ``allow_conflicts``)."""
-    root = workspace.repo.work_tree
-    if root is None:
-        raise MergeguardError(
-            "a bare repository has no working tree to fix",
-            hint="run mergeguard fix in a clone with a working tree",
-        )
-    scenario = workspace.scenario(range_spec)
-    if mode == "rebase" and scenario.kind == RANGE:
-        _require_checked_out(workspace, range_spec or "")
-    tree = workspace.snapshot()
+    root, tree, scenario = inputs.root, inputs.tree, inputs.scenario
 
     def template_of(environment: Environment) -> bytes | None:
         if environment.script_location is None:
@@ -65,11 +66,7 @@ def run(
     def exists(path: PurePosixPath) -> bool:
         return (root / path).exists()
 
-    from mergeguard.rules.run import Selection, evaluate
-
-    chosen = workspace.selection()  # the project's own select / ignore, as `check` has them
-    found = evaluate(scenario, Selection(select=("MG2",)))
-    conflicts = [d for d in found if chosen.allows(d.code, d.name)]
+    conflicts = list(inputs.conflicts.diagnostics)
     if mode == "merge":
         plan = plan_merge(scenario, MergeOptions(message, rev_id), template_of, exists, conflicts)
     else:
@@ -100,16 +97,4 @@ def _hold_on_conflicts(plan: Plan, conflicts: list[Diagnostic], allow_conflicts:
             f"the sides conflict in the schema ({len(errors)} finding(s) above): re-pointing "
             "the revisions would not make them run apart; resolve the conflicts first, or "
             "pass --allow-conflicts to re-point them anyway"
-        )
-
-
-def _require_checked_out(workspace: Workspace, range_spec: str) -> None:
-    """--rebase rewrites files in the working tree: B of A..B must be HEAD."""
-    from mergeguard.app.workspace import parse_range
-
-    _, right = parse_range(range_spec)
-    if right and workspace.repo.resolve(right) != workspace.repo.resolve("HEAD"):
-        raise MergeguardError(
-            f"{right} is not checked out: fix --rebase rewrites its files in the working tree",
-            hint=f"git switch {right}, then run it again",
         )

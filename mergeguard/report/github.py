@@ -12,10 +12,7 @@ the command.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from mergeguard.graph.scenario import MergeScenario
-from mergeguard.model import Diagnostic
+from mergeguard.model import Diagnostic, Report
 from mergeguard.report.escaping import escape_char
 
 _DATA_ESCAPES = (("%", "%25"), ("\r", "%0D"), ("\n", "%0A"))
@@ -77,7 +74,7 @@ def cannot_run(message: str, hint: str | None) -> str:
     return f"::error title={escape_property('mergeguard could not run')}::{escape_data(body)}"
 
 
-def render(scenario: MergeScenario, diagnostics: Sequence[Diagnostic]) -> str:
-    """Every finding as a workflow command, in the order given, each ending in a
-    newline; the empty string when there is nothing to report."""
-    return "".join(annotation(item) + "\n" for item in diagnostics)
+def render(report: Report) -> str:
+    """Every finding as a workflow command, in the report's order, each ending
+    in a newline; the empty string when there is nothing to report."""
+    return "".join(annotation(item) + "\n" for item in report.diagnostics)

@@ -6,8 +6,7 @@ import json
 from collections.abc import Sequence
 
 from mergeguard.graph.environments import EnvironmentRead
-from mergeguard.graph.scenario import MergeScenario
-from mergeguard.model import Diagnostic
+from mergeguard.model import Counts, Diagnostic, Report
 
 
 def diagnostic_dict(item: Diagnostic) -> dict[str, object]:
@@ -31,8 +30,8 @@ def diagnostic_dict(item: Diagnostic) -> dict[str, object]:
 
 
 def summary(diagnostics: Sequence[Diagnostic]) -> dict[str, int]:
-    errors = sum(1 for d in diagnostics if d.severity == "error")
-    return {"errors": errors, "warnings": len(diagnostics) - errors}
+    counts = Counts.of(diagnostics)
+    return {"errors": counts.errors, "warnings": counts.warnings}
 
 
 def environment_summary(read: EnvironmentRead) -> dict[str, object]:
@@ -68,8 +67,9 @@ def heads_document(reads: Sequence[EnvironmentRead], diagnostics: Sequence[Diagn
     return json.dumps(document, indent=2)
 
 
-def check_document(scenario: MergeScenario, diagnostics: Sequence[Diagnostic]) -> str:
+def check_document(report: Report) -> str:
     """``mergeguard/check/1``: the range's shas, the findings, the counts."""
+    scenario, diagnostics = report.scenario, report.diagnostics
     document = {
         "schema": "mergeguard/check/1",
         "range": {

@@ -15,10 +15,9 @@ inside code spans only unprintable characters need escaping.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
-from mergeguard.graph.scenario import MergeScenario
-from mergeguard.model import Diagnostic
+from mergeguard.model import Counts, Diagnostic, Report
 from mergeguard.report.escaping import printable
 from mergeguard.report.rangechart import flowchart
 from mergeguard.report.text import describe
@@ -32,9 +31,9 @@ def _plural(count: int, word: str) -> str:
 
 def verdict(diagnostics: Sequence[Diagnostic]) -> str:
     """The title line: ``### mergeguard: 1 error, 2 warnings`` or ``... no problems``."""
-    errors = sum(1 for d in diagnostics if d.severity == "error")
-    warnings = len(diagnostics) - errors
-    counts = [_plural(n, word) for n, word in ((errors, "error"), (warnings, "warning")) if n]
+    found = Counts.of(diagnostics)
+    pairs = ((found.errors, "error"), (found.warnings, "warning"))
+    counts = [_plural(n, word) for n, word in pairs if n]
     return f"### mergeguard: {', '.join(counts) or 'no problems'}"
 
 
@@ -118,37 +117,33 @@ def hint_lines(diagnostics: Sequence[Diagnostic]) -> list[str]:
     return ["**Hints**", "", *bullets] if bullets else []
 
 
-def _charts(scenario: MergeScenario, diagnostics: Sequence[Diagnostic]) -> list[str]:
+def _charts(report: Report) -> list[str]:
     lines: list[str] = []
-    for env in scenario.environments():
-        chart = flowchart(scenario, env, diagnostics)
-        if chart is not None:
-            title = f"#### Revision graph of {_code_span(printable(env))}"
-            lines += ["", title, "", "```mermaid", chart, "```"]
+    for chart in report.charts:
+        title = f"#### Revision graph of {_code_span(printable(chart.environment))}"
+        text = flowchart(chart, report.scenario, report.diagnostics)
+        lines += ["", title, "", "```mermaid", text, "```"]
     return lines
 
 
-def render(
-    scenario: MergeScenario,
-    diagnostics: Sequence[Diagnostic],
-    changes: Mapping[str, Mapping[str, list[str]]] | None = None,
-) -> str:
-    """The whole Markdown document, ending in a newline.  ``changes`` is what
-    each side does to the schema, per environment (a reviewer sees the
-    overlap at a glance)."""
-    lines = [verdict(diagnostics), "", f"Checked {escape_text(describe(scenario))}."]
+def render(report: Report) -> str:
+    """The whole Markdown document, ending in a newline.  The report's schema
+    changes show what each side does to the schema, per environment (a
+    reviewer sees the overlap at a glance)."""
+    diagnostics = report.diagnostics
+    lines = [verdict(diagnostics), "", f"Checked {escape_text(describe(report.scenario))}."]
     if diagnostics:
         lines += ["", *findings_table(diagnostics)]
         hints = hint_lines(diagnostics)
         if hints:
             lines += ["", *hints]
-    for env, sides in (changes or {}).items():
+    for env, sides in report.schema_changes:
         lines += ["", f"**Schema changes** ({_code_span(printable(env))})", ""]
         lines += [
             f"- {escape_text(label)}: {escape_text(', '.join(items) or 'none')}"
-            for label, items in sides.items()
+            for label, items in sides
         ]
-    lines += _charts(scenario, diagnostics)
+    lines += _charts(report)
     return "\n".join(lines) + "\n"
 
 

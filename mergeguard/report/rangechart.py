@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from mergeguard.graph.queries import conflict_groups, fork_points
 from mergeguard.graph.scenario import MergeScenario, Side, added_revisions
-from mergeguard.model import Diagnostic, MigrationScript
+from mergeguard.model import Diagnostic, MigrationScript, RangeChart, ScenarioSummary
 from mergeguard.report.escaping import printable
 
 SIDE_LIMIT = 40  # revisions drawn per side; older ones fold into one node
@@ -80,23 +80,24 @@ class _Chart:
         """The node a ``group`` revision's parent edge points at."""
         return self.ids[group].get(revision) or self.context_node(revision)
 
-    def side(self, group: str, side: Side, env: str, added: dict[str, MigrationScript]) -> None:
-        """One subgraph with the revisions ``side`` added (the newest ``SIDE_LIMIT``)."""
-        graph = side.graph(env)
-        order = [r for r in graph.topological() if r in added] if graph else list(added)
+    def side(self, group: str, title: str, added: Sequence[MigrationScript]) -> None:
+        """One subgraph with the revisions a side added (the newest ``SIDE_LIMIT``),
+        ``added`` in that side's graph order."""
+        order = [script.revision for script in added]
         kept, folded = order[-SIDE_LIMIT:], order[:-SIDE_LIMIT]
-        lines = [f"  subgraph side_{group}[{label(side.label)}]"]
+        lines = [f"  subgraph side_{group}[{label(title)}]"]
         if not kept:
             lines.append(f"    {group}__none[{label('no new revisions')}]")
+        scripts = {script.revision: script for script in added}
         for revision in kept:
             ident = self.ids[group][revision] = node_id(group, revision)
-            lines.append(f"    {ident}[{label(_summary(added[revision]))}]")
+            lines.append(f"    {ident}[{label(_summary(scripts[revision]))}]")
         if folded:
             more = f"{group}__more"
             lines.append(f"    {more}[{label(f'… {len(folded)} earlier revisions')}]")
             self.ids[group].update(dict.fromkeys(folded, more))
         self.subgraphs += [*lines, "  end"]
-        self.link(group, [added[r] for r in order])
+        self.link(group, added)
 
     def link(self, group: str, scripts: Sequence[MigrationScript]) -> None:
         """Edges from each drawn revision of ``group`` to its parents."""
@@ -133,30 +134,58 @@ class _Chart:
         )
 
 
-def flowchart(scenario: MergeScenario, env: str, diagnostics: Sequence[Diagnostic]) -> str | None:
-    """The range's flowchart for ``env``, or None when there is no merge base or
-    neither side added a revision there."""
+def _added_in_order(
+    side: Side, env: str, added: dict[str, MigrationScript]
+) -> tuple[MigrationScript, ...]:
+    """``added`` in the order of the side's graph (as found, without a graph)."""
+    graph = side.graph(env)
+    order = [r for r in graph.topological() if r in added] if graph else list(added)
+    return tuple(added[r] for r in order)
+
+
+def chart_of(scenario: MergeScenario, env: str) -> RangeChart | None:
+    """What the flowchart of ``env`` shows, or None when there is no merge base
+    or neither side added a revision there."""
     if not scenario.has_base:
         return None
     theirs = added_revisions(scenario.base, scenario.theirs, env)
     ours = added_revisions(scenario.base, scenario.ours, env)
     if not (theirs or ours):
         return None
+    merged = scenario.merged.graph(env)
+    return RangeChart(
+        environment=env,
+        forks=fork_revisions(scenario, env),
+        theirs=_added_in_order(scenario.theirs, env, theirs),
+        ours=_added_in_order(scenario.ours, env, ours),
+        merged_heads=merged.heads if merged is not None else (),
+    )
+
+
+def flowchart(
+    range_chart: RangeChart, scenario: ScenarioSummary, diagnostics: Sequence[Diagnostic]
+) -> str:
+    """The range's flowchart of one environment (no fence, no trailing newline)."""
+    env = range_chart.environment
+    theirs = {script.revision: script for script in range_chart.theirs}
+    ours = {script.revision: script for script in range_chart.ours}
     shared = {r for r in theirs.keys() & ours.keys() if theirs[r].blob == ours[r].blob}
     chart = _Chart()
-    forks = fork_revisions(scenario, env)
+    forks = range_chart.forks
     for fork in forks:
         if fork not in theirs and fork not in ours:  # else drawn in its side, in bold
             chart.context_node(fork, f"{fork} (fork point)")
     for revision in sorted(shared):
         chart.context_node(revision, _summary(ours[revision]))
     chart.link("base", [ours[r] for r in sorted(shared)])
-    chart.side("theirs", scenario.theirs, env, {r: s for r, s in theirs.items() if r not in shared})
-    chart.side("ours", scenario.ours, env, {r: s for r, s in ours.items() if r not in shared})
+    for group, side, added in (
+        ("theirs", scenario.theirs, range_chart.theirs),
+        ("ours", scenario.ours, range_chart.ours),
+    ):
+        chart.side(group, side.label, [s for s in added if s.revision not in shared])
     missing = [d for d in diagnostics if d.code == "MG102" and d.environment == env]
     for number, item in enumerate(missing, 1):
         chart.missing_merge(number, item.revisions)
     chart.mark("fork", forks)
-    merged = scenario.merged.graph(env)
-    chart.mark("head", merged.heads if merged is not None else ())
+    chart.mark("head", range_chart.merged_heads)
     return chart.text()

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
 from urllib.parse import quote
 
 from mergeguard import __version__
-from mergeguard.graph.scenario import MergeScenario, Side
-from mergeguard.model import Diagnostic, Location
+from mergeguard.model import Diagnostic, Location, Report, ScenarioSummary, SideSummary
 from mergeguard.report.github import message_text
 from mergeguard.rules.catalogue import RULES, Rule
 
@@ -112,11 +110,11 @@ def result(item: Diagnostic) -> dict[str, object]:
     return entry
 
 
-def _side(side: Side) -> dict[str, object]:
+def _side(side: SideSummary) -> dict[str, object]:
     return {"label": side.label, "sha": side.sha}
 
 
-def scenario_properties(scenario: MergeScenario) -> dict[str, object]:
+def scenario_properties(scenario: ScenarioSummary) -> dict[str, object]:
     """``run.properties``: what was compared (labels and commits of each side)."""
     return {
         "scenario": {
@@ -129,7 +127,7 @@ def scenario_properties(scenario: MergeScenario) -> dict[str, object]:
     }
 
 
-def document(scenario: MergeScenario, diagnostics: Sequence[Diagnostic]) -> dict[str, object]:
+def document(report: Report) -> dict[str, object]:
     """The SARIF log as plain JSON values."""
     driver = {
         "name": "mergeguard",
@@ -141,12 +139,12 @@ def document(scenario: MergeScenario, diagnostics: Sequence[Diagnostic]) -> dict
     run = {
         "tool": {"driver": driver},
         "columnKind": "unicodeCodePoints",
-        "results": [result(item) for item in diagnostics],
-        "properties": scenario_properties(scenario),
+        "results": [result(item) for item in report.diagnostics],
+        "properties": scenario_properties(report.scenario),
     }
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
-def render(scenario: MergeScenario, diagnostics: Sequence[Diagnostic]) -> str:
+def render(report: Report) -> str:
     """The SARIF log, indented, ending in a newline."""
-    return json.dumps(document(scenario, diagnostics), indent=2) + "\n"
+    return json.dumps(document(report), indent=2) + "\n"

@@ -11,8 +11,8 @@ from itertools import groupby
 from typing import TYPE_CHECKING
 
 from mergeguard.graph.environments import EnvironmentRead
-from mergeguard.graph.scenario import MERGE, RANGE, MergeScenario
-from mergeguard.model import Diagnostic
+from mergeguard.graph.scenario import MERGE, RANGE
+from mergeguard.model import Counts, Diagnostic, Report, ScenarioSummary
 from mergeguard.report.escaping import printable
 
 if TYPE_CHECKING:
@@ -61,8 +61,9 @@ def render_diagnostics(console: Console, diagnostics: Sequence[Diagnostic]) -> N
 
 
 def summary_line(diagnostics: Sequence[Diagnostic]) -> str:
-    errors = sum(1 for d in diagnostics if d.severity == "error")
-    warnings = len(diagnostics) - errors
+    """``mergeguard: 1 error, 0 warnings`` (``no problems found`` when clean)."""
+    counts = Counts.of(diagnostics)
+    errors, warnings = counts.errors, counts.warnings
     if not diagnostics:
         return "mergeguard: no problems found"
     return (
@@ -95,7 +96,7 @@ def heads_text(reads: Sequence[EnvironmentRead]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def describe(scenario: MergeScenario) -> str:
+def describe(scenario: ScenarioSummary) -> str:
     """What was checked, in a few words, for the summary line (ref names escaped)."""
     base = scenario.base.sha[:7] if scenario.base.sha else "none"
     ours, theirs = printable(scenario.ours.label), printable(scenario.theirs.label)
@@ -106,6 +107,11 @@ def describe(scenario: MergeScenario) -> str:
     if scenario.has_base:
         return f"{ours} against {theirs}, merge base {base}"
     return f"{ours}"
+
+
+def check_summary(report: Report) -> str:
+    """The stderr line after ``check``'s findings: the counts and what was checked."""
+    return f"{summary_line(report.diagnostics)} ({describe(report.scenario)})"
 
 
 def schema_lines(changes: dict[str, dict[str, list[str]]]) -> list[str]:

@@ -8,7 +8,7 @@ the waivers written in the migrations themselves
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mergeguard.graph.scenario import MergeScenario
@@ -102,6 +102,3 @@ def _waived(item: Diagnostic, scenario: MergeScenario) -> bool:
                 patterns.extend(script.ignores)
     return any(matches(p, item.code, item.name) for p in patterns)
 
-
-def errors(diagnostics: Sequence[Diagnostic]) -> int:
-    return sum(1 for d in diagnostics if d.severity == "error")

@@ -1,0 +1,160 @@
+"""What the commands print: the format on stdout; notes, progress, summaries
+and could-not-run errors on stderr (repository values always escaped)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from mergeguard.app.exit_codes import for_findings
+
+if TYPE_CHECKING:
+    from mergeguard.fix.run import Outcome
+    from mergeguard.graph.environments import EnvironmentRead
+    from mergeguard.model import Diagnostic, RangeMarks, Report
+
+
+def note(message: str) -> None:
+    """A note for the user on stderr (stdout is the findings)."""
+    click.echo(f"mergeguard: {printable(message)}", err=True)
+
+
+@contextmanager
+def annotated_errors(fmt: str, summary: Path | None = None) -> Iterator[None]:
+    """With ``--format github``, a could-not-run error is also printed as an
+    ``::error::`` workflow command on stdout, so the pull request shows it;
+    with ``--summary`` it is appended there too (the message and exit code
+    stay those of ``main``)."""
+    from mergeguard.errors import MergeguardError
+
+    try:
+        yield
+    except MergeguardError as error:
+        if fmt == "github":
+            from mergeguard.report.github import cannot_run
+
+            click.echo(cannot_run(error.message, error.hint))
+        if summary is not None:
+            from mergeguard.app.summary_file import append
+            from mergeguard.report import markdown
+
+            try:
+                append(summary, markdown.cannot_run(error.message, error.hint))
+            except MergeguardError as unwritable:  # the first error is the one to report
+                click.echo(f"mergeguard: {printable(unwritable.message)}", err=True)
+        raise
+
+
+def emit(fmt: str, report: Report) -> None:
+    """The report on stdout, its summary on stderr."""
+    from mergeguard.report.render import render, summary
+
+    click.echo(render(fmt, report, stdout_console()), nl=False, color=True)
+    click.echo(summary(fmt, report), nl=False, err=True)
+
+
+@contextmanager
+def apply_progress() -> Iterator[Callable[[str], None]]:
+    """Where the scratch database's progress goes: a rich status line on a
+    terminal, plain lines otherwise."""
+    if sys.stderr.isatty() and not os.environ.get("CI"):
+        from rich.console import Console
+
+        console = Console(stderr=True)
+        with console.status("mergeguard: preparing the scratch database") as status:
+            yield lambda m: status.update(f"mergeguard: {printable(m)}")
+    else:
+        yield lambda m: click.echo(f"mergeguard: {printable(m)}", err=True)
+
+
+def stdout_console() -> Any:
+    from rich.console import Console
+
+    return Console(file=sys.stdout, width=columns(), highlight=False)
+
+
+def columns() -> int | None:
+    columns = os.environ.get("COLUMNS")
+    return int(columns) if columns and columns.isdigit() else None
+
+
+def summary(diagnostics: Sequence[Diagnostic]) -> None:
+    from mergeguard.report.text import summary_line
+
+    click.echo(summary_line(diagnostics), err=True)
+
+
+def finish(diagnostics: Sequence[Diagnostic]) -> None:
+    from mergeguard.model import Counts
+
+    raise SystemExit(for_findings(Counts.of(diagnostics)))
+
+
+def printable(text: str) -> str:
+    """A message quoting repository values, unprintable characters escaped: on
+    stderr too, a newline would let a value start a line CI runs as a command."""
+    from mergeguard.report.escaping import printable
+
+    return printable(text)
+
+
+def fix_outcome(outcome: Outcome, mode: str, dry_run: bool) -> None:
+    """What ``fix`` did: the diffs of a dry run on stdout; what it wrote, the
+    conflicts it kept and what it refused on stderr."""
+    for line in outcome.diffs:
+        click.echo(line, nl=False)
+    for note in outcome.plan.notes:
+        click.echo(
+            f"mergeguard: {'would write' if dry_run else 'wrote'} {printable(note)}", err=True
+        )
+    kept = "kept in the merge file" if mode == "merge" else "between the sides"
+    for conflict in outcome.plan.conflicts:
+        message = printable(conflict.message)
+        click.echo(f"mergeguard: schema conflict {kept}: {conflict.code} {message}", err=True)
+    for refusal in outcome.plan.refusals:
+        click.echo(f"mergeguard: cannot fix: {printable(refusal)}", err=True)
+    if not outcome.plan.patches and not outcome.plan.refusals:
+        click.echo("mergeguard: nothing to fix: no conflicting heads", err=True)
+
+
+def heads(fmt: str, reads: Sequence[EnvironmentRead], diagnostics: Sequence[Diagnostic]) -> None:
+    """``heads``: JSON, or the heads as ``alembic heads`` prints them, then the problems."""
+    from mergeguard.report import jsonout, text
+
+    if fmt == "json":
+        click.echo(jsonout.heads_document(reads, diagnostics))
+        return
+    click.echo(text.heads_text(reads), nl=False)
+    if diagnostics:
+        text.render_diagnostics(stdout_console(), diagnostics)
+    summary(diagnostics)
+
+
+def graph(
+    fmt: str,
+    reads: Sequence[EnvironmentRead],
+    diagnostics: Sequence[Diagnostic],
+    marks: RangeMarks | None,
+    limit: int | None,
+) -> None:
+    """``graph``: JSON, dot, Mermaid, or the tree of each environment, then the problems."""
+    from mergeguard.report import graphviews, text
+
+    if fmt == "json":
+        click.echo(graphviews.graph_document(reads, diagnostics, marks, limit))
+    elif fmt == "dot":
+        click.echo(graphviews.dot(reads, marks, limit), nl=False)
+    elif fmt == "mermaid":
+        click.echo(graphviews.mermaid(reads, marks, limit), nl=False)
+    else:
+        console = stdout_console()
+        for read in reads:
+            console.print(graphviews.tree(read, marks, limit))
+        text.render_diagnostics(console, diagnostics)
+        summary(diagnostics)
