@@ -10,35 +10,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import RepoBuilder, alembic_project, alembic_revision, run_alembic, set_upgrade
+from conftest import (
+    RepoBuilder,
+    alembic_project,
+    alembic_revision,
+    run_alembic,
+    server_url,
+    set_upgrade,
+)
 
 from mergeguard.app.cli import main
-
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-MY_ADMIN = "mysql+pymysql://root@127.0.0.1:3306/"
-
-
-def _server(url: str, name: str) -> str:
-    try:
-        import sqlalchemy
-
-        engine = sqlalchemy.create_engine(url)
-        with engine.connect():
-            pass
-        engine.dispose()
-    except Exception as exc:  # no driver, no server: say which
-        pytest.skip(f"no {name} server answers at {url}: {type(exc).__name__}: {exc}")
-    return url
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def database(request: pytest.FixtureRequest) -> str | None:
     """None (the default SQLite file) or a server URL for administration."""
-    if request.param == "postgresql":
-        return _server(PG_ADMIN, "PostgreSQL")
-    if request.param == "mariadb":
-        return _server(MY_ADMIN, "MariaDB")
-    return None
+    return None if request.param == "sqlite" else server_url(request.param)
 
 
 def apply(
@@ -167,14 +154,14 @@ def test_a_sqlite_database_with_tables_is_refused_and_untouched(
 
 @pytest.fixture
 def pg_database_with_tables() -> Iterator[str]:
-    _server(PG_ADMIN, "PostgreSQL")
     import sqlalchemy
 
+    admin_url = server_url("postgresql")
     name = f"mergeguard_test_{uuid.uuid4().hex[:10]}"
-    admin = sqlalchemy.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    admin = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    url = sqlalchemy.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     engine = sqlalchemy.create_engine(url)
     with engine.begin() as connection:
         connection.execute(sqlalchemy.text("CREATE TABLE customers (id integer)"))
