@@ -290,12 +290,12 @@ def alembic_revision(repo: RepoBuilder, rev: str, message: str, head: str = "hea
 def set_upgrade(path: Path, upgrade: str, downgrade: str = "pass") -> None:
     """Replace the bodies of upgrade() and downgrade() of an alembic-made file."""
     text = path.read_text()
-    up = "\n".join("    " + line for line in upgrade.splitlines())
-    down = "\n".join("    " + line for line in downgrade.splitlines())
-    text = text.replace('    """Upgrade schema."""\n    pass', '    """Upgrade schema."""\n' + up)
-    text = text.replace(
-        '    """Downgrade schema."""\n    pass', '    """Downgrade schema."""\n' + down
-    )
+    for function, body in (("Upgrade", upgrade), ("Downgrade", downgrade)):
+        empty = f'    """{function} schema."""\n    pass'
+        # a template whose empty body reads otherwise must fail here, not leave a no-op
+        assert text.count(empty) == 1, f"{path.name}: no single empty {function.lower()}()"
+        indented = "\n".join("    " + line for line in body.splitlines())
+        text = text.replace(empty, f'    """{function} schema."""\n' + indented)
     path.write_text(text)
 
 
