@@ -186,6 +186,14 @@ class RepoBuilder:
         self.git("checkout", "-q", name)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """pyproject's addopts holds -q; the README's and CI's ``pytest -q`` adds one more,
+    and at -qq pytest drops the "N passed" line. Quiet stops at -q: the summary shows."""
+    if config.option.verbose < -1:
+        config.option.verbose = -1
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Iterator[RepoBuilder]:
     yield RepoBuilder(tmp_path / "repo")

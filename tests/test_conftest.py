@@ -67,3 +67,29 @@ def test_set_upgrade_on_a_file_already_edited_fails(tmp_path: Path) -> None:
     path.write_text("def upgrade():\n    op.execute('x')\n")
     with pytest.raises(AssertionError):
         conftest.set_upgrade(path, "pass")
+
+
+def test_pytest_q_still_prints_the_summary_line() -> None:
+    """addopts' -q plus the command line's -q is -qq, where pytest drops "N passed";
+    conftest keeps quiet at -q so CI's log ends with the count."""
+    import re
+    import subprocess
+    import sys
+
+    here = Path(__file__).resolve()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            f"{here}::test_set_upgrade_on_a_file_already_edited_fails",
+        ],
+        cwd=here.parent.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"^1 passed in [0-9.]+s", done.stdout, re.MULTILINE), done.stdout
