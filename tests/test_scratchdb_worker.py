@@ -82,8 +82,10 @@ class Project:
         path = Path(script.path)
         text = path.read_text()
         for function, code in zip(("Upgrade", "Downgrade"), body, strict=True):
+            empty = f'    """{function} schema."""\n    pass'
+            assert text.count(empty) == 1, f"{path.name}: no single empty {function.lower()}()"
             indented = "\n".join("    " + line for line in code.splitlines())
-            text = text.replace(f'    """{function} schema."""\n    pass', indented, 1)
+            text = text.replace(empty, indented, 1)
         path.write_text(text)
         return path
 
