@@ -13,7 +13,7 @@ import os
 import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
@@ -186,6 +186,14 @@ class RepoBuilder:
         self.git("checkout", "-q", name)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """pyproject's addopts holds -q; the README's and CI's ``pytest -q`` adds one more,
+    and at -qq pytest drops the "N passed" line. Quiet stops at -q: the summary shows."""
+    if config.option.verbose < -1:
+        config.option.verbose = -1
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Iterator[RepoBuilder]:
     yield RepoBuilder(tmp_path / "repo")
@@ -194,6 +202,53 @@ def repo(tmp_path: Path) -> Iterator[RepoBuilder]:
 @pytest.fixture(params=STYLES)
 def style(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+# -- database servers: skipped on a laptop without them, a failure under CI=true -------
+
+# The administration URLs; the environment variables point the suite at other servers
+# (or at a closed port, to check that CI=true turns a missing server into a failure).
+POSTGRES_URL = os.environ.get(
+    "MERGEGUARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+MARIADB_URL = os.environ.get("MERGEGUARD_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/")
+SERVER_URLS = {"postgresql": POSTGRES_URL, "mariadb": MARIADB_URL}
+SERVER_NAMES = {"postgresql": "PostgreSQL", "mariadb": "MariaDB"}
+CONNECT_TIMEOUT = 5  # seconds; a closed port answers at once, a dropped packet does not
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def server_missing(reason: str) -> NoReturn:
+    """Skip; but under CI=true fail, so that a CI run without its servers is not green."""
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: the database servers are required)", pytrace=False)
+    pytest.skip(reason)
+
+
+def server_url(kind: str) -> str:
+    """The administration URL of the ``postgresql`` or ``mariadb`` server, once it
+    answers a connection; otherwise server_missing (skip, or fail under CI=true)."""
+    import sqlalchemy
+    from sqlalchemy.pool import NullPool
+
+    url = SERVER_URLS[kind]
+    shown = sqlalchemy.make_url(url).render_as_string(hide_password=True)
+    reason = ""
+    try:
+        engine = sqlalchemy.create_engine(
+            url, poolclass=NullPool, connect_args={"connect_timeout": CONNECT_TIMEOUT}
+        )
+        with engine.connect():
+            pass
+        engine.dispose()
+    except (ImportError, sqlalchemy.exc.SQLAlchemyError) as exc:  # no driver, no server
+        reason = " ".join(str(getattr(exc, "orig", exc)).split())[:200] or type(exc).__name__
+    if reason:  # outside the except: the report shows one line, not a chained traceback
+        server_missing(f"no {SERVER_NAMES[kind]} server answers at {shown}: {reason}")
+    return url
 
 
 # -- real Alembic projects (alembic init / revision), for fix and apply -----------------
@@ -243,12 +298,12 @@ def alembic_revision(repo: RepoBuilder, rev: str, message: str, head: str = "hea
 def set_upgrade(path: Path, upgrade: str, downgrade: str = "pass") -> None:
     """Replace the bodies of upgrade() and downgrade() of an alembic-made file."""
     text = path.read_text()
-    up = "\n".join("    " + line for line in upgrade.splitlines())
-    down = "\n".join("    " + line for line in downgrade.splitlines())
-    text = text.replace('    """Upgrade schema."""\n    pass', '    """Upgrade schema."""\n' + up)
-    text = text.replace(
-        '    """Downgrade schema."""\n    pass', '    """Downgrade schema."""\n' + down
-    )
+    for function, body in (("Upgrade", upgrade), ("Downgrade", downgrade)):
+        empty = f'    """{function} schema."""\n    pass'
+        # a template whose empty body reads otherwise must fail here, not leave a no-op
+        assert text.count(empty) == 1, f"{path.name}: no single empty {function.lower()}()"
+        indented = "\n".join("    " + line for line in body.splitlines())
+        text = text.replace(empty, f'    """{function} schema."""\n' + indented)
     path.write_text(text)
 
 

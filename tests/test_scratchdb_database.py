@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 import signal
 import sqlite3
 import subprocess
@@ -21,15 +20,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from conftest import server_url
 from sqlalchemy.pool import NullPool
 
 from mergeguard.errors import MergeguardError
 from mergeguard.scratchdb.database import ScratchDatabase, is_empty, mask
 
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-MARIADB_URL = "mysql+pymysql://root@127.0.0.1:3306/"
 ROOT = Path(__file__).resolve().parent.parent
-SCRATCH_NAME = re.compile(r"mergeguard_[0-9a-f]{12}")
 
 
 # -- helpers --------------------------------------------------------------------------
@@ -64,12 +61,20 @@ def sidecars(path: Path) -> list[Path]:
 
 
 class Server:
-    """An administration URL and the ``mergeguard_%`` databases now on that server."""
+    """An administration URL, the ``mergeguard_%`` databases now on that server, and
+    the ones this test made (other runs share the server: only ours are checked)."""
 
     def __init__(self, url: str, listing: str, logins: str) -> None:
         self.url = url
         self.listing = listing
         self.logins = logins
+        self.made: set[str] = set()
+
+    def create(self, workdir: Path, url: str | None = None) -> ScratchDatabase:
+        """ScratchDatabase.create on this server (or ``url``), remembering its name."""
+        database = ScratchDatabase.create(url or self.url, workdir)
+        self.made.add(database.url.rsplit("/", 1)[1])
+        return database
 
     def scratch_names(self, listing: str | None = None) -> set[str]:
         engine = sa.create_engine(self.url, poolclass=NullPool)
@@ -78,43 +83,34 @@ class Server:
                 names = conn.exec_driver_sql(listing or self.listing).scalars().all()
         finally:
             engine.dispose()
-        # exactly mergeguard_<12 hex>: not another test's mergeguard_victim_... database
-        return {str(name) for name in names if SCRATCH_NAME.fullmatch(str(name))}
+        return {str(name) for name in names if str(name).startswith("mergeguard_")}
 
     def scratch_logins(self) -> set[str]:
         """The ``mergeguard_%`` roles (PostgreSQL) or users (MariaDB)."""
         return self.scratch_names(self.logins)
 
 
-def reachable(url: str, listing: str, logins: str, what: str) -> Iterator[Server]:
-    """The server, skipping (with the reason) when none answers; checks nothing is left."""
-    server = Server(url, listing, logins)
-    try:
-        before = server.scratch_names()
-        logins_before = server.scratch_logins()
-    except Exception as error:  # noqa: BLE001 - any failure means "not here"
-        reason = " ".join(str(getattr(error, "orig", error)).split())[:200]
-        pytest.skip(f"no {what} server answers on {mask(url)}: {reason}")
+def reachable(kind: str, listing: str, logins: str) -> Iterator[Server]:
+    """The server (skip, or fail under CI=true, when none answers); checks that none
+    of the databases the test made is left, nor their logins (named like them)."""
+    server = Server(server_url(kind), listing, logins)
     yield server
-    left = server.scratch_names() - before
+    left = server.made & server.scratch_names()
     assert left == set(), f"databases left behind: {sorted(left)}"
-    left = server.scratch_logins() - logins_before
+    left = server.made & server.scratch_logins()
     assert left == set(), f"logins left behind: {sorted(left)}"
 
 
 @pytest.fixture
 def postgres() -> Iterator[Server]:
     yield from reachable(
-        POSTGRES_URL,
-        "SELECT datname FROM pg_database",
-        "SELECT rolname FROM pg_roles",
-        "PostgreSQL",
+        "postgresql", "SELECT datname FROM pg_database", "SELECT rolname FROM pg_roles"
     )
 
 
 @pytest.fixture
 def mariadb() -> Iterator[Server]:
-    yield from reachable(MARIADB_URL, "SHOW DATABASES", "SELECT user FROM mysql.user", "MariaDB")
+    yield from reachable("mariadb", "SHOW DATABASES", "SELECT user FROM mysql.user")
 
 
 @pytest.fixture(params=["postgres", "mariadb"])
@@ -341,7 +337,7 @@ def test_a_missing_driver_is_named_with_an_install_hint(tmp_path: Path) -> None:
 
 
 def test_server_database_is_created_reset_and_dropped(server: Server, tmp_path: Path) -> None:
-    database = ScratchDatabase.create(server.url, tmp_path)
+    database = server.create(tmp_path)
     name = database.url.rsplit("/", 1)[1]
     assert name.startswith("mergeguard_") and len(name) == len("mergeguard_") + 12
     assert name in server.scratch_names() and name in server.scratch_logins()
@@ -362,15 +358,15 @@ def test_server_database_is_created_reset_and_dropped(server: Server, tmp_path: 
 
 
 def test_two_scratch_databases_get_different_names(server: Server, tmp_path: Path) -> None:
-    with ScratchDatabase.create(server.url, tmp_path) as one:
-        with ScratchDatabase.create(server.url, tmp_path) as two:
+    with server.create(tmp_path) as one:
+        with server.create(tmp_path) as two:
             assert one.url != two.url
             assert {one.url.rsplit("/", 1)[1], two.url.rsplit("/", 1)[1]} <= server.scratch_names()
 
 
 def test_keyboard_interrupt_inside_with_still_drops(server: Server, tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
-        with ScratchDatabase.create(server.url, tmp_path) as database:
+        with server.create(tmp_path) as database:
             add_table(database.url)
             raise KeyboardInterrupt
     assert database.url.rsplit("/", 1)[1] not in server.scratch_names()
@@ -379,7 +375,7 @@ def test_keyboard_interrupt_inside_with_still_drops(server: Server, tmp_path: Pa
 def test_postgres_reset_and_drop_while_connections_are_open(
     postgres: Server, tmp_path: Path
 ) -> None:
-    with ScratchDatabase.create(postgres.url, tmp_path) as database:
+    with postgres.create(tmp_path) as database:
         engine = sa.create_engine(database.url, poolclass=NullPool)
         conn = engine.connect()
         conn.exec_driver_sql("SELECT 1")
@@ -391,34 +387,38 @@ def test_postgres_reset_and_drop_while_connections_are_open(
 
 
 def test_postgres_password_stays_out_of_every_text(postgres: Server, tmp_path: Path) -> None:
-    url = "postgresql://postgres:s3cret@127.0.0.1:5432/postgres"  # trust auth takes any
-    with ScratchDatabase.create(url, tmp_path) as database:
+    admin = sa.make_url(postgres.url).set(drivername="postgresql")
+    url = admin.set(password="s3cret").render_as_string(hide_password=False)  # trust auth
+    with postgres.create(tmp_path, url) as database:
         assert "s3cret" not in database.url  # the worker logs in as the scratch login
         assert "s3cret" not in f"{database.display_url} {database} {database!r}"
         name = database.url.rsplit("/", 1)[1]
-        assert database.display_url.startswith(f"postgresql://{name}:***@127.0.0.1:5432/")
+        shown = admin.set(username=name, password="x", database="").render_as_string()
+        assert database.display_url.startswith(shown.rstrip("/") + "/")
         assert database.notes == []
 
 
 def test_mariadb_wrong_password_is_masked_in_the_error(mariadb: Server, tmp_path: Path) -> None:
+    wrong = sa.make_url(mariadb.url).set(password="Wr0ngPw")
     with pytest.raises(MergeguardError) as caught:
-        ScratchDatabase.create("mysql+pymysql://root:Wr0ngPw@127.0.0.1:3306/", tmp_path)
+        ScratchDatabase.create(wrong.render_as_string(hide_password=False), tmp_path)
     assert "Wr0ngPw" not in f"{caught.value.message} {caught.value.hint}"
-    assert "mysql+pymysql://root:***@127.0.0.1:3306/" in caught.value.message
+    assert wrong.render_as_string() in caught.value.message  # user:***@host
     assert "denied" in caught.value.message.lower()
 
 
 def test_mariadb_url_without_driver_falls_back_to_pymysql(mariadb: Server, tmp_path: Path) -> None:
-    with ScratchDatabase.create("mysql://root@127.0.0.1:3306/", tmp_path) as database:
+    url = sa.make_url(mariadb.url).set(drivername="mysql").render_as_string(hide_password=False)
+    with mariadb.create(tmp_path, url) as database:
         assert database.url.startswith("mysql+")
         assert is_empty(database.url)
 
 
 def test_admin_database_is_not_required_to_be_empty(postgres: Server, tmp_path: Path) -> None:
-    with ScratchDatabase.create(postgres.url, tmp_path) as holder:
+    with postgres.create(tmp_path) as holder:
         add_table(holder.url, "precious")
         admin = sa.make_url(postgres.url).set(database=holder.url.rsplit("/", 1)[1])
-        with ScratchDatabase.create(admin.render_as_string(False), tmp_path) as inner:
+        with postgres.create(tmp_path, admin.render_as_string(False)) as inner:
             assert is_empty(inner.url)
         assert table_names(holder.url) == ["precious"]
 
@@ -432,7 +432,7 @@ def test_an_admin_that_may_not_create_logins_runs_as_itself_with_a_note(
         conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN CREATEDB")
     try:
         admin = sa.make_url(postgres.url).set(username=role).render_as_string(False)
-        with ScratchDatabase.create(admin, tmp_path) as database:
+        with postgres.create(tmp_path, admin) as database:
             assert sa.make_url(database.url).username == role
             [note] = database.notes
             assert "may not create a login" in note and "the guard is weaker" in note, note
@@ -480,5 +480,6 @@ def test_sigterm_deletes_a_sqlite_file_mergeguard_made(tmp_path: Path) -> None:
 
 def test_sigterm_drops_a_server_database(postgres: Server, tmp_path: Path) -> None:
     url = terminated_scratch_url(postgres.url, tmp_path)
+    postgres.made.add(url.rsplit("/", 1)[1])
     assert url.rsplit("/", 1)[1].startswith("mergeguard_")
     assert url.rsplit("/", 1)[1] not in postgres.scratch_names()
