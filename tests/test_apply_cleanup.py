@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,35 +20,19 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from bounded import bounded_mergeguard
-from conftest import RepoBuilder, alembic_project, alembic_revision, set_upgrade
+from conftest import RepoBuilder, alembic_project, alembic_revision, server_url, set_upgrade
 from sqlalchemy.pool import NullPool
 
 from mergeguard.scratchdb import lifetime
 
-SERVERS = {
-    "postgresql": ("postgresql+psycopg://postgres@127.0.0.1:5432/postgres", 5432),
-    "mariadb": ("mysql+pymysql://root@127.0.0.1:3306/", 3306),
-}
 LISTING = {
     "postgresql": "SELECT datname FROM pg_database",
     "mariadb": "SHOW DATABASES",
 }
 
 
-def server_url(kind: str) -> str:
-    """The administration URL; a missing server skips, or fails under CI."""
-    url, port = SERVERS[kind]
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=2).close()
-    except OSError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"no {kind} server on 127.0.0.1:{port} under CI: {exc}")
-        pytest.skip(f"no {kind} server answers on 127.0.0.1:{port}: {exc}")
-    return url
-
-
 def databases(kind: str) -> set[str]:
-    engine = sa.create_engine(SERVERS[kind][0], poolclass=NullPool)
+    engine = sa.create_engine(server_url(kind), poolclass=NullPool)
     try:
         with engine.connect() as conn:
             return {str(n) for n in conn.exec_driver_sql(LISTING[kind]).scalars()}

@@ -12,6 +12,7 @@ may be left on the server.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -23,7 +24,9 @@ import sqlalchemy as sa
 from conftest import RepoBuilder
 from sqlalchemy.pool import NullPool
 from test_hostile_apply import mergeguard, one_migration
-from test_scratchdb_database import MARIADB_URL, POSTGRES_URL, Server, reachable
+from test_scratchdb_database import Server, reachable
+
+SCRATCH_NAME = re.compile(r"mergeguard_[0-9a-f]{12}")
 
 
 def refused_at_b2(repo: RepoBuilder, *args: str) -> str:
@@ -99,7 +102,15 @@ class Victim:
         return [tuple(row) for row in rows]
 
 
+def scratch_left(server: Server) -> tuple[set[str], set[str]]:
+    """The scratch databases and logins (exactly ``mergeguard_<12 hex>``) on the server:
+    the apply subprocess makes its own, so the test compares before and after."""
+    names = {n for n in server.scratch_names() if SCRATCH_NAME.fullmatch(n)}
+    return names, {n for n in server.scratch_logins() if SCRATCH_NAME.fullmatch(n)}
+
+
 def make_victim(server: Server, force: str) -> Iterator[Victim]:
+    before = scratch_left(server)
     name = f"mgvictim_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(server.url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin.connect() as conn:
@@ -116,19 +127,22 @@ def make_victim(server: Server, force: str) -> Iterator[Victim]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}{force}")
         admin.dispose()
+    (databases, logins), (old_databases, old_logins) = scratch_left(server), before
+    assert databases - old_databases == set(), "scratch databases left behind"
+    assert logins - old_logins == set(), "scratch logins left behind"
 
 
 @pytest.fixture
 def pg_victim() -> Iterator[Victim]:
     for server in reachable(
-        POSTGRES_URL, "SELECT datname FROM pg_database", "SELECT rolname FROM pg_roles", "PG"
+        "postgresql", "SELECT datname FROM pg_database", "SELECT rolname FROM pg_roles"
     ):
         yield from make_victim(server, " WITH (FORCE)")
 
 
 @pytest.fixture
 def maria_victim() -> Iterator[Victim]:
-    for server in reachable(MARIADB_URL, "SHOW DATABASES", "SELECT user FROM mysql.user", "MDB"):
+    for server in reachable("mariadb", "SHOW DATABASES", "SELECT user FROM mysql.user"):
         yield from make_victim(server, "")
 
 
@@ -175,7 +189,7 @@ def test_postgresql_other_database_is_unchanged(
     repo: RepoBuilder, pg_victim: Victim, reach: str, refusal: str
 ) -> None:
     one_migration(repo, reach.format(url=pg_victim.url, name=pg_victim.name))
-    message = refused_at_b2(repo, "--url", POSTGRES_URL)
+    message = refused_at_b2(repo, "--url", pg_victim.server.url)
     assert refusal in message, message
     assert pg_victim.rows() == [(1,)] and pg_comment(pg_victim) is None
 
@@ -204,6 +218,6 @@ def test_mariadb_other_database_is_unchanged(
     repo: RepoBuilder, maria_victim: Victim, reach: str, refusal: str
 ) -> None:
     one_migration(repo, reach.format(url=maria_victim.url, name=maria_victim.name))
-    message = refused_at_b2(repo, "--url", MARIADB_URL)
+    message = refused_at_b2(repo, "--url", maria_victim.server.url)
     assert refusal in message.lower(), message
     assert maria_victim.rows() == [(1,)]
