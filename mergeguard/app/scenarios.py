@@ -1,6 +1,6 @@
 """The scenarios of ``check``: which refs and trees are base, theirs, ours and
 merged (an explicit range, a merge or rebase in progress, pre-commit's pushed
-refs, or the tree against the configured base; DESIGN.md "Ranges").
+refs, or the tree against the configured base; docs/architecture.md).
 
 ``Scenarios`` reads through one Workspace; nothing here prints.
 """
@@ -84,7 +84,7 @@ class Scenarios:
         self.options = workspace.options
 
     def scenario(self, spec: str | None = None, *, staged: bool = False) -> MergeScenario:
-        """The scenario ``check`` judges (DESIGN.md "Ranges"): an explicit range;
+        """The scenario ``check`` judges (docs/architecture.md): an explicit range;
         else a merge in progress; else pre-commit's pre-push refs; else the
         tree (the index under pre-commit, see ``under_pre_commit``), against
         the configured base when there is one."""
@@ -138,7 +138,7 @@ class Scenarios:
     def configured_base(
         self, staged: bool, branch: str | None = None, remote: str = "origin"
     ) -> str | None:
-        """The branch the work will merge into (DESIGN.md "Ranges"): ``--base``,
+        """The branch the work will merge into (docs/architecture.md): ``--base``,
         ``[tool.mergeguard] base``, a GitHub pull request's base branch, the
         remote's default branch, the current branch's upstream unless that is
         its own remote copy, a local ``main``/``master`` other than the current

@@ -1,6 +1,6 @@
 """Throwaway ("scratch") databases: created empty, reset between runs, always dropped.
 
-Nothing is lost and nobody's data is touched (DESIGN.md "Scratch database"):
+Nothing is lost and nobody's data is touched (docs/architecture.md, "Contracts"):
 
 - No URL: a SQLite file ``scratch.sqlite`` in the caller's temporary directory.
 - A SQLite URL names a file that must not exist or must hold no tables.  It is
