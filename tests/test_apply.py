@@ -301,7 +301,7 @@ def test_env_py_and_a_migration_importing_a_missing_module_cannot_run(
 
 def test_a_module_name_from_the_project_is_printed_escaped(tmp_path: Path) -> None:
     from mergeguard.errors import MergeguardError
-    from mergeguard.scratchdb.run import refuse_missing_modules
+    from mergeguard.scratchdb.apply import refuse_missing_modules
 
     found = {"name": "evil\x1b[2Jname", "path": str(tmp_path / "env.py"), "line": 3}
     refuse_missing_modules([{"missing_module": None}], tmp_path)  # nothing missing: no error

@@ -609,7 +609,7 @@ def _graph_findings(workspace: Workspace, scenario: MergeScenario) -> tuple[Diag
 def _apply(scenario: Any, url: str | None, orders: int, timeout: float) -> list[Diagnostic]:
     """Run the scratch database paths: a rich status line on a terminal,
     plain progress lines otherwise, notes on stderr."""
-    from mergeguard.scratchdb.run import ApplyOptions, apply_scenario
+    from mergeguard.scratchdb.apply import ApplyOptions, apply_scenario
 
     options = ApplyOptions(url, orders, timeout)
     if sys.stderr.isatty() and not os.environ.get("CI"):
