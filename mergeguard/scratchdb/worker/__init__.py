@@ -8,7 +8,7 @@ the reset command's output, even a child process writing to fd 1) goes to
 stderr: fd 1 is pointed at stderr before any project code runs, and the
 document is written to a private duplicate of the original stdout.
 
-Plan::
+Plan (``protocol.Plan.to_json``)::
 
     {"config_file": "/abs/alembic.ini" | null, "toml_file": "/abs/pyproject.toml" | null,
      "section": "alembic", "script_location": "/abs/migrations",
@@ -20,7 +20,7 @@ Plan::
                                               {"op": "downgrade", "target": "base"},
                                               {"op": "schema", "label": "up"}]}]}
 
-Result::
+Result (``protocol.Outcome.to_json``)::
 
     {"env_used": "project" | "builtin", "env_error": null | "<one line>",
      "paths": [{"name", "ok", "failed_step": null | {"op", "target", "index", ["label"]}
@@ -47,9 +47,9 @@ Plan, result and progress entries are the dataclasses of
 them); this package imports nothing else of mergeguard.
 
 ``__main__`` is the entry point, ``runner`` the main loop; the parts live
-beside them: ``plan`` (parsing the plan), ``connections`` (the guard on connections,
-cancelling statements, resets), ``drivers`` (the guard on the DBAPI connects),
+beside them: ``plan`` (parsing the plan), ``connections`` (the guard on
+connections, cancelling statements, resets), ``drivers`` (the guard on the DBAPI connects),
 ``watchdog`` (time limits), ``environments`` (the project's env.py or the
 built-in one, Alembic's Config, the logger swap),
-``schema_snapshot`` (schema snapshots) and ``results`` (the document of each path).
+``schema_snapshot`` (schema snapshots) and ``results`` (the result of each path).
 """

@@ -30,7 +30,8 @@ def main() -> int:
     except KeyboardInterrupt:
         output.write(error_document("interrupted"))
         return 130
-    except BaseException as exc:  # noqa: BLE001 - a bug in the worker itself (migrations fail as results): its text is kept
+    # migrations fail as results: this is a bug of the worker itself, its text is kept
+    except BaseException as exc:  # noqa: BLE001 - any error of the worker's own code
         traceback.print_exc(file=sys.stderr)
         output.write(error_document(f"internal error: {type(exc).__name__}: {exc}"))
         return 3
