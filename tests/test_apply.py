@@ -301,7 +301,7 @@ def test_env_py_and_a_migration_importing_a_missing_module_cannot_run(
 
 def test_a_module_name_from_the_project_is_printed_escaped(tmp_path: Path) -> None:
     from mergeguard.errors import MergeguardError
-    from mergeguard.scratchdb.invoke import refuse_missing_modules
+    from mergeguard.scratchdb.apply import refuse_missing_modules
     from mergeguard.scratchdb.protocol import MissingModule, PathResult
 
     found = MissingModule("evil\x1b[2Jname", str(tmp_path / "env.py"), 3)

@@ -2,7 +2,7 @@
 
 Two sides, one protocol (``protocol/``: the plan, results and progress entries):
 
-- the parent (``apply``, ``invoke``, ``paths``, ``judge``, ``crash``, and the
+- the parent (``apply``, ``paths``, ``judge``, ``crash``, and the
   server administration in ``database``, ``servers``, ``logins``,
   ``sqlite_file``, ``urls``, ``lifetime``) never imports project code nor
   alembic; sqlalchemy only in the administration modules, inside functions,

@@ -1,6 +1,6 @@
 """The worker protocol: the one description of what parent and worker exchange.
 
-The parent (``apply``, ``invoke``, ``judge``, ``crash``) writes a ``Plan`` as
+The parent (``apply``, ``paths``, ``judge``, ``crash``) writes a ``Plan`` as
 JSON on the worker's stdin; the worker (``python -m mergeguard.scratchdb.worker``,
 the only process that imports a project's migrations) answers with an
 ``Outcome`` on stdout and appends ``Running`` / ``Done`` / ``EnvChosen``
