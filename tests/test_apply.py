@@ -307,12 +307,15 @@ def test_env_py_and_a_migration_importing_a_missing_module_cannot_run(
 
 def test_a_module_name_from_the_project_is_printed_escaped(tmp_path: Path) -> None:
     from mergeguard.errors import MergeguardError
-    from mergeguard.scratchdb.run import refuse_missing_modules
+    from mergeguard.scratchdb.apply import refuse_missing_modules
+    from mergeguard.scratchdb.protocol import MissingModule, PathResult
 
-    found = {"name": "evil\x1b[2Jname", "path": str(tmp_path / "env.py"), "line": 3}
-    refuse_missing_modules([{"missing_module": None}], tmp_path)  # nothing missing: no error
+    found = MissingModule("evil\x1b[2Jname", str(tmp_path / "env.py"), 3)
+    fine = PathResult("a1 alone", ok=True)
+    refuse_missing_modules([fine], tmp_path)  # nothing missing: no error
     with pytest.raises(MergeguardError) as raised:
-        refuse_missing_modules([{"missing_module": None}, {"missing_module": found}], tmp_path)
+        failed = PathResult("b2 alone", ok=False, missing_module=found)
+        refuse_missing_modules([fine, failed], tmp_path)
     assert raised.value.message == (
         "could not run: `evil\\x1b[2Jname` is not installed in this environment "
         "(imported by env.py:3)"

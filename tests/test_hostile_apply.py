@@ -187,6 +187,7 @@ def test_a_migration_ending_the_worker_is_mg301_naming_it(
 
 def test_progress_of_a_dead_worker_names_the_running_revision() -> None:
     from mergeguard.scratchdb.crash import read_progress
+    from mergeguard.scratchdb.protocol import PathResult, Running
 
     done = {"name": "b2 alone", "ok": True}
     text = "\n".join(
@@ -199,6 +200,6 @@ def test_progress_of_a_dead_worker_names_the_running_revision() -> None:
         ]
     )
     crash = read_progress(text)
-    assert crash.done == [done] and crash.env_used == "builtin"
-    assert crash.running == {"path": "whole history", "step": {}, "revision": "b2"}
+    assert crash.done == [PathResult("b2 alone", ok=True)] and crash.env_used == "builtin"
+    assert crash.running == Running("whole history", None, "b2")
     assert read_progress(json.dumps({"done": done})).running is None

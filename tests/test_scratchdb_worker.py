@@ -25,7 +25,8 @@ from alembic import command
 from alembic.config import Config
 from conftest import server_url
 
-from mergeguard.scratchdb.worker import PlanError, parse_plan
+from mergeguard.scratchdb.protocol import ProtocolError
+from mergeguard.scratchdb.worker.plan import parse_plan
 
 WORKER = [sys.executable, "-m", "mergeguard.scratchdb.worker"]
 USERS = (
@@ -559,5 +560,5 @@ BASE = {"script_location": "/x", "url": "sqlite://", "paths": []}
     ],
 )
 def test_malformed_plans_are_refused_with_a_reason(plan: Any, message: str) -> None:
-    with pytest.raises(PlanError, match=re.escape(message)):
+    with pytest.raises(ProtocolError, match=re.escape(message)):
         parse_plan(json.dumps(plan))

@@ -174,7 +174,7 @@ def _apply(
     scenario: MergeScenario, request: ApplyRequest, warn: Notify, progress: Progress
 ) -> list[Diagnostic]:
     """Run the scratch database paths; their notes and count go to ``warn``."""
-    from mergeguard.scratchdb.run import ApplyOptions, apply_scenario
+    from mergeguard.scratchdb.apply import ApplyOptions, apply_scenario
 
     options = ApplyOptions(request.url, request.orders, request.timeout)
     with progress() as update:

@@ -33,6 +33,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Protocol
 
+from mergeguard.errors import MergeguardError
 from mergeguard.scratchdb.servers import ServerDatabase, server_is_empty
 from mergeguard.scratchdb.sqlite_file import (
     SqliteFile,
@@ -44,7 +45,7 @@ from mergeguard.scratchdb.sqlite_file import (
 )
 from mergeguard.scratchdb.urls import mask, parse
 
-__all__ = ["ScratchDatabase", "drop_live", "is_empty", "mask"]
+__all__ = ["ScratchDatabase", "drop_live", "is_empty", "mask", "refuse_a_database_with_tables"]
 
 
 class _Backend(Protocol):
@@ -152,6 +153,28 @@ def is_empty(url: str) -> bool:
 
 _LIVE: set[ScratchDatabase] = set()
 _LOCK = threading.Lock()
+
+
+def refuse_a_database_with_tables(url: str) -> None:
+    """A server URL names the database to administer from: mergeguard creates its
+    own database beside it, and refuses (before writing anything) when the
+    named one holds tables, in case it is somebody's data."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise MergeguardError(f"{mask(url)} is not a database URL") from exc
+    if parsed.get_backend_name() == "sqlite" or not parsed.database:
+        return  # a SQLite file is checked when it is opened; a bare server names no data
+    if not is_empty(url):
+        raise MergeguardError(
+            f"{mask(url)} holds tables: mergeguard works only in a database it creates and "
+            "never writes where there is data",
+            hint="name the server's empty administration database, e.g. "
+            "postgresql://postgres@host/postgres or mysql+pymysql://root@host/",
+        )
 
 
 def _track(database: ScratchDatabase) -> None:

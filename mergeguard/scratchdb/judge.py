@@ -1,4 +1,4 @@
-"""From the worker's results to MG301-MG304 (pure: dicts in, diagnostics out)."""
+"""From the worker's results to MG301-MG304 (pure: results in, diagnostics out)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from mergeguard.rules import (
     mg303_downgrade_fails,
     mg304_roundtrip_drift,
 )
-from mergeguard.scratchdb.paths import HEAD_ALONE, ORDER, ROUNDTRIP, Path
+from mergeguard.scratchdb.paths import HEAD_ALONE, ORDER, ROUNDTRIP, PlannedPath
+from mergeguard.scratchdb.protocol import PathResult
 
-Result = Mapping[str, Any]
 UNITS = (
     mg301_upgrade_fails,
     mg302_order_dependent_branches,
@@ -35,27 +35,26 @@ def _where(graph: RevisionGraph, revision: str | None, fallback: str | None) -> 
     return None
 
 
-def _error(result: Result) -> str:
-    text = str(result.get("error") or "unknown error").strip().splitlines()
+def _error(result: PathResult) -> str:
+    text = (result.error or "unknown error").strip().splitlines()
     return " ".join(line.strip() for line in text[:3])
 
 
-def _failed_op(result: Result) -> str:
-    step = result.get("failed_step") or {}
-    return str(step.get("op", ""))
+def _failed_op(result: PathResult) -> str:
+    return result.failed_step.op if result.failed_step is not None else ""
 
 
 def judge(
-    graph: RevisionGraph, env: str, paths: Sequence[Path], results: Sequence[Result]
+    graph: RevisionGraph, env: str, paths: Sequence[PlannedPath], results: Sequence[PathResult]
 ) -> list[Diagnostic]:
     """Every finding of one environment's run, each failing revision once per code."""
     found: list[Diagnostic] = []
-    by_kind: dict[str, list[tuple[Path, Result]]] = {}
+    by_kind: dict[str, list[tuple[PlannedPath, PathResult]]] = {}
     for path, result in zip(paths, results, strict=True):
         by_kind.setdefault(path.kind, []).append((path, result))
     for path, result in by_kind.get(HEAD_ALONE, []):
         found.extend(_single(graph, env, path, result))
-    meetings: dict[str, list[tuple[Path, Result]]] = {}
+    meetings: dict[str, list[tuple[PlannedPath, PathResult]]] = {}
     for path, result in by_kind.get(ORDER, []):
         meetings.setdefault(path.meeting, []).append((path, result))
     for runs in meetings.values():
@@ -67,7 +66,7 @@ def judge(
 
 
 def heads_alone(
-    graph: RevisionGraph, env: str, paths: Sequence[Path], results: Sequence[Result]
+    graph: RevisionGraph, env: str, paths: Sequence[PlannedPath], results: Sequence[PathResult]
 ) -> str | None:
     """When the tree has conflicting heads (MG101 / MG102 report them), one line
     with what each head did applied alone: `alembic upgrade head` cannot run
@@ -82,11 +81,11 @@ def heads_alone(
     return f"[{env}] several heads, each applied alone: " + "; ".join(outcomes)
 
 
-def _outcome(result: Result) -> str:
-    if result.get("ok"):
+def _outcome(result: PathResult) -> str:
+    if result.ok:
         return "up and down cleanly"
     verb = "downgrade" if _failed_op(result) == "downgrade" else "upgrade"
-    return f"{verb} fails at revision {result.get('revision') or '?'}"
+    return f"{verb} fails at revision {result.revision or '?'}"
 
 
 def _once(found: list[Diagnostic]) -> list[Diagnostic]:
@@ -100,11 +99,13 @@ def _once(found: list[Diagnostic]) -> list[Diagnostic]:
     return kept
 
 
-def _single(graph: RevisionGraph, env: str, path: Path, result: Result) -> Iterator[Diagnostic]:
+def _single(
+    graph: RevisionGraph, env: str, path: PlannedPath, result: PathResult
+) -> Iterator[Diagnostic]:
     """MG301 / MG303 for a path from an empty database; leftovers are MG304."""
     subject = path.subject[0] if path.subject else None
-    revision = result.get("revision")
-    if not result.get("ok"):
+    revision = result.revision
+    if not result.ok:
         code = "MG303" if _failed_op(result) == "downgrade" else "MG301"
         verb = "downgrading" if code == "MG303" else "upgrading"
         what = f"{subject} alone" if subject else "the whole history"
@@ -118,7 +119,7 @@ def _single(graph: RevisionGraph, env: str, path: Path, result: Result) -> Itera
             environment=env,
         )
         return
-    left = sorted((result.get("schemas") or {}).get("down", {}).get("tables", {}))
+    left = sorted(result.schemas.get("down", {}).get("tables", {}))
     if left:
         yield diagnostic(
             CODES["MG304"],
@@ -130,10 +131,9 @@ def _single(graph: RevisionGraph, env: str, path: Path, result: Result) -> Itera
         )
 
 
-def _drift(graph: RevisionGraph, env: str, result: Result) -> Iterator[Diagnostic]:
-    schemas = result.get("schemas") or {}
-    up, again = schemas.get("up"), schemas.get("again")
-    if result.get("ok") and up is not None and again is not None:
+def _drift(graph: RevisionGraph, env: str, result: PathResult) -> Iterator[Diagnostic]:
+    up, again = result.schemas.get("up"), result.schemas.get("again")
+    if result.ok and up is not None and again is not None:
         changes = schema_difference(up, again)
         if changes:
             yield diagnostic(
@@ -147,14 +147,14 @@ def _drift(graph: RevisionGraph, env: str, result: Result) -> Iterator[Diagnosti
 
 
 def _orders(
-    graph: RevisionGraph, env: str, runs: list[tuple[Path, Result]]
+    graph: RevisionGraph, env: str, runs: list[tuple[PlannedPath, PathResult]]
 ) -> Iterator[Diagnostic]:
     """MG301 when every order fails, MG302 when orders disagree."""
-    failed = [(p, r) for p, r in runs if not r.get("ok")]
-    passed = [(p, r) for p, r in runs if r.get("ok")]
+    failed = [(p, r) for p, r in runs if not r.ok]
+    passed = [(p, r) for p, r in runs if r.ok]
     if failed:
         path, result = failed[0]
-        revision = result.get("revision")
+        revision = result.revision
         if not passed:
             yield diagnostic(
                 CODES["MG301"],
@@ -182,12 +182,12 @@ def _orders(
 
 
 def _differing(
-    graph: RevisionGraph, env: str, passed: list[tuple[Path, Result]]
+    graph: RevisionGraph, env: str, passed: list[tuple[PlannedPath, PathResult]]
 ) -> Iterator[Diagnostic]:
     first_path, first = passed[0]
-    reference = (first.get("schemas") or {}).get("merged")
+    reference = first.schemas.get("merged")
     for path, result in passed[1:]:
-        other = (result.get("schemas") or {}).get("merged")
+        other = result.schemas.get("merged")
         if reference is None or other is None:
             continue
         changes = schema_difference(reference, other)

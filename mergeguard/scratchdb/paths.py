@@ -1,7 +1,8 @@
 """Which paths through the history ``apply`` runs on the scratch database.
 
 Pure: a revision graph and the meeting points of a scenario in, a list of
-``Path`` values out (the worker runs them; ``judge`` reads the results):
+``PlannedPath`` values out (the worker runs their ``run``; ``judge`` reads the
+results):
 
 - every head alone from an empty database, then down to base;
 - at every fork the range makes branches meet, the sibling branches in every
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 
 from mergeguard.graph.queries import fork_points, sound_heads
 from mergeguard.graph.revisions import RevisionGraph
+from mergeguard.scratchdb.protocol import DOWN_TO_BASE, RunPath, Step
 
 HEAD_ALONE = "head"
 ORDER = "order"
@@ -27,19 +29,19 @@ ROUNDTRIP = "roundtrip"
 
 
 @dataclass(frozen=True, slots=True)
-class Path:
-    """One run from an empty database: ``steps`` as the worker's plan wants
-    them; ``kind`` and ``subject`` say what a failure means."""
+class PlannedPath:
+    """One run from an empty database: ``run`` is what the worker runs;
+    ``kind`` and ``subject`` say what a failure means."""
 
-    name: str
+    run: RunPath
     kind: str
-    steps: tuple[dict[str, object], ...]
     subject: tuple[str, ...] = ()
     order: tuple[str, ...] = ()
     meeting: str = ""
 
-    def plan(self) -> dict[str, object]:
-        return {"name": self.name, "steps": list(self.steps)}
+    @property
+    def name(self) -> str:
+        return self.run.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,19 +56,16 @@ class Meeting:
 
 @dataclass
 class PathPlan:
-    paths: list[Path] = field(default_factory=list)
+    paths: list[PlannedPath] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
-def _up(target: str | Sequence[str]) -> dict[str, object]:
-    return {"op": "upgrade", "target": target if isinstance(target, str) else list(target)}
+def _up(target: str | Sequence[str]) -> Step:
+    return Step.upgrade(target if isinstance(target, str) else tuple(target))
 
 
-def _schema(label: str) -> dict[str, object]:
-    return {"op": "schema", "label": label}
-
-
-DOWN: dict[str, object] = {"op": "downgrade", "target": "base"}
+_schema = Step.schema
+DOWN = DOWN_TO_BASE
 
 
 def meetings(
@@ -87,17 +86,11 @@ def plan_paths(
     """Every path to run for ``graph`` (see the module docstring)."""
     plan = PathPlan()
     for head in sound_heads(graph):
-        plan.paths.append(
-            Path(
-                f"{head} alone",
-                HEAD_ALONE,
-                (_up(head), _schema("up"), DOWN, _schema("down")),
-                (head,),
-            )
-        )
+        alone = (_up(head), _schema("up"), DOWN, _schema("down"))
+        plan.paths.append(PlannedPath(RunPath(f"{head} alone", alone), HEAD_ALONE, (head,)))
     for meeting in points:
         for order in _orders(meeting.tips, orders, seed, plan, meeting.title):
-            steps: list[dict[str, object]] = []
+            steps: list[Step] = []
             if meeting.fork:
                 steps.append(_up(meeting.fork))
             steps += [_up(tip) for tip in order]
@@ -105,14 +98,10 @@ def plan_paths(
                 steps.append(_up(meeting.merge))
             steps.append(_schema("merged"))
             name = f"{meeting.title}: {' then '.join(order)}"
-            plan.paths.append(Path(name, ORDER, tuple(steps), order, order, meeting.title))
-    plan.paths.append(
-        Path(
-            "whole history up, down, up",
-            ROUNDTRIP,
-            (_up("heads"), _schema("up"), DOWN, _schema("down"), _up("heads"), _schema("again")),
-        )
-    )
+            run = RunPath(name, tuple(steps))
+            plan.paths.append(PlannedPath(run, ORDER, order, order, meeting.title))
+    whole = (_up("heads"), _schema("up"), DOWN, _schema("down"), _up("heads"), _schema("again"))
+    plan.paths.append(PlannedPath(RunPath("whole history up, down, up", whole), ROUNDTRIP))
     return plan
 
 

@@ -9,19 +9,13 @@ import re
 from typing import TYPE_CHECKING
 
 from mergeguard.errors import MergeguardError
+from mergeguard.scratchdb.protocol import DATABASE_PARAMETERS
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
 _PASSWORD_IN_AUTHORITY = re.compile(r"^(?P<head>[\w+.-]+://[^:/@?#]*):(?P<password>[^@]+)@")
 _PASSWORD_IN_QUERY = re.compile(r"(?P<key>[?&]password=)[^&]*", re.IGNORECASE)
-
-# Query parameters the drivers read as "connect to this database instead"
-# (libpq: dbname, service; PyMySQL/mysqlclient: database, db and an option
-# file that may name one).  mergeguard names the scratch database itself.
-DATABASE_PARAMETERS = frozenset(
-    {"dbname", "database", "db", "service", "read_default_file", "read_default_group"}
-)
 
 
 def mask(url: str) -> str:

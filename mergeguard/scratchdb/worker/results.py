@@ -1,4 +1,4 @@
-"""The worker's results: one document per path, and how a failure is described in it.
+"""The worker's results: one ``PathResult`` per path, and how a failure is described in it.
 
 A failing migration is a result, not an error: its type, the database's own
 text, the statement and the place in the migration file are recorded.
@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import DBAPIError, StatementError
 
-from mergeguard.scratchdb.watchdog import StepTimeout
-from mergeguard.scratchdb.worker_plan import Json
+from mergeguard.scratchdb.protocol import Json, Location, MissingModule, PathResult, StepAt, StepRun
+from mergeguard.scratchdb.worker.watchdog import StepTimeout
 
 ERROR_LINES = 6
 FAILURES = (Exception, SystemExit, StepTimeout)
@@ -38,7 +38,7 @@ def one_line(exc: BaseException) -> str:
     return f"{kind}: {' '.join(text.split())}"
 
 
-def location(exc: BaseException, roots: Sequence[str]) -> Json | None:
+def location(exc: BaseException, roots: Sequence[str]) -> Location | None:
     """The deepest frame of ``exc`` (or of its causes) inside ``roots``, e.g. a migration."""
     prefixes = tuple(os.path.join(os.path.realpath(root), "") for root in roots)
 
@@ -47,10 +47,10 @@ def location(exc: BaseException, roots: Sequence[str]) -> Json | None:
 
     for current in chain(exc):
         if isinstance(current, SyntaxError) and inside(current.filename):
-            return {"path": current.filename, "line": current.lineno}
+            return Location(current.filename or "", current.lineno)
         frames = [f for f in traceback.extract_tb(current.__traceback__) if inside(f.filename)]
         if frames:
-            return {"path": frames[-1].filename, "line": frames[-1].lineno}
+            return Location(frames[-1].filename, frames[-1].lineno)
     return None
 
 
@@ -64,15 +64,17 @@ def chain(exc: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
-def missing_module(exc: BaseException, tree: str) -> Json | None:
-    """``{"name", "path", "line"}`` when ``exc`` (or a cause) is a module that is not
+def missing_module(exc: BaseException, tree: str) -> MissingModule | None:
+    """The module (and where it is imported) when ``exc`` (or a cause) is a module that is not
     installed: the worker knows the exception's type and ``name``, so the
     parent never parses error text.  The place is the deepest frame inside the
     project's tree (the line whose import needed it), when there is one."""
     found = next((e for e in chain(exc) if isinstance(e, ModuleNotFoundError) and e.name), None)
     if found is None:
         return None
-    return {"name": found.name, **(location(found, [tree]) or {"path": None, "line": None})}
+    place = location(found, [tree])
+    name = str(found.name)
+    return MissingModule(name) if place is None else MissingModule(name, place.path, place.line)
 
 
 @dataclass
@@ -82,20 +84,20 @@ class PathRun:
     name: str
     started: float
     ok: bool = True
-    failed_step: Json | None = None
+    failed_step: StepAt | None = None
     error: str | None = None
     error_type: str | None = None
     revision: str | None = None
-    location: Json | None = None
+    location: Location | None = None
     sql: str | None = None
-    missing_module: Json | None = None
+    missing_module: MissingModule | None = None
     ran: list[str] = field(default_factory=list)
-    steps: list[Json] = field(default_factory=list)
+    steps: list[StepRun] = field(default_factory=list)
     schemas: dict[str, Json] = field(default_factory=dict)
 
     def fail(
         self,
-        step: Json,
+        step: StepAt,
         exc: BaseException,
         revision: str | None,
         roots: Sequence[str],
@@ -105,31 +107,31 @@ class PathRun:
         failure is placed), ``tree`` is the project (where a missing import is)."""
         self.ok = False
         self.missing_module = missing_module(exc, tree)
-        self.failed_step = {k: v for k, v in step.items() if k not in ("ok", "ran", "seconds")}
+        self.failed_step = step
         self.error_type, self.error = describe(exc)
         self.revision = revision
         self.location = location(exc, roots)
         statement = next((e.statement for e in chain(exc) if isinstance(e, StatementError)), None)
         self.sql = statement.strip()[:2000] if statement else None
 
-    def document(self) -> Json:
-        return {
-            "name": self.name,
-            "ok": self.ok,
-            "failed_step": self.failed_step,
-            "error": self.error,
-            "error_type": self.error_type,
-            "revision": self.revision,
-            "location": self.location,
-            "sql": self.sql,
-            "missing_module": self.missing_module,
-            "ran": self.ran,
-            "steps": self.steps,
-            "schemas": self.schemas,
-            "seconds": round(time.monotonic() - self.started, 3),
-        }
+    def result(self) -> PathResult:
+        return PathResult(
+            name=self.name,
+            ok=self.ok,
+            failed_step=self.failed_step,
+            error=self.error,
+            error_type=self.error_type,
+            revision=self.revision,
+            location=self.location,
+            sql=self.sql,
+            missing_module=self.missing_module,
+            ran=tuple(self.ran),
+            steps=tuple(self.steps),
+            schemas=self.schemas,
+            seconds=round(time.monotonic() - self.started, 3),
+        )
 
 
-def not_run(name: str, why: str) -> Json:
+def not_run(name: str, why: str) -> PathResult:
     run = PathRun(name, time.monotonic(), ok=False, error=why, error_type="NotRun")
-    return run.document()
+    return run.result()

@@ -29,8 +29,8 @@ from typing import Any
 
 from sqlalchemy.engine import URL, Engine
 
-from mergeguard.scratchdb.urls import DATABASE_PARAMETERS
-from mergeguard.scratchdb.worker_plan import sqlite_file
+from mergeguard.scratchdb.protocol import DATABASE_PARAMETERS
+from mergeguard.scratchdb.worker.plan import sqlite_file
 
 _PSYCOPG_OPTIONS = ("autocommit", "prepare_threshold", "context", "row_factory", "cursor_factory")
 _PSYCOPG2_OPTIONS = ("connection_factory", "cursor_factory", "async", "async_")

@@ -4,17 +4,18 @@ The tree under test (a ref, the merge a range predicts, or the working tree)
 is written into a temporary directory; a scratch database is created (and
 dropped at the end, whatever happens); a worker subprocess, the only process
 that imports migrations, runs every path of ``paths`` with Alembic's own
-machinery; ``judge`` turns its results into MG301-MG304.  The user's
+machinery (plan and results are ``protocol``'s documents; what comes back
+is checked, the worker runs project code); ``judge`` turns its results into
+MG301-MG304.  The user's
 working tree and databases are never touched.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,18 @@ from mergeguard.scratchdb.lifetime import (
     run_worker,
     temporary_tree,
 )
-from mergeguard.scratchdb.paths import Path as RunPath
 from mergeguard.scratchdb.paths import meetings, plan_paths
+from mergeguard.scratchdb.protocol import (
+    WORKER_MODULE,
+    Outcome,
+    PathResult,
+    Plan,
+    ProtocolError,
+    Reset,
+    RunPath,
+    decode,
+    encode,
+)
 
 Progress = Callable[[str], None]
 
@@ -71,7 +82,7 @@ def apply_scenario(
 
 
 def _apply(scenario: MergeScenario, options: ApplyOptions, progress: Progress) -> ApplyResult:
-    from mergeguard.scratchdb.database import ScratchDatabase
+    from mergeguard.scratchdb.database import ScratchDatabase, refuse_a_database_with_tables
 
     side = target(scenario)
     if side.snapshot is None:
@@ -93,16 +104,15 @@ def _apply(scenario: MergeScenario, options: ApplyOptions, progress: Progress) -
             with scratch as database:
                 progress(f"[{env}] {len(plan.paths)} paths on {database.display_url}")
                 result.notes.extend(f"[{env}] {note}" for note in database.notes)
-                outcome = _run_worker(
-                    root, read.environment, database, plan.paths, options, progress
-                )
-            if outcome.get("env_used") == "builtin":
+                runs = [path.run for path in plan.paths]
+                outcome = _run_worker(root, read.environment, database, runs, options, progress)
+            if outcome.env_used == "builtin":
                 result.notes.append(
-                    f"[{env}] env.py could not run on its own ({outcome.get('env_error')}); "
+                    f"[{env}] env.py could not run on its own ({outcome.env_error}); "
                     "used mergeguard's minimal environment (the revisions' upgrade()/downgrade())"
                 )
-            result.diagnostics.extend(judge(graph, env, plan.paths, outcome["paths"]))
-            alone = heads_alone(graph, env, plan.paths, outcome["paths"])
+            result.diagnostics.extend(judge(graph, env, plan.paths, outcome.paths))
+            alone = heads_alone(graph, env, plan.paths, outcome.paths)
             if alone:
                 result.notes.append(alone)
             result.paths_run += len(plan.paths)
@@ -134,30 +144,6 @@ def _meeting_points(
     return found
 
 
-def refuse_a_database_with_tables(url: str) -> None:
-    """A server URL names the database to administer from: mergeguard creates its
-    own database beside it, and refuses (before writing anything) when the
-    named one holds tables, in case it is somebody's data."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    from mergeguard.scratchdb.database import is_empty, mask
-
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise MergeguardError(f"{mask(url)} is not a database URL") from exc
-    if parsed.get_backend_name() == "sqlite" or not parsed.database:
-        return  # a SQLite file is checked when it is opened; a bare server names no data
-    if not is_empty(url):
-        raise MergeguardError(
-            f"{mask(url)} holds tables: mergeguard works only in a database it creates and "
-            "never writes where there is data",
-            hint="name the server's empty administration database, e.g. "
-            "postgresql://postgres@host/postgres or mysql+pymysql://root@host/",
-        )
-
-
 def materialize(snapshot: Snapshot, root: Path) -> None:
     """Every file of ``snapshot`` under ``root`` (so env.py can import the app)."""
     entries = snapshot.files(ROOT)
@@ -167,31 +153,32 @@ def materialize(snapshot: Snapshot, root: Path) -> None:
         path.write_bytes(source.text)
 
 
-def _plan_document(
+def _plan(
     root: Path,
     environment: Environment,
     url: str,
     paths: Sequence[RunPath],
     options: ApplyOptions,
-    reset: dict[str, Any] | None,
-) -> dict[str, Any]:
+    reset: Reset | None,
+) -> Plan:
+    """The worker's plan for ``environment`` of the tree written at ``root``."""
     config = environment.config_path
     config_file = str(root / config) if config is not None and config.suffix == ".ini" else None
     script = environment.script_location or (
         environment.version_locations[0].parent if environment.version_locations else ROOT
     )
-    return {
-        "config_file": config_file,
-        "section": environment.section,
-        "script_location": str(root / script),
-        "version_locations": [str(root / v) for v in environment.version_locations],
-        "recursive": environment.recursive,
-        "url": url,
-        "env": options.env,
-        "timeout": options.timeout,
-        "reset": reset,
-        "paths": [p.plan() for p in paths],
-    }
+    return Plan(
+        config_file=config_file,
+        section=environment.section,
+        script_location=str(root / script),
+        version_locations=tuple(str(root / v) for v in environment.version_locations),
+        recursive=environment.recursive,
+        url=url,
+        env=options.env,
+        timeout=options.timeout,
+        reset=reset,
+        paths=tuple(paths),
+    )
 
 
 def _run_worker(
@@ -201,80 +188,84 @@ def _run_worker(
     paths: Sequence[RunPath],
     options: ApplyOptions,
     progress: Progress,
-) -> dict[str, Any]:
+) -> Outcome:
     """The worker's results for all paths: one process on a default SQLite
     file (it resets the file itself), else one process per path."""
     if database.dialect == "sqlite" and database.owns_file and database.sqlite_path:
-        reset = {"kind": "sqlite-file", "path": str(database.sqlite_path)}
-        return _invoke(
-            root,
-            _plan_document(root, environment, database.url, paths, options, reset),
-            len(paths),
-            options,
-        )
-    merged: dict[str, Any] = {"paths": []}
+        reset = Reset("sqlite-file", path=str(database.sqlite_path))
+        return _invoke(root, _plan(root, environment, database.url, paths, options, reset), options)
+    results: list[PathResult] = []
+    env_used: str | None = None
+    env_error: str | None = None
     for index, path in enumerate(paths):
         progress(f"path {index + 1}/{len(paths)}: {path.name}")
         database.reset()
-        outcome = _invoke(
-            root, _plan_document(root, environment, database.url, [path], options, None), 1, options
-        )
-        merged["paths"].extend(outcome["paths"])
-        merged.setdefault("env_used", outcome.get("env_used"))
-        merged.setdefault("env_error", outcome.get("env_error"))
-    return merged
+        plan = _plan(root, environment, database.url, [path], options, None)
+        outcome = _invoke(root, plan, options)
+        results.extend(outcome.paths)
+        if env_used is None:  # the first worker's word on the environment
+            env_used, env_error = outcome.env_used, outcome.env_error
+    return Outcome(env_used or "project", env_error, tuple(results))
 
 
-def _invoke(root: Path, plan: dict[str, Any], steps: int, options: ApplyOptions) -> dict[str, Any]:
+def _invoke(root: Path, plan: Plan, options: ApplyOptions) -> Outcome:
+    """One worker on ``plan``; its results, one per path of the plan."""
     environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    worker = [sys.executable, "-m", "mergeguard.scratchdb.worker"]
+    worker = [sys.executable, "-m", WORKER_MODULE]
     progress = root.parent / "worker-progress.jsonl"  # the temporary tree's own directory
     progress.unlink(missing_ok=True)
     try:
         done = run_worker(
             worker,
-            input=json.dumps({**plan, "progress": str(progress)}),
+            input=encode(replace(plan, progress=str(progress)).to_json()),
             cwd=root,
             env=environment,
             files=root.parent,
-            timeout=options.timeout * max(steps, 1) * 6 + 60,
+            timeout=options.timeout * max(len(plan.paths), 1) * 6 + 60,
         )
     except WorkerTimedOut as exc:
         raise MergeguardError(
             "the scratch database run timed out",
             hint="raise --timeout, or look for a migration that hangs",
         ) from exc
-    try:
-        outcome: dict[str, Any] = json.loads(done.stdout)
-    except json.JSONDecodeError:
-        outcome = {}
-    if done.returncode != 0 or "paths" not in outcome:
+    outcome, reason = _read_outcome(done.stdout, len(plan.paths))
+    if done.returncode != 0 or outcome is None:
         crash = read_progress(progress.read_text("utf-8", "replace") if progress.exists() else "")
         if crash.running is not None:
             died = crashed_path(crash.running, done.returncode)
             return _after_crash(root, plan, crash, died, options)
         tail = " ".join((done.stderr or "").strip().splitlines()[-3:])
         raise MergeguardError(
-            f"the scratch database worker failed: {tail or 'no output'}",
+            f"the scratch database worker failed: {tail or reason or 'no output'}",
             hint="run with MERGEGUARD_DEBUG=1 and report it",
         )
-    refuse_missing_modules(outcome["paths"], root)
+    refuse_missing_modules(outcome.paths, root)
     return outcome
 
 
+def _read_outcome(stdout: str, expected: int) -> tuple[Outcome | None, str | None]:
+    """The worker's result document, checked; else None and why."""
+    try:
+        outcome = Outcome.from_json(decode(stdout, "worker's result"))
+    except ProtocolError as exc:
+        return None, str(exc)
+    if len(outcome.paths) != expected:
+        return None, f"{len(outcome.paths)} results for {expected} paths"
+    return outcome, None
+
+
 def _after_crash(
-    root: Path, plan: dict[str, Any], crash: Crash, died: dict[str, Any], options: ApplyOptions
-) -> dict[str, Any]:
+    root: Path, plan: Plan, crash: Crash, died: PathResult, options: ApplyOptions
+) -> Outcome:
     """The worker died inside a migration: the paths it finished, the one it died
     in (``died``: failed at the running revision), the rest run in a fresh worker."""
-    results = [*crash.done, died]
-    rest = plan["paths"][len(results) :]
-    outcome: dict[str, Any] = {"env_used": crash.env_used, "env_error": crash.env_error}
+    results = [*crash.done, died][: len(plan.paths)]
+    rest = plan.paths[len(results) :]
+    env_used = crash.env_used or "project"
     if rest:
-        later = _invoke(root, {**plan, "paths": rest}, len(rest), options)
-        results += later["paths"]
+        results += _invoke(root, replace(plan, paths=rest), options).paths
     refuse_missing_modules(results, root)
-    return {**outcome, "paths": results}
+    return Outcome(env_used, crash.env_error, tuple(results))
 
 
 NOT_INSTALLED_HINT = (
@@ -282,26 +273,26 @@ NOT_INSTALLED_HINT = (
 )
 
 
-def refuse_missing_modules(paths: Sequence[dict[str, Any]], root: Path) -> None:
+def refuse_missing_modules(paths: Sequence[PathResult], root: Path) -> None:
     """A module the project imports is not installed in mergeguard's environment:
     no finding could be trusted (every path that needs it fails the same way),
     so this is "could not run", not MG301.  The worker has already fallen back
     from an env.py that needs it when the built-in environment does without."""
-    found = next((p["missing_module"] for p in paths if p.get("missing_module")), None)
-    if not found:
+    found = next((p.missing_module for p in paths if p.missing_module), None)
+    if found is None:
         return
-    name = printable(str(found.get("name")))
-    where = _relative(found.get("path"), root)
-    needed = f" (imported by {where}:{found.get('line')})" if where else ""
+    name = printable(found.name)
+    where = _relative(found.path, root)
+    needed = f" (imported by {where}:{found.line})" if where else ""
     raise MergeguardError(
         f"could not run: `{name}` is not installed in this environment{needed}",
         hint=NOT_INSTALLED_HINT,
     )
 
 
-def _relative(path: object, root: Path) -> str | None:
+def _relative(path: str | None, root: Path) -> str | None:
     """``path`` (the worker's, absolute) as the project names it, relative to its tree."""
-    if not isinstance(path, str) or not path:
+    if not path:
         return None
     try:
         shown = str(Path(os.path.realpath(path)).relative_to(os.path.realpath(root)))

@@ -19,8 +19,8 @@ from pathlib import Path
 import alembic.runtime.migration as migration
 from alembic.config import Config
 
-from mergeguard.scratchdb.builtin_env import ENV_PY, VERSION_TABLE_ATTRIBUTE
-from mergeguard.scratchdb.worker_plan import Plan
+from mergeguard.scratchdb.protocol import Plan
+from mergeguard.scratchdb.worker.builtin_env import ENV_PY, VERSION_TABLE_ATTRIBUTE
 
 _RUNNING = re.compile(r"Running (upgrade|downgrade) (.*?) -> (.*?)(?:, .*)?$", re.DOTALL)
 

@@ -15,9 +15,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import Pool
 
-from mergeguard.scratchdb.drivers import ForeignDatabaseError, install, same_database
-from mergeguard.scratchdb.watchdog import StepTimeout
-from mergeguard.scratchdb.worker_plan import Plan
+from mergeguard.scratchdb.protocol import Plan
+from mergeguard.scratchdb.worker.drivers import ForeignDatabaseError, install, same_database
+from mergeguard.scratchdb.worker.watchdog import StepTimeout
 
 __all__ = ["Connections", "ForeignDatabaseError", "ResetFailed", "reset_database"]
 
@@ -82,6 +82,7 @@ class Connections:
             for name in ("interrupt", "cancel_safe", "cancel"):
                 method = getattr(dbapi_connection, name, None)
                 if callable(method):
+                    # noqa: BLE001 - any driver error: the signal still wakes the main thread
                     with contextlib.suppress(Exception):
                         method()
                     break

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Dialect, Inspector
 from sqlalchemy.engine.interfaces import ReflectedIndex
 from sqlalchemy.types import TypeEngine
 
-from mergeguard.scratchdb.worker_plan import Json
+from mergeguard.scratchdb.protocol import Json
 
 _QUOTED_OR_NOT = re.compile(r"'(?:[^']|'')*'|[^']+")
 T = TypeVar("T")
@@ -91,10 +91,10 @@ def _type_name(type_: TypeEngine[Any], dialect: Dialect) -> str:
     upper-cased except inside quotes (an ENUM's values keep their case)."""
     try:
         text = str(type_.compile(dialect=dialect))
-    except Exception:
+    except Exception:  # noqa: BLE001 - a project's custom type may fail any way to compile
         try:
             text = str(type_)
-        except Exception:
+        except Exception:  # noqa: BLE001 - likewise its __str__: the class name then
             text = type(type_).__name__
     return _QUOTED_OR_NOT.sub(lambda m: m[0] if m[0].startswith("'") else m[0].upper(), text)
 

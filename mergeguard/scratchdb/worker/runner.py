@@ -1,65 +1,14 @@
-"""The scratch-database worker: ``python -m mergeguard.scratchdb.worker``.
-
-The only process that imports a project's migrations (untrusted code). It reads
-ONE JSON plan from stdin, runs every path of it with Alembic's own
-``command.upgrade`` / ``command.downgrade`` and writes ONE JSON result document
-to stdout. Everything else (Alembic's logging, warnings, prints of migrations,
-the reset command's output, even a child process writing to fd 1) goes to
-stderr: fd 1 is pointed at stderr before any project code runs, and the
-document is written to a private duplicate of the original stdout.
-
-Plan::
-
-    {"config_file": "/abs/alembic.ini" | null, "toml_file": "/abs/pyproject.toml" | null,
-     "section": "alembic", "script_location": "/abs/migrations",
-     "version_locations": ["/abs/migrations/versions"], "url": "sqlite:////abs/scratch.sqlite",
-     "env": "auto" | "project" | "builtin", "timeout": 120, "version_table": "alembic_version",
-     "reset": {"kind": "sqlite-file", "path": "/abs/scratch.sqlite"}
-              | {"kind": "command", "argv": ["..."]} | null,
-     "paths": [{"name": "b2 alone", "steps": [{"op": "upgrade", "target": "b2" | ["c3", "d4"]},
-                                              {"op": "downgrade", "target": "base"},
-                                              {"op": "schema", "label": "up"}]}]}
-
-Result::
-
-    {"env_used": "project" | "builtin", "env_error": null | "<one line>",
-     "paths": [{"name", "ok", "failed_step": null | {"op", "target", "index", ["label"]}
-                                                 (op "reset" or "connect": target, index null),
-                "error": null | "<the database's own text>", "error_type", "revision",
-                "location": null | {"path", "line"}, "sql": null | "<statement>",
-                "missing_module": null | {"name", "path" | null, "line" | null},
-                "ran": [revisions], "steps": [{"op", "target", "index", "ok", "ran", "seconds"}],
-                "schemas": {label: snapshot}, "seconds"}]}
-
-``missing_module`` is set when the step failed because a module is not
-installed (a ``ModuleNotFoundError`` with a name, anywhere in the exception's
-chain); ``path``/``line`` are the deepest frame inside the worker's working
-directory, which is the project's tree (the line whose import needed it). It
-is never set for the project's env.py when "auto" falls back to the built-in
-environment: only a failure the fallback cannot help is reported.
-
-Exit status 0 with a result document (a failing path is a result, not an
-error), 2 for a malformed plan (one line on stderr, ``{"error": ...}`` on
-stdout), 3 for an internal error of the worker itself.
-
-This module is the entry point and the main loop; the parts live beside it:
-``worker_plan`` (parsing the plan), ``connections`` (the guard on connections,
-cancelling statements, resets), ``drivers`` (the guard on the DBAPI connects),
-``watchdog`` (time limits), ``environments`` (the project's env.py or the
-built-in one, Alembic's Config, the logger swap),
-``snapshot`` (schema snapshots) and ``results`` (the document of each path).
-"""
+"""The worker's main loop: every path of the plan, step by step (see the package docstring)."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import NoReturn, TextIO
 
 from alembic import command
@@ -68,21 +17,35 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 
-from mergeguard.scratchdb.connections import Connections, reset_database
-from mergeguard.scratchdb.environments import (
+from mergeguard.scratchdb.protocol import (
+    WORKER_MODULE,
+    Done,
+    EnvChosen,
+    Json,
+    Outcome,
+    PathResult,
+    Plan,
+    ProtocolError,
+    Running,
+    RunPath,
+    Step,
+    StepAt,
+    StepRun,
+    decode,
+    encode,
+)
+from mergeguard.scratchdb.worker.connections import Connections, reset_database
+from mergeguard.scratchdb.worker.environments import (
     Environments,
     NothingRan,
     Progress,
     capture_progress,
 )
-from mergeguard.scratchdb.results import FAILURES, PathRun, location, not_run, one_line
-from mergeguard.scratchdb.snapshot import snapshot
-from mergeguard.scratchdb.watchdog import StepTimeout, Watchdog
-from mergeguard.scratchdb.worker_plan import Json, Plan, PlanError, RunPath, Step, parse_plan
+from mergeguard.scratchdb.worker.results import FAILURES, PathRun, location, not_run, one_line
+from mergeguard.scratchdb.worker.schema_snapshot import snapshot
+from mergeguard.scratchdb.worker.watchdog import StepTimeout, Watchdog
 
-__all__ = ["PlanError", "Worker", "main", "parse_plan"]
-
-MODULE = "mergeguard.scratchdb.worker"
+__all__ = ["Output", "Worker"]
 
 
 # -- stdout -----------------------------------------------------------------------------
@@ -104,7 +67,7 @@ class Output:
         with self._lock:
             if not self._written:
                 self._written = True
-                self._stream.write(json.dumps(document, default=str) + "\n")
+                self._stream.write(encode(document) + "\n")
                 self._stream.flush()
 
 
@@ -118,9 +81,9 @@ class ProgressLog:
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
         self._fd = None if path is None else os.open(path, flags, 0o600)
 
-    def note(self, entry: Json) -> None:
+    def note(self, entry: Running | Done | EnvChosen) -> None:
         if self._fd is not None:
-            os.write(self._fd, (json.dumps(entry, default=str) + "\n").encode())
+            os.write(self._fd, (encode(entry.to_json()) + "\n").encode())
 
 
 class _FallBack(Exception):
@@ -138,9 +101,9 @@ class Worker:
         self.output = output
         self.env_used: str | None = None if plan.env == "auto" else plan.env
         self.env_error: str | None = None
-        self.results: list[Json] = []
+        self.results: list[PathResult] = []
         self.current: PathRun | None = None
-        self.current_step: Json = {}
+        self.current_step: StepAt | None = None
         self.tree = os.getcwd()  # the project's tree: the parent starts the worker in it
         self.roots = list(plan.version_locations) or [
             os.path.join(plan.script_location, "versions")
@@ -153,12 +116,12 @@ class Worker:
         self.environments = Environments(plan, self.roots)
         capture_progress(self.progress)
 
-    def run(self) -> Json:
-        """The result document of every path of the plan."""
+    def run(self) -> Outcome:
+        """The results of every path of the plan."""
         try:
             for path in self.plan.paths:
                 self.results.append(self._run_path(path))
-                self.log.note({"done": self.results[-1]})
+                self.log.note(Done(self.results[-1]))
         finally:
             self.environments.cleanup()
         return self.document(self.results)
@@ -166,13 +129,13 @@ class Worker:
     def _running(self, revision: str) -> None:
         name = self.current.name if self.current is not None else None
         env = self.env_used or "project"
-        self.log.note({"running": {"path": name, "step": self.current_step, "revision": revision}})
-        self.log.note({"env_used": env, "env_error": self.env_error})
+        self.log.note(Running(name, self.current_step, revision))
+        self.log.note(EnvChosen(env, self.env_error))
 
-    def document(self, paths: list[Json]) -> Json:
-        return {"env_used": self.env_used or "project", "env_error": self.env_error, "paths": paths}
+    def document(self, paths: list[PathResult]) -> Outcome:
+        return Outcome(self.env_used or "project", self.env_error, tuple(paths))
 
-    def _run_path(self, path: RunPath) -> Json:
+    def _run_path(self, path: RunPath) -> PathResult:
         started = time.monotonic()
         while True:
             self.current = run = PathRun(path.name, started)
@@ -181,19 +144,19 @@ class Worker:
             except _FallBack:
                 continue  # from an empty database again, now with the built-in env.py
             self.current = None
-            return run.document()
+            return run.result()
 
     def _attempt(self, path: RunPath, run: PathRun) -> None:
         try:
             reset_database(self.plan)
         except FAILURES as exc:
-            resetting = {"op": "reset", "target": None, "index": None}
+            resetting = StepAt("reset")
             run.fail(resetting, exc, None, self.roots, self.tree)
             return
         try:
             engine = create_engine(self.plan.url, poolclass=NullPool)
         except FAILURES as exc:
-            connecting = {"op": "connect", "target": None, "index": None}
+            connecting = StepAt("connect")
             run.fail(connecting, exc, None, self.roots, self.tree)
             return
         try:
@@ -205,7 +168,7 @@ class Worker:
 
     def _step(self, engine: Engine, step: Step, index: int, run: PathRun) -> bool:
         began = time.monotonic()
-        self.current_step = step.describe(index)
+        self.current_step = at = step.at(index)
         self.progress.begin()
         env = self.env_used or "project"
         try:
@@ -219,14 +182,14 @@ class Worker:
             if self._env_failed(step, exc):
                 self._fall_back(exc)
             ran, ok = list(self.progress.completed), False
-            run.fail(self.current_step, exc, self.progress.running, self.roots, self.tree)
+            run.fail(at, exc, self.progress.running, self.roots, self.tree)
         else:
             ran, ok = self.progress.finish(), True
         if step.op != "schema" and self.env_used is None and self.progress.configured:
             self.env_used = env  # env.py got as far as configure(): it is the one to use
         seconds = round(time.monotonic() - began, 3)
         run.ran.extend(ran)
-        run.steps.append({**self.current_step, "ok": ok, "ran": ran, "seconds": seconds})
+        run.steps.append(StepRun(at, ok, tuple(ran), seconds))
         return ok
 
     def _env_failed(self, step: Step, exc: BaseException) -> bool:
@@ -276,67 +239,36 @@ class Worker:
             file=sys.stderr,
         )
         results = list(self.results)
-        if self.current is not None:
-            run = self.current
+        if self.current is not None and self.current_step is not None:
+            run, at = self.current, self.current_step
             ran = list(self.progress.completed)
             timeout = StepTimeout(seconds)
-            run.fail(self.current_step, timeout, self.progress.running, self.roots, self.tree)
+            run.fail(at, timeout, self.progress.running, self.roots, self.tree)
             run.ran.extend(ran)
-            run.steps.append({**self.current_step, "ok": False, "ran": ran, "seconds": None})
-            results.append(run.document())
+            run.steps.append(StepRun(at, False, tuple(ran), None))
+            results.append(run.result())
         remaining = self.plan.paths[len(results) :]
         if remaining:
             results.extend(self._run_elsewhere(remaining))
-        self.output.write(self.document(results))
+        self.output.write(self.document(results).to_json())
         self.environments.cleanup()
         sys.stderr.flush()
         os._exit(0)
 
-    def _run_elsewhere(self, paths: Sequence[RunPath]) -> list[Json]:
-        plan = {**self.plan.raw, "paths": [p.raw for p in paths], "env": self.env_used or "auto"}
+    def _run_elsewhere(self, paths: Sequence[RunPath]) -> list[PathResult]:
+        plan = replace(self.plan, paths=tuple(paths), env=self.env_used or "auto")
         try:
             done = subprocess.run(
-                [sys.executable, "-m", MODULE],
-                input=json.dumps(plan).encode(),
+                [sys.executable, "-m", WORKER_MODULE],
+                input=encode(plan.to_json()).encode(),
                 stdout=subprocess.PIPE,
                 check=False,
             )
-            document = json.loads(done.stdout)
+            outcome = Outcome.from_json(decode(done.stdout.decode("utf-8", "replace"), "result"))
+        except (OSError, ProtocolError):
+            outcome = None
+        if outcome is not None and len(outcome.paths) == len(paths):
             if self.env_used is None:
-                self.env_used, self.env_error = document["env_used"], document["env_error"]
-            results = document["paths"]
-            if isinstance(results, list) and len(results) == len(paths):
-                return results
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
+                self.env_used, self.env_error = outcome.env_used, outcome.env_error
+            return list(outcome.paths)
         return [not_run(p.name, "not run: the worker running it failed") for p in paths]
-
-
-def main() -> int:
-    """Read the plan, run it, write the document; the exit status (see the module docstring)."""
-    output = Output()
-    sys.dont_write_bytecode = True  # never leave __pycache__ in the project's directories
-    try:
-        plan = parse_plan(sys.stdin.buffer.read().decode("utf-8"))
-    except (PlanError, UnicodeDecodeError) as exc:
-        message = " ".join(str(exc).split())
-        print(f"mergeguard worker: malformed plan: {message}", file=sys.stderr)
-        output.write({"error": f"malformed plan: {message}"})
-        return 2
-    try:
-        document = Worker(plan, output).run()
-    except KeyboardInterrupt:
-        output.write({"error": "interrupted"})
-        return 130
-    except BaseException as exc:  # a bug in the worker itself: migrations fail as results
-        traceback.print_exc(file=sys.stderr)
-        output.write({"error": f"internal error: {type(exc).__name__}: {exc}"})
-        return 3
-    output.write(document)
-    return 0
-
-
-if __name__ == "__main__":
-    status = main()
-    sys.stderr.flush()
-    os._exit(status)  # threads a migration started must not keep the process alive
