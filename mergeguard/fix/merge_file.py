@@ -284,7 +284,7 @@ def render(template: str | bytes, context: Mapping[str, object]) -> str:
 
     try:
         rendered: str = Template(text=template).render_unicode(**context)
-    except Exception as error:  # noqa: BLE001 - the project's template is code: it may raise anything
+    except Exception as error:  # the project's template is code: it may raise anything
         raise _render_failure(error, template) from error
     return rendered
 

@@ -101,4 +101,3 @@ def _waived(item: Diagnostic, scenario: MergeScenario) -> bool:
             if about or script.revision in item.revisions:
                 patterns.extend(script.ignores)
     return any(matches(p, item.code, item.name) for p in patterns)
-

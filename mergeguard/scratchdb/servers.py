@@ -75,7 +75,7 @@ class ServerDatabase:
                 database._make_login(conn)
                 database._create(conn)
         except BaseException:
-            # noqa: BLE001 - any driver error: the error that stopped us is the one to show
+            # any driver error: the error that stopped us is the one to show
             with contextlib.suppress(Exception):
                 database.drop()  # the login, if it was made, and the engine
             raise

@@ -82,7 +82,7 @@ class Connections:
             for name in ("interrupt", "cancel_safe", "cancel"):
                 method = getattr(dbapi_connection, name, None)
                 if callable(method):
-                    # noqa: BLE001 - any driver error: the signal still wakes the main thread
+                    # any driver error: the signal still wakes the main thread
                     with contextlib.suppress(Exception):
                         method()
                     break
