@@ -290,7 +290,6 @@ def test_reading_never_writes_the_index(repo: RepoBuilder) -> None:
     for snap in (git.tree("HEAD"), git.index(), git.worktree()):
         snap.read_many(snap.files())
         snap.read(PurePosixPath("a.py"))
-    git.conflicted_paths()
     git.merge_head()
     assert listing(git.worktree())["a.py"] == hash_object(repo, "a.py")
     assert (index_file.read_bytes(), index_file.stat().st_mtime_ns) == before
@@ -400,11 +399,10 @@ def test_merge_head_and_conflicts(repo: RepoBuilder) -> None:
     repo.write("migrations/versions/x.py", "ours\n")
     repo.commit("ours")
     git = open_repository(repo.root)
-    assert git.merge_head() is None and git.conflicted_paths() == ()
+    assert git.merge_head() is None
     repo.git("merge", "feature", check=False)
     assert git.merge_head() == theirs
     path = PurePosixPath("migrations/versions/x.py")
-    assert git.conflicted_paths() == (path,)
     assert git.index().read(path) == b"ours\n"
     assert listing(git.index())[str(path)] == git.tree("HEAD").files(VERSIONS)[0].blob
     on_disk = git.worktree().read(path)

@@ -318,13 +318,6 @@ class GitRepository:
         """The files on disk as a user sees them; origin ``worktree``."""
         return WorktreeSnapshot(self._require_work_tree("working tree"), self.worktree_blobs)
 
-    def conflicted_paths(self) -> tuple[PurePosixPath, ...]:
-        """Paths with unmerged index entries (a merge in conflict), sorted."""
-        self._require_work_tree("index")
-        out = self._git("ls-files", "--unmerged", "-z").stdout
-        keys = {record.partition("\t")[2] for record in split_z(out, "ls-files")}
-        return tuple(sorted(PurePosixPath(key) for key in keys))
-
     def _tree_blobs(self, sha: str) -> BlobMap:
         """Path -> blob id of a commit's regular files, memoized by commit."""
         blobs = self._trees.get(sha)
