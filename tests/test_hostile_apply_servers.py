@@ -79,6 +79,22 @@ def test_sqlite_other_file_is_refused(repo: RepoBuilder, other_file: Path, reach
     assert "refused to connect to" in message and "other.db" in message, message
 
 
+def test_a_plain_connect_to_the_scratch_file_cannot_attach_another(
+    repo: RepoBuilder, other_file: Path
+) -> None:
+    """sqlite3.connect() to the scratch file itself is allowed, ATTACH through it is not."""
+    one_migration(
+        repo,
+        "import sqlite3\n"
+        "conn = sqlite3.connect(op.get_bind().engine.url.database)\n"
+        f'conn.execute("ATTACH DATABASE {str(other_file)!r} AS other")\n'
+        "conn.execute('INSERT INTO other.t VALUES (2)')\n"
+        "conn.commit()",
+    )
+    message = refused_at_b2(repo)
+    assert "not authorized" in message, message
+
+
 # -- servers ----------------------------------------------------------------------------
 
 

@@ -16,7 +16,12 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import Pool
 
 from mergeguard.scratchdb.protocol import Plan
-from mergeguard.scratchdb.worker.drivers import ForeignDatabaseError, install, same_database
+from mergeguard.scratchdb.worker.drivers import (
+    ForeignDatabaseError,
+    deny_attach,
+    install,
+    same_database,
+)
 from mergeguard.scratchdb.worker.watchdog import StepTimeout
 
 __all__ = ["Connections", "ForeignDatabaseError", "ResetFailed", "reset_database"]
@@ -26,12 +31,6 @@ SQLITE_SIDECARS = ("", "-journal", "-wal", "-shm")
 
 class ResetFailed(RuntimeError):
     """The reset command exited with a non-zero status."""
-
-
-def deny_attach(action: int, *_: str | None) -> int:
-    """A SQLite authorizer: ``ATTACH`` would let a migration write to another
-    database file through the scratch connection, so it is refused."""
-    return sqlite3.SQLITE_DENY if action == sqlite3.SQLITE_ATTACH else sqlite3.SQLITE_OK
 
 
 class Connections:

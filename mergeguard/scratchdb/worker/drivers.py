@@ -146,6 +146,12 @@ def _sqlite_path(database: object, uri: bool) -> str | None:
 # -- the wrappers -----------------------------------------------------------------------
 
 
+def deny_attach(action: int, *_: str | None) -> int:
+    """A SQLite authorizer: ``ATTACH`` would let a migration write to another
+    database file through a scratch connection, so it is refused."""
+    return sqlite3.SQLITE_DENY if action == sqlite3.SQLITE_ATTACH else sqlite3.SQLITE_OK
+
+
 def install(url: URL) -> None:
     """Wrap every DBAPI ``connect`` that imports here, and ``Engine.raw_connection``."""
     scratch = Scratch(url)
@@ -175,7 +181,10 @@ def _sqlite(scratch: Scratch) -> None:
     def connect(database: Any, *args: Any, **kwargs: Any) -> Any:
         uri = bool(kwargs.get("uri", args[6] if len(args) > 6 else False))
         scratch.check_sqlite(database, uri)
-        return original(database, *args, **kwargs)
+        connection = original(database, *args, **kwargs)
+        # a plain connect to the scratch file is allowed, but not to ATTACH another file
+        connection.set_authorizer(deny_attach)
+        return connection
 
     # SQLAlchemy's pysqlite dialect calls sqlite3.dbapi2.connect: the same function
     sqlite3.connect = connect
