@@ -348,7 +348,7 @@ def test_env_py_connecting_elsewhere_is_refused(project: Project) -> None:
     assert document["env_used"] == "builtin"
     assert "refused to connect" in document["env_error"]
     assert document["paths"][0]["ok"] is True
-    assert other.read_bytes() == b""  # SQLite opened the file; nothing was written there
+    assert not other.exists()  # refused before the driver connects: not even created
 
 
 def test_each_path_starts_from_an_empty_database(project: Project) -> None:
