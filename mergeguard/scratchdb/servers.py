@@ -83,9 +83,11 @@ class ServerDatabase:
 
     def _make_login(self, conn: Connection) -> None:
         """The least-privilege login; the admin user itself when it may not make one."""
+        from sqlalchemy.exc import DBAPIError
+
         try:
             self.login = Login.make(conn, self.dialect, self.name)
-        except Exception as error:  # noqa: BLE001 - any driver error: run as the admin user
+        except DBAPIError as error:  # refused by the server (no CREATEROLE / CREATE USER)
             shown = mask(self.admin_text)
             self.notes.append(
                 f"{shown} may not create a login ({error_text(error, self.admin)}): the "
