@@ -351,6 +351,36 @@ def test_env_py_connecting_elsewhere_is_refused(project: Project) -> None:
     assert not other.exists()  # refused before the driver connects: not even created
 
 
+@pytest.mark.parametrize(
+    ("module", "connect"),
+    [
+        ("psycopg", "psycopg.connect('host=127.0.0.1 dbname=postgres user=postgres')"),
+        ("pymysql", "pymysql.connect(host='127.0.0.1', user='root', database='mysql')"),
+    ],
+)
+def test_a_driver_imported_by_a_migration_is_wrapped_when_it_is_imported(
+    project: Project, module: str, connect: str
+) -> None:
+    """The worker no longer imports every server driver up front (a third of a
+    second on each SQLite run): the guard is put on a driver when it is
+    imported, so a migration that imports one itself still cannot connect."""
+    marker = project.root / "imported-before.json"
+    project.revision(
+        "a1",
+        (
+            f"import json, pathlib, sys\n"
+            f"pathlib.Path({str(marker)!r}).write_text(json.dumps({module!r} in sys.modules))\n"
+            f"import {module}\n{connect}",
+            "pass",
+        ),
+    )
+    document, _ = project.run(project.plan(("a1", [{"op": "upgrade", "target": "heads"}])))
+    (path,) = document["paths"]
+    assert json.loads(marker.read_text()) is False  # not imported before the migration ran
+    assert path["ok"] is False and path["revision"] == "a1"
+    assert "refused to connect" in path["error"], path["error"]
+
+
 def test_each_path_starts_from_an_empty_database(project: Project) -> None:
     project.revision("a1", USERS)
     project.revision("b2", POSTS)

@@ -3,7 +3,7 @@ scratch database (issue 10 item 9).
 
 A migration need not use SQLAlchemy to reach another database: ``sqlite3.connect``,
 ``psycopg.connect``, ``psycopg2.connect``, ``pymysql.connect`` or ``MySQLdb.connect``
-work as well.  ``install`` wraps each of them (those that import) before env.py
+work as well.  ``install`` wraps each of them (when it is imported) before env.py
 runs, and ``Engine.raw_connection`` too; a connection whose target (the file;
 host, port, database and user) is not the scratch database's raises
 ForeignDatabaseError before anything is sent.  SQLAlchemy's own connections to
@@ -16,14 +16,17 @@ subprocess or a driver not listed here are not watched.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import getpass
 import importlib
+import importlib.abc
+import importlib.machinery
 import os
 import sqlite3
+import sys
+import types
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,13 +156,76 @@ def deny_attach(action: int, *_: str | None) -> int:
 
 
 def install(url: URL) -> None:
-    """Wrap every DBAPI ``connect`` that imports here, and ``Engine.raw_connection``."""
+    """Wrap every DBAPI ``connect``, and ``Engine.raw_connection``.
+
+    The server drivers are wrapped when they are imported, not imported here:
+    importing psycopg alone costs a third of a second, which every SQLite
+    run would pay for nothing.  A driver already imported is wrapped at once.
+    """
     scratch = Scratch(url)
     _sqlite(scratch)
     _engine(scratch)
-    for wrap in (_psycopg, _psycopg2, _pymysql, _mysqldb):
-        with contextlib.suppress(ImportError):  # a driver the project does not have
-            wrap(scratch)
+    wrappers = {
+        "psycopg": _psycopg,
+        "psycopg2": _psycopg2,
+        "pymysql.connections": _pymysql,
+        "MySQLdb.connections": _mysqldb,
+    }
+    pending: dict[str, Callable[[], None]] = {}
+    for module, wrap in wrappers.items():
+        hook = functools.partial(wrap, scratch)
+        if module in sys.modules:
+            hook()
+        else:
+            pending[module] = hook
+    sys.meta_path.insert(0, _WrapOnImport(pending))
+
+
+class _WrapOnImport(importlib.abc.MetaPathFinder):
+    """Runs a module's wrapper right after the module is first executed.
+
+    It finds nothing itself: it asks the finders after it for the module's
+    spec and chains the wrapper onto that spec's loader, so the module loads
+    exactly as it would have (the driver's own ``__init__`` has run, and its
+    submodules imported, when the wrapper runs)."""
+
+    def __init__(self, pending: dict[str, Callable[[], None]]) -> None:
+        self.pending = pending
+
+    def find_spec(
+        self,
+        name: str,
+        path: Sequence[str] | None,
+        target: types.ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
+        hook = self.pending.pop(name, None)
+        if hook is None:
+            return None
+        spec = _spec_from_others(self, name, path, target)
+        loader = spec.loader if spec is not None else None
+        if spec is None or loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        execute = loader.exec_module
+
+        def exec_module(module: types.ModuleType) -> None:
+            execute(module)
+            hook()
+
+        loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+def _spec_from_others(
+    skip: object, name: str, path: Sequence[str] | None, target: types.ModuleType | None
+) -> importlib.machinery.ModuleSpec | None:
+    for finder in sys.meta_path:
+        find_spec = getattr(finder, "find_spec", None)
+        if finder is skip or find_spec is None:
+            continue
+        spec: importlib.machinery.ModuleSpec | None = find_spec(name, path, target)
+        if spec is not None:
+            return spec
+    return None
 
 
 def _engine(scratch: Scratch) -> None:
