@@ -435,7 +435,14 @@ def ensure_history(
     return repo
 
 
-def measure_size(bench: Bench, size: int, earlier: dict[tuple[str, int], Row]) -> list[Row]:
+def measure_size(
+    bench: Bench,
+    size: int,
+    earlier: dict[tuple[str, int], Row],
+    after_check_warm: Callable[[], None] = lambda: None,
+) -> list[Row]:
+    """Every scenario at ``size``; ``after_check_warm`` runs right after the warm check
+    (the monorepo's, so that both meet the same load)."""
     rows: list[Row] = []
     baseline: float | None = None
     for scenario in SCENARIOS:
@@ -446,6 +453,8 @@ def measure_size(bench: Bench, size: int, earlier: dict[tuple[str, int], Row]) -
             row.ratio = 1.0 if baseline else None
         earlier[(row.key, row.size)] = row
         rows.append(row)
+        if scenario.key == "check-warm":
+            after_check_warm()
     return rows
 
 
@@ -641,12 +650,22 @@ def main(argv: list[str] | None = None) -> int:
     load = {"start": load_average()}
     rows: list[Row] = []
     earlier: dict[tuple[str, int], Row] = {}
+    monorepo: list[Row] = []
+
+    def measure_monorepo_now() -> None:
+        if args.monorepo is not None and not monorepo:
+            environments, size = args.monorepo
+            bench = bench_for(ensure_history(workdir, size, args, environments))
+            monorepo.append(measure_monorepo(bench, environments, size, earlier))
+
+    if args.monorepo is not None:  # generated first: it is measured amid the others
+        ensure_history(workdir, args.monorepo[1], args, args.monorepo[0])
     for size in args.sizes:
-        rows += measure_size(bench_for(ensure_history(workdir, size, args)), size, earlier)
-    if args.monorepo is not None:
-        environments, size = args.monorepo
-        bench = bench_for(ensure_history(workdir, size, args, environments))
-        rows.append(measure_monorepo(bench, environments, size, earlier))
+        bench = bench_for(ensure_history(workdir, size, args))
+        after = measure_monorepo_now if size == RATIO_TARGET_SIZE else (lambda: None)
+        rows += measure_size(bench, size, earlier, after)
+    measure_monorepo_now()  # without a RATIO_TARGET_SIZE history: at the end
+    rows += monorepo
     load["end"] = load_average()
     print(table(rows))
     print("\n" + footer(args, probe, load))
