@@ -1,7 +1,7 @@
 """Generate a large synthetic Alembic history in a fresh git repository.
 
     python benchmarks/generate.py --revisions 5000 --out /tmp/hist-5000 [--style mixed]
-                                  [--seed 0] [--feature-revisions 5]
+                                  [--seed 0] [--feature-revisions 5] [--environments 1]
 
 The revision graph (ids are seeded, so one seed gives one history):
 
@@ -24,6 +24,10 @@ merging them leaves two unlabelled heads, so ``mergeguard check main..feature``
 must report a missing merge point.  ``refs/remotes/origin/main`` points at
 ``main`` and is its upstream.  ``.git/mergeguard-bench.json`` records the
 parameters and the expected heads (the runner reuses repositories by it).
+
+``--environments E`` (E > 1) makes a monorepo instead: E services of N
+revisions each under ``services/svcNN/``, each its own ``alembic.ini``
+(see ``monorepo.py``).
 """
 
 from __future__ import annotations
@@ -471,14 +475,22 @@ def write_manifest(
     (repo / ".git" / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
 
 
-def generate(out: Path, revisions: int, style: str, seed: int, feature: int) -> dict[str, object]:
+def generate(
+    out: Path, revisions: int, style: str, seed: int, feature: int, environments: int = 1
+) -> dict[str, object]:
     """Create the repository at ``out``; returns the manifest."""
     started = time.perf_counter()
     if out.exists() and any(out.iterdir()):
         raise SystemExit(f"{out} exists and is not empty")
-    if revisions < 60 or not 1 <= feature <= revisions // 4:
-        raise SystemExit("need --revisions >= 60 and 1 <= --feature-revisions <= revisions/4")
+    least = 60 if environments == 1 else 40
+    if revisions < least or not 1 <= feature <= revisions // 4 or environments < 1:
+        raise SystemExit(
+            f"need --revisions >= {least}, 1 <= --feature-revisions <= revisions/4 "
+            "and --environments >= 1"
+        )
     out.mkdir(parents=True, exist_ok=True)
+    if environments > 1:
+        return generate_monorepo(out, revisions, style, seed, feature, environments, started)
     rng = random.Random(seed)
     layout = plan(revisions, feature, rng)
     refs = write_history(out, layout, style, rng)
@@ -488,6 +500,37 @@ def generate(out: Path, revisions: int, style: str, seed: int, feature: int) -> 
     return json.loads((out / ".git" / MANIFEST).read_text())
 
 
+def generate_monorepo(
+    out: Path,
+    revisions: int,
+    style: str,
+    seed: int,
+    feature: int,
+    environments: int,
+    started: float,
+) -> dict[str, object]:
+    """``environments`` services of ``revisions`` revisions each (see monorepo.py)."""
+    from monorepo import manifest_fields, service
+
+    services = [service(i, revisions, feature, seed) for i in range(environments)]
+    fields = manifest_fields(out, services, style)
+    params = {
+        "revisions": revisions,
+        "style": style,
+        "seed": seed,
+        "feature_revisions": feature,
+        "environments": environments,
+    }
+    manifest = {
+        "generator_version": GENERATOR_VERSION,
+        "params": params,
+        **fields,
+        "generation_seconds": round(time.perf_counter() - started, 2),
+    }
+    (out / ".git" / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--revisions", type=int, required=True)
@@ -495,16 +538,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--style", choices=("plain", "annotated", "mixed"), default="mixed")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--feature-revisions", type=int, default=5)
+    parser.add_argument(
+        "--environments",
+        type=int,
+        default=1,
+        help="more than 1: a monorepo of that many services, --revisions each (monorepo.py)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     manifest = generate(
-        args.out.resolve(), args.revisions, args.style, args.seed, args.feature_revisions
+        args.out.resolve(),
+        args.revisions,
+        args.style,
+        args.seed,
+        args.feature_revisions,
+        args.environments,
     )
     heads = manifest["heads"]
     assert isinstance(heads, dict)
+    if args.environments > 1:
+        print(
+            f"{args.out}: {args.environments} environments of {args.revisions} revisions in "
+            f"{manifest['generation_seconds']} s; {len(heads['main'])} heads on main; "
+            f"missing merge points in {' '.join(map(str, manifest['diverging']))}"  # type: ignore[call-overload]
+        )
+        return 0
     print(
         f"{args.out}: {args.revisions} revisions in {manifest['generation_seconds']} s; "
         f"heads on main {' '.join(heads['main'])}; merged with feature "
