@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from mergeguard.parse import read_module
 from mergeguard.parse.bounds import MAX_FILE_BYTES, TOO_DEEP, check_nesting
+from mergeguard.parse.digest import upgrade_digest
 from mergeguard.parse.operations import read_operations
 from mergeguard.parse.source import UnreadableSource
 from mergeguard.parse.values import Dyn, Lit, bounded, first_unresolved
@@ -102,15 +103,28 @@ def test_attribute_chain_longer_than_the_recursion_limit() -> None:
     assert binding.value.what.startswith("the name a.b.b")
 
 
-def test_upgrade_too_deep_for_libcst_is_an_opaque_operation() -> None:
-    """100 nested calls: ``ast`` reads the header, libcst is not handed the
-    body; the schema rules get one opaque operation saying why."""
+def test_upgrade_nested_past_the_limit_is_an_opaque_operation() -> None:
+    """100 nested calls: ``ast`` reads the header, the operations reader keeps
+    the nesting limit; the schema rules get one opaque operation saying why."""
     body = "revision = 'b2'\ndown_revision = 'a1'\n\ndef upgrade():\n    op.execute("
     data = (HEADER + body + "f(" * 100 + "'x'" + ")" * 101 + "\n").encode()
     assert read_module(data).error is None
     [operation] = read_operations(data)
     assert operation.opaque and operation.reason.startswith("nested too deeply")
     assert operation.span.line == 11  # the op.execute line
+
+
+@pytest.mark.parametrize(
+    "expression", ["lambda: " * 3000 + "1", "-" * 100_000 + "1", "a." * 100_000 + "b"]
+)
+def test_upgrade_digest_of_a_body_too_deep_for_ast_is_empty(expression: str) -> None:
+    """Python's parser gives up on these (MemoryError, RecursionError): the
+    digest is "no digest" and the operations one opaque operation, never a
+    traceback on the check path."""
+    data = (HEADER + "def upgrade():\n    x = " + expression + "\n").encode()
+    assert upgrade_digest(data) == ""
+    [operation] = read_operations(data)
+    assert operation.opaque and operation.reason.startswith(TOO_DEEP)
 
 
 def test_lambda_chain_in_upgrade_is_measured_past_its_colons() -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from conftest import RepoBuilder
 
 from mergeguard.app.cli import main
+from mergeguard.model import Operation, Span
 from mergeguard.parse.operations import read_operations
 
 USERS = (
@@ -315,3 +318,95 @@ def test_downgrade_and_multi_database_functions() -> None:
         ("upgrade", "drop_table"),
         ("downgrade", "create_table"),
     ]
+
+
+def _ops(body: str) -> tuple[Operation, ...]:
+    return read_operations(("def upgrade():\n" + body).encode())
+
+
+def test_columns_count_characters_and_types_keep_their_parentheses() -> None:
+    """The values the libcst reader of earlier releases gave, which the operations
+    cache holds: 1-based character columns (not UTF-8 bytes, a tab one
+    character), a type's source text with its own parentheses and comments."""
+    [drop] = _ops("    é = 1; op.drop_table('é')\n")
+    assert drop.span == Span(2, 12)
+    [tabbed] = _ops("\top.drop_table('t')\n")
+    assert tabbed.span == Span(2, 2)
+    [altered] = _ops(
+        "    op.alter_column('t', 'c', type_=( sa.String( 5 ) # wide\n ),\n"
+        "        server_default=sa.text('now()'))\n"
+    )
+    assert altered.get("type") == "( sa.String( 5 ) # wide )"
+    assert altered.get("server_default") == "sa.text('now()')"
+    added, enum = _ops(
+        "    op.add_column('t', sa.Column('c', (sa.Enum('a', name='e')), nullable=True))\n"
+    )
+    assert added.get("type") == "(sa.Enum('a', name='e'))" and added.get("nullable") == "True"
+    assert (enum.kind, enum.name) == ("create_enum", "e")
+
+
+@pytest.mark.parametrize(
+    ("argument", "reason"),
+    [
+        ("1", "Integer"),
+        ("-1", "UnaryOperation"),
+        ("name", "Name"),
+        ("a + b", "BinaryOperation"),
+        ("f'x'", "FormattedString"),
+        ("'a' f'{b}'", "a bytes or f-string value"),
+        ("b'x'", "a bytes or f-string value"),
+        ("*names", "*args"),
+    ],
+)
+def test_a_non_literal_argument_is_named_as_before(argument: str, reason: str) -> None:
+    [operation] = _ops(f"    op.drop_table({argument})\n")
+    assert operation.opaque
+    assert operation.reason == f"op.drop_table() with an argument that is not a literal ({reason})"
+
+
+def test_constants_called_are_named_and_bodies_on_the_colon_line_are_not_read() -> None:
+    """``None()`` is "a call to None()"; a body on the line of its ``:`` is not
+    read (the earlier reader's tree skipped it, and the cache holds that)."""
+    ops = _ops("    None()\n    if x: op.drop_table('a')\n    else:\n        op.drop_table('b')\n")
+    assert [(o.kind, o.name, o.reason) for o in ops] == [
+        ("opaque", None, "a call to None()"),
+        ("drop_table", "b", "inside a conditional"),
+    ]
+    assert read_operations(b"def upgrade(): op.drop_table('a')\n") == ()
+
+
+def test_try_else_comes_before_the_handlers() -> None:
+    ops = _ops(
+        "    try:\n        op.drop_table('a')\n    except E:\n        op.drop_table('b')\n"
+        "    else:\n        op.drop_table('c')\n    finally:\n        op.drop_table('d')\n"
+    )
+    assert [o.name for o in ops] == ["a", "c", "b", "d"]
+
+
+def test_reading_operations_loads_neither_libcst_nor_sqlglot() -> None:
+    """libcst is for editing files; sqlglot only for a literal SQL string."""
+    program = (
+        "import sys\n"
+        "from mergeguard.parse.operations import read_operations\n"
+        "from mergeguard.parse.digest import upgrade_digest\n"
+        "data = b\"def upgrade():\\n    op.add_column('t', sa.Column('c', sa.Integer()))\\n\"\n"
+        "assert read_operations(data) and upgrade_digest(data)\n"
+        "print(sorted(m for m in ('libcst', 'sqlglot') if m in sys.modules))\n"
+        "read_operations(b\"def upgrade():\\n    op.execute('DROP TABLE t')\\n\")\n"
+        "print('sqlglot' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split("\n")[:2] == ["[]", "True"]
+
+
+def test_a_line_of_only_a_backslash_is_counted_as_libcst_counted_it() -> None:
+    """libcst did not count a line holding only ``\\`` before a statement, and
+    refused one that opens a block; the cached operations say so, and a fresh
+    reading must agree with them."""
+    [after] = read_operations(b"x = 1\n\\\nimport y\ndef upgrade():\n    op.drop_table('a')\n")
+    assert after.span == Span(4, 5)
+    [inside] = read_operations(b"x = (1,\n\\\n2)\ndef upgrade():\n    op.drop_table('a')\n")
+    assert inside.span == Span(5, 5)
+    assert read_operations(b"def upgrade():\n    \\\n    op.drop_table('a')\n") == ()

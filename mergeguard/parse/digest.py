@@ -18,14 +18,16 @@ def upgrade_digest(data: bytes) -> str:
     does not parse or defines no upgrade function."""
     try:
         module = ast.parse(decode(data))
+        bodies = [
+            ast.dump(ast.Module(body=_without_docstring(node.body), type_ignores=[]))
+            for node in module.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and (node.name == "upgrade" or node.name.startswith("upgrade_"))
+        ]
     except (UnreadableSource, SyntaxError, ValueError):
         return ""
-    bodies = [
-        ast.dump(ast.Module(body=_without_docstring(node.body), type_ignores=[]))
-        for node in module.body
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-        and (node.name == "upgrade" or node.name.startswith("upgrade_"))
-    ]
+    except (RecursionError, MemoryError):  # nested deeper than the parser or ast.dump goes
+        return ""
     if not bodies:
         return ""
     return hashlib.sha256("\n".join(bodies).encode()).hexdigest()

@@ -9,14 +9,14 @@ and inline constraints of a table definition are read in ``op_columns``.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from dataclasses import replace
-
-import libcst as cst
 
 from mergeguard.model import Operation
 from mergeguard.parse.op_args import (
     OpCall,
+    Source,
     code_of,
     column_names,
     dotted,
@@ -69,10 +69,10 @@ _ALIASES = {
     "sql": "sqltext",
 }
 
-Reader = Callable[[OpCall, dict[str, cst.BaseExpression], cst.Module], tuple[Operation, ...]]
+Reader = Callable[[OpCall, dict[str, ast.expr], Source], tuple[Operation, ...]]
 
 
-def operations_of(call: OpCall, batch: bool, module: cst.Module) -> tuple[Operation, ...]:
+def operations_of(call: OpCall, batch: bool, source: Source) -> tuple[Operation, ...]:
     """The operations one call performs; raises NotLiteral / KeyError."""
     if call.method not in SIGNATURES:
         return (
@@ -88,8 +88,8 @@ def operations_of(call: OpCall, batch: bool, module: cst.Module) -> tuple[Operat
     names = SIGNATURES[call.method][1 if batch else 0]
     args = {_ALIASES.get(k, k): v for k, v in call.args(names).items()}
     if batch and "table_name" not in args and call.table is not None:
-        args["table_name"] = cst.SimpleString(repr(call.table))
-    found = READERS[call.method](call, args, module)
+        args["table_name"] = ast.Constant(call.table)
+    found = READERS[call.method](call, args, source)
     if found and literal_flag(args.get("if_not_exists")):
         found = (guarded(found[0]), *found[1:])
     return found
@@ -102,23 +102,19 @@ def guarded(operation: Operation) -> Operation:
     return replace(operation, detail=tuple(sorted(detail.items())))
 
 
-def _schema(args: dict[str, cst.BaseExpression], key: str = "schema") -> str | None:
+def _schema(args: dict[str, ast.expr], key: str = "schema") -> str | None:
     return optional_text(args.get(key))
 
 
 # -- the readers -------------------------------------------------------------------
 
 
-def _add_column(
-    call: OpCall, args: dict[str, cst.BaseExpression], module: cst.Module
-) -> tuple[Operation, ...]:
+def _add_column(call: OpCall, args: dict[str, ast.expr], source: Source) -> tuple[Operation, ...]:
     table = text_value(args["table_name"])
-    return column(call, args["column"], table, _schema(args) or call.schema, module)[1]
+    return column(call, args["column"], table, _schema(args) or call.schema, source)[1]
 
 
-def _drop_column(
-    call: OpCall, args: dict[str, cst.BaseExpression], module: cst.Module
-) -> tuple[Operation, ...]:
+def _drop_column(call: OpCall, args: dict[str, ast.expr], source: Source) -> tuple[Operation, ...]:
     return (
         make_operation(
             call,
@@ -130,18 +126,16 @@ def _drop_column(
     )
 
 
-def _alter_column(
-    call: OpCall, args: dict[str, cst.BaseExpression], module: cst.Module
-) -> tuple[Operation, ...]:
+def _alter_column(call: OpCall, args: dict[str, ast.expr], source: Source) -> tuple[Operation, ...]:
     detail: dict[str, str] = {}
     if "new_column_name" in args:
         detail["new_column_name"] = text_value(args["new_column_name"])
     if "type_" in args:
-        detail["type"] = code_of(module, args["type_"])
+        detail["type"] = code_of(source, args["type_"], call.node)
     if "nullable" in args:
         detail["nullable"] = str(literal(args["nullable"]))
     if "server_default" in args:
-        detail["server_default"] = code_of(module, args["server_default"])
+        detail["server_default"] = code_of(source, args["server_default"], call.node)
     operation = make_operation(
         call,
         "alter_column",
@@ -153,17 +147,15 @@ def _alter_column(
     return (operation, *enums(call, args.get("type_"), _schema(args) or call.schema))
 
 
-def _create_table(
-    call: OpCall, args: dict[str, cst.BaseExpression], module: cst.Module
-) -> tuple[Operation, ...]:
+def _create_table(call: OpCall, args: dict[str, ast.expr], source: Source) -> tuple[Operation, ...]:
     table, schema = text_value(args["table_name"]), _schema(args) or call.schema
     columns: list[str] = []
     extra: list[Operation] = []
     for key in sorted((k for k in args if k.startswith("*")), key=lambda k: int(k[1:])):
         node = args[key]
-        callee = (dotted(node.func) if isinstance(node, cst.Call) else None) or ""
+        callee = (dotted(node.func) if isinstance(node, ast.Call) else None) or ""
         if callee.endswith("Column"):
-            name, operations = column(call, node, table, schema, module)
+            name, operations = column(call, node, table, schema, source)
             columns.append(name)
             extra.extend(operations[1:])
         else:
@@ -174,16 +166,12 @@ def _create_table(
     return (created, *extra)
 
 
-def _drop_table(
-    call: OpCall, args: dict[str, cst.BaseExpression], module: cst.Module
-) -> tuple[Operation, ...]:
+def _drop_table(call: OpCall, args: dict[str, ast.expr], source: Source) -> tuple[Operation, ...]:
     table = text_value(args["table_name"])
     return (make_operation(call, "drop_table", table, table, schema=_schema(args)),)
 
 
-def _rename_table(
-    call: OpCall, args: dict[str, cst.BaseExpression], module: cst.Module
-) -> tuple[Operation, ...]:
+def _rename_table(call: OpCall, args: dict[str, ast.expr], source: Source) -> tuple[Operation, ...]:
     return (
         make_operation(
             call,
@@ -195,9 +183,7 @@ def _rename_table(
     )
 
 
-def _create_index(
-    call: OpCall, args: dict[str, cst.BaseExpression], module: cst.Module
-) -> tuple[Operation, ...]:
+def _create_index(call: OpCall, args: dict[str, ast.expr], source: Source) -> tuple[Operation, ...]:
     detail = {"unique": "True"} if literal_flag(args.get("unique")) else {}
     columns = tuple(c for c in _index_columns(args["columns"]))
     return (
@@ -213,16 +199,14 @@ def _create_index(
     )
 
 
-def _index_columns(node: cst.BaseExpression) -> list[str]:
+def _index_columns(node: ast.expr) -> list[str]:
     """Index columns; expressions (``sa.text('lower(email)')``) count by their text."""
-    if isinstance(node, (cst.List, cst.Tuple)):
-        return [str(literal(e.value)) for e in node.elements]
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [str(literal(e.value if isinstance(e, ast.Starred) else e)) for e in node.elts]
     return [str(literal(node))]
 
 
-def _drop_index(
-    call: OpCall, args: dict[str, cst.BaseExpression], module: cst.Module
-) -> tuple[Operation, ...]:
+def _drop_index(call: OpCall, args: dict[str, ast.expr], source: Source) -> tuple[Operation, ...]:
     return (
         make_operation(
             call,
@@ -235,9 +219,7 @@ def _drop_index(
 
 
 def _named_constraint(kind: str) -> Reader:
-    def read(
-        call: OpCall, args: dict[str, cst.BaseExpression], module: cst.Module
-    ) -> tuple[Operation, ...]:
+    def read(call: OpCall, args: dict[str, ast.expr], source: Source) -> tuple[Operation, ...]:
         columns = column_names(args["columns"]) if "columns" in args else ()
         return (
             make_operation(
@@ -254,14 +236,14 @@ def _named_constraint(kind: str) -> Reader:
 
 
 def _create_foreign_key(
-    call: OpCall, args: dict[str, cst.BaseExpression], module: cst.Module
+    call: OpCall, args: dict[str, ast.expr], source: Source
 ) -> tuple[Operation, ...]:
-    source = text_value(args["source_table"] if "source_table" in args else args["table_name"])
+    table = text_value(args["source_table"] if "source_table" in args else args["table_name"])
     return (
         make_operation(
             call,
             "create_foreign_key",
-            source,
+            table,
             optional_text(args["constraint_name"]),
             schema=_schema(args, "source_schema"),
             columns=column_names(args["local_cols"]),
@@ -271,7 +253,7 @@ def _create_foreign_key(
 
 
 def _drop_constraint(
-    call: OpCall, args: dict[str, cst.BaseExpression], module: cst.Module
+    call: OpCall, args: dict[str, ast.expr], source: Source
 ) -> tuple[Operation, ...]:
     detail = {"type": str(literal(args["type_"]))} if "type_" in args else {}
     return (
@@ -287,18 +269,14 @@ def _drop_constraint(
 
 
 def _table_comment(kind: str) -> Reader:
-    def read(
-        call: OpCall, args: dict[str, cst.BaseExpression], module: cst.Module
-    ) -> tuple[Operation, ...]:
+    def read(call: OpCall, args: dict[str, ast.expr], source: Source) -> tuple[Operation, ...]:
         table = text_value(args["table_name"])
         return (make_operation(call, kind, table, table, schema=_schema(args)),)
 
     return read
 
 
-def _execute(
-    call: OpCall, args: dict[str, cst.BaseExpression], module: cst.Module
-) -> tuple[Operation, ...]:
+def _execute(call: OpCall, args: dict[str, ast.expr], source: Source) -> tuple[Operation, ...]:
     from mergeguard.parse.sqlops import sql_operations
 
     return sql_operations(text_value(args["sqltext"]), call.span)

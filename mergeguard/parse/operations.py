@@ -1,4 +1,4 @@
-"""What ``upgrade()`` / ``downgrade()`` do to the schema, read with libcst.
+"""What ``upgrade()`` / ``downgrade()`` do to the schema, read with ``ast``.
 
 Each ``op.*`` call (and each call on a ``with op.batch_alter_table(...) as b:``
 alias) becomes an ``Operation`` with its file position.  Only literal
@@ -6,20 +6,32 @@ arguments are read: a value computed at run time, a call inside a loop or a
 conditional, and a call to a helper function are recorded as *opaque*
 operations with the reason, never guessed.  Literal SQL in ``op.execute`` is
 handed to ``sqlops`` (a real SQL parser).
+
+Earlier releases read these files with libcst; the values (positions in
+characters, the source text of types, the reasons) are the ones it gave, so
+cached operations stay valid.  That includes what libcst's reader made of a
+body written on the line of its colon (``if x: op.f()``, a *simple statement
+suite*): nothing is read from it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import ast
+import re
 from dataclasses import dataclass, replace
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
-
 from mergeguard.model import Operation, Span
-from mergeguard.parse.bounds import TOO_DEEP, TOO_LARGE, check_size
-from mergeguard.parse.header_cst import parse_module
-from mergeguard.parse.op_args import NotLiteral, OpCall, dotted, optional_text, text_value
+from mergeguard.parse.bounds import STRING_STOP, TOO_DEEP, TOO_LARGE, check_nesting, check_size
+from mergeguard.parse.op_args import (
+    NotLiteral,
+    OpCall,
+    Source,
+    bare_continuations,
+    dotted,
+    has_bare_continuation,
+    optional_text,
+    text_value,
+)
 from mergeguard.parse.opcalls import operations_of
 from mergeguard.parse.source import UnreadableSource, decode
 
@@ -55,30 +67,38 @@ def read_operations(data: bytes) -> tuple[Operation, ...]:
     operation when it is past the reader's limits)."""
     try:
         check_size(data)
-        module = parse_module(decode(data))
+        text = decode(data)
+        check_nesting(text)  # the limit the header readers keep
+        module = ast.parse(text)
     except UnreadableSource as exc:
         return _past_limits(exc.message, exc.span)
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return ()  # MG001 from the header reader
+    source = Source(text)
+    if has_bare_continuation(text):  # a line of only "\\": rare, and read as libcst did
+        uncounted, refused = bare_continuations(source)
+        if refused:
+            return ()
+        source = Source(text, uncounted)
+    found: list[Operation] = []
     try:
-        positions = wrapper.resolve(PositionProvider)
+        for statement in module.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                function = _direction(statement.name)
+                if function:
+                    walker = _Walker(function, source)
+                    walker.block(statement.body, {}, "")
+                    found.extend(walker.found)
     except RecursionError:  # below the nesting limit, but deeper than the stack
         return _past_limits(TOO_DEEP, None)
-    found: list[Operation] = []
-    for statement in wrapper.module.body:
-        if isinstance(statement, cst.FunctionDef):
-            function = _direction(statement.name.value)
-            if function:
-                walker = _Walker(function, lambda n: _span(positions, n), wrapper.module)
-                walker.block(statement.body, {}, "")
-                found.extend(walker.found)
     return tuple(found)
 
 
 def _past_limits(message: str, span: Span | None) -> tuple[Operation, ...]:
-    """One opaque operation for a file past the reader's limits (``ast`` may
-    read its header, so no MG001 says it): the schema rules then note that
-    this branch has operations they could not read.  Nothing for a syntax
-    error, which is MG001."""
+    """One opaque operation for a file past the reader's limits (the header
+    reader may still read its header, so no MG001 says it): the schema rules
+    then note that this branch has operations they could not read.  Nothing
+    for a syntax error, which is MG001."""
     if not message.startswith((TOO_DEEP, TOO_LARGE)):
         return ()
     return (Operation("opaque", None, None, None, span or Span(1), True, reason=message),)
@@ -92,84 +112,70 @@ def _direction(name: str) -> str | None:
     return None
 
 
-def _span(positions: object, node: cst.CSTNode) -> Span:
-    start = positions[node].start  # type: ignore[index]
-    return Span(start.line, start.column + 1)
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_WITH = (ast.With, ast.AsyncWith)
+# the statements whose ``value`` may be the call: ``op.x(...)``, ``t = op.x(...)``
+_SIMPLE = (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return)
 
 
 class _Walker:
     """Walks one function body, collecting operations."""
 
-    def __init__(
-        self, function: str, span: Callable[[cst.CSTNode], Span], module: cst.Module
-    ) -> None:
+    def __init__(self, function: str, source: Source) -> None:
         self.function = function
-        self.span = span
-        self.module = module
+        self.source = source
         self.found: list[Operation] = []
 
-    def block(self, body: cst.BaseSuite, aliases: dict[str, _Batch], why: str) -> None:
-        statements = (
-            body.body if isinstance(body, (cst.IndentedBlock, cst.SimpleStatementSuite)) else ()
-        )
-        for statement in statements:
+    def block(self, body: list[ast.stmt], aliases: dict[str, _Batch], why: str) -> None:
+        if not body or _on_colon_line(self.source, body[0]):
+            return  # a simple statement suite, where libcst's reader read nothing
+        for statement in body:
             self.statement(statement, aliases, why)
 
-    def statement(self, node: cst.CSTNode, aliases: dict[str, _Batch], why: str) -> None:
-        if isinstance(node, cst.SimpleStatementLine):
-            for small in node.body:
-                call = _called(small)
-                if call is not None:
-                    self.call(call, aliases, why)
-        elif isinstance(node, cst.SimpleStatementSuite):
-            for small in node.body:
-                call = _called(small)
-                if call is not None:
-                    self.call(call, aliases, why)
-        elif isinstance(node, cst.With):
+    def statement(self, node: ast.stmt, aliases: dict[str, _Batch], why: str) -> None:
+        if isinstance(node, _SIMPLE):
+            if isinstance(node.value, ast.Call):
+                self.call(node.value, aliases, why)
+        elif isinstance(node, _WITH):
             self.with_block(node, aliases, why)
-        elif isinstance(node, (cst.For, cst.While)):
-            self.nested(node, aliases, why or "inside a loop")
-        elif isinstance(node, (cst.If, cst.Try)):
-            self.nested(node, aliases, why or "inside a conditional")
+        elif isinstance(node, _LOOPS):
+            self.nested([node.body, node.orelse], aliases, why or "inside a loop")
+        elif isinstance(node, ast.If):
+            # an ``elif`` is an ``if`` alone in ``orelse``: read as a nested one
+            self.nested([node.body, node.orelse], aliases, why or "inside a conditional")
+        elif isinstance(node, ast.Try):
+            # libcst's reader took the ``else`` before the handlers
+            suites = [node.body, node.orelse, *(h.body for h in node.handlers), node.finalbody]
+            self.nested(suites, aliases, why or "inside a conditional")
 
-    def nested(self, node: cst.CSTNode, aliases: dict[str, _Batch], why: str) -> None:
-        suites: list[cst.BaseSuite] = [node.body]  # type: ignore[attr-defined]
-        orelse = getattr(node, "orelse", None)
-        while isinstance(orelse, cst.If):
-            suites.append(orelse.body)
-            orelse = orelse.orelse
-        if orelse is not None:
-            suites.append(orelse.body)
-        suites += [h.body for h in getattr(node, "handlers", ())]
-        final = getattr(node, "finalbody", None)
-        if final is not None:
-            suites.append(final.body)
+    def nested(self, suites: list[list[ast.stmt]], aliases: dict[str, _Batch], why: str) -> None:
         for suite in suites:
             self.block(suite, aliases, why)
 
-    def with_block(self, node: cst.With, aliases: dict[str, _Batch], why: str) -> None:
+    def with_block(
+        self, node: ast.With | ast.AsyncWith, aliases: dict[str, _Batch], why: str
+    ) -> None:
         inner = dict(aliases)
         for item in node.items:
-            call = item.item
-            if isinstance(call, cst.Call) and dotted(call.func) == "op.batch_alter_table":
+            call = item.context_expr
+            if isinstance(call, ast.Call) and dotted(call.func) == "op.batch_alter_table":
                 batch = self.batch(call)
-                if item.asname is not None and isinstance(item.asname.name, cst.Name):
-                    inner[item.asname.name.value] = batch
+                if isinstance(item.optional_vars, ast.Name):
+                    inner[item.optional_vars.id] = batch
         self.block(node.body, inner, why)
 
-    def batch(self, call: cst.Call) -> _Batch:
-        bound = OpCall("batch_alter_table", call, None, None, self.span(call), "")
+    def batch(self, call: ast.Call) -> _Batch:
+        bound = OpCall("batch_alter_table", call, None, None, Span(call.lineno), "")
         try:
             args = bound.args(["table_name"])
             return _Batch(text_value(args["table_name"]), optional_text(args.get("schema")))
         except (NotLiteral, KeyError):
             return _Batch(None, None)
 
-    def call(self, node: cst.Call, aliases: dict[str, _Batch], why: str) -> None:
+    def call(self, node: ast.Call, aliases: dict[str, _Batch], why: str) -> None:
         callee = dotted(node.func) or ""
         owner, _, method = callee.rpartition(".")
-        span = self.span(node)
+        span = self.source.span(node)
         if owner == "op" or owner in aliases:
             batch = aliases.get(owner)
             if method in _NOT_SCHEMA:
@@ -196,9 +202,10 @@ class _Walker:
 
     def record(self, call: OpCall, batch: bool) -> None:
         try:
-            operations = operations_of(call, batch, self.module)
+            operations = operations_of(call, batch, self.source)
         except (NotLiteral, KeyError, ValueError) as exc:
-            reason = f"op.{call.method}() with an argument that is not a literal ({exc})"
+            detail = exc.reason(self.source) if isinstance(exc, NotLiteral) else str(exc)
+            reason = f"op.{call.method}() with an argument that is not a literal ({detail})"
             operations = (
                 Operation("opaque", call.table, None, call.schema, call.span, True, reason=reason),
             )
@@ -208,15 +215,39 @@ class _Walker:
             self.found.append(replace(operation, function=self.function))
 
 
-def _called(small: cst.CSTNode) -> cst.Call | None:
-    """The call a small statement makes: ``op.x(...)``, ``t = op.create_table(...)``."""
-    value = getattr(small, "value", None)
-    return value if isinstance(value, cst.Call) else None
-
-
-def _is_dispatch(node: cst.Call) -> bool:
+def _is_dispatch(node: ast.Call) -> bool:
     """Alembic's multi-database template: ``globals()["upgrade_%s" % name]()``."""
     func = node.func
     return (
-        isinstance(func, cst.Subscript) and dotted(getattr(func.value, "func", func)) == "globals"
+        isinstance(func, ast.Subscript) and dotted(getattr(func.value, "func", func)) == "globals"
     )
+
+
+# a comment, or the quote of a string to step over while looking for one
+_COMMENT_OR_QUOTE = re.compile(r"#|'''|\"\"\"|'|\"")
+
+
+def _on_colon_line(source: Source, first: ast.stmt) -> bool:
+    """Whether a block's first statement follows its ``:`` on the same logical
+    line (``if x: op.f()``, or after a ``\\`` continuation), not a line of its own."""
+    prefix = source.line(first.lineno)[: source.column(first.lineno, first.col_offset)]
+    if prefix.strip(" \t\f"):
+        return True
+    above = source.line(first.lineno - 1).rstrip("\r\n")
+    return above.endswith("\\") and not _has_comment(above)
+
+
+def _has_comment(line: str) -> bool:
+    """Whether ``line`` holds a comment (a ``#`` outside its strings)."""
+    pos = 0
+    while (match := _COMMENT_OR_QUOTE.search(line, pos)) is not None:
+        if match.group() == "#":
+            return True
+        stop = STRING_STOP[match.group()]
+        pos = match.end()
+        while (end := stop.search(line, pos)) is not None and end.group() == "\\":
+            pos = end.end() + 1
+        if end is None:
+            return False
+        pos = end.end()
+    return False
