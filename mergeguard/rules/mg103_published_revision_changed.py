@@ -60,8 +60,10 @@ def _published_before(
     seen: set[str] = set()
     refs = bool(scenario.published.refs)
     for revision, before in scenario.base.scripts(env).items():
-        if not refs and _kept(ours.get(revision), before):
-            continue
+        if not refs:
+            after = ours.get(revision)
+            if after is before or _kept(after, before):
+                continue  # the same script (unchanged file) or the same place
         where = published_on(scenario, env, revision, key=_shape, like=before)
         if where is not None:  # else the target changed it too, or dropped it
             seen.add(revision)
