@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import PurePosixPath
 
 import pytest
 
 from mergeguard.graph.building import build
+from mergeguard.graph.queries import exclusive_ancestries, fork_points
 from mergeguard.graph.revisions import RevisionLookupError
 from mergeguard.model import MigrationScript, Span, Spans
 
@@ -171,3 +173,60 @@ def test_deep_history_needs_no_recursion() -> None:
     scripts = [script("r0")] + [script(f"r{i}", f"r{i - 1}") for i in range(1, 5000)]
     graph, problems = build(scripts)
     assert problems == () and graph.heads == ("r4999",) and len(graph.topological()) == 5000
+
+
+def _random_history(seed: int) -> list[MigrationScript]:
+    """A random DAG in a shuffled load order (as file names shuffle ids)."""
+    rng = random.Random(seed)
+    revisions = [f"r{i}" for i in range(rng.randint(1, 40))]
+    scripts = [
+        script(rev, tuple(rng.sample(revisions[:i], min(i, rng.choice((1, 1, 1, 2, 3))))) or None)
+        for i, rev in enumerate(revisions)
+    ]
+    rng.shuffle(scripts)
+    return scripts
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_fork_points_and_exclusive_ancestries_match_their_definitions(seed: int) -> None:
+    """The walks that stop a few revisions past the fork answer what the whole
+    ancestries answer: common ancestors with no common child, and per tip
+    what no other tip reaches."""
+    graph, _ = build(_random_history(seed))
+    rng = random.Random(seed)
+    for _ in range(10):
+        tips = tuple(rng.sample(graph.order, rng.randint(1, min(4, len(graph.order)))))
+        ancestries = [graph.ancestors([t], dependencies=False) for t in tips]
+        common = set.intersection(*ancestries)
+        nearest = tuple(
+            r for r in graph.order if r in common and not common & set(graph.nodes[r].children)
+        )
+        assert fork_points(graph, tips) == nearest
+        exclusive = [a.difference(*(o for o in ancestries if o is not a)) for a in ancestries]
+        assert exclusive_ancestries(graph, tips) == exclusive
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_topological_order_puts_the_first_ready_revision_first(seed: int) -> None:
+    """Kahn's order with load order breaking ties: every revision after its
+    parents, and no revision ready earlier in load order left waiting."""
+    graph, _ = build(_random_history(seed))
+    order = graph.topological()
+    assert sorted(order) == sorted(graph.order)
+    position = {r: i for i, r in enumerate(graph.order)}
+    placed: set[str] = set()
+    for revision in order:
+        assert set(graph.nodes[revision].down) <= placed
+        ready = [r for r in graph.order if r not in placed and set(graph.nodes[r].down) <= placed]
+        assert position[revision] == min(position[r] for r in ready)
+        placed.add(revision)
+
+
+def test_equal_scripts_share_one_graph_and_other_scripts_do_not() -> None:
+    scripts = [script("a"), script("b", "a")]
+    graph, problems = build(scripts, "env")
+    assert build(list(scripts), "env")[0] is graph
+    assert build(scripts, "other")[0] is not graph
+    moved = [script("a"), script("b", "a")]  # equal values, other objects: built anew, equal
+    again, again_problems = build(moved, "env")
+    assert again is not graph and again.heads == graph.heads and again_problems == problems

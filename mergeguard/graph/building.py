@@ -11,22 +11,23 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 
 from mergeguard import codes
 from mergeguard.codes import Code, diagnostic
-from mergeguard.graph.revisions import Node, RevisionGraph
-from mergeguard.graph.walks import (
-    invert,
-    not_topologically_ordered,
-    propagate_labels,
-    strongly_connected,
+from mergeguard.graph.revisions import (
+    GraphMemo,
+    Links,
+    NodeMap,
+    RevisionGraph,
+    topological_order,
 )
+from mergeguard.graph.walks import invert, propagate_labels, strongly_connected
 from mergeguard.model import Diagnostic, Location, MigrationScript, Span
 
 ILLEGAL_ID_CHARS = frozenset("@-+:")
-_NO_LABELS: frozenset[str] = frozenset()
 # Missing parents of one field reported one by one; the rest share a finding.
 _MAX_MISSING_REPORTED = 20
 # Bounds of the "did you mean" search of an MG004 hint.
@@ -37,9 +38,28 @@ _MAX_HINT_CANDIDATES = 5_000
 def build(
     scripts: Sequence[MigrationScript], environment: str = ""
 ) -> tuple[RevisionGraph, tuple[Diagnostic, ...]]:
-    """The graph of ``scripts`` (in Alembic's load order) and its problems."""
-    builder = _Builder(environment)
-    return builder.build(scripts)
+    """The graph of ``scripts`` (in Alembic's load order) and its problems.
+
+    Two sides of a check often hold the same scripts (the reader shares the
+    script of a (path, blob) between snapshots): their graph is built once."""
+    key = (environment, tuple(map(id, scripts)))
+    found = _recent.get(key)
+    if found is not None and all(map(operator.is_, found[0], scripts)):
+        return found[1]
+    built = _Builder(environment).build(scripts)
+    if len(_recent) >= _RECENT_GRAPHS:
+        del _recent[next(iter(_recent))]
+    _recent[key] = (tuple(scripts), built)  # holding the scripts keeps their ids unique
+    return built
+
+
+# The last few graphs built, by the identity of their scripts.  A graph and its
+# problems are immutable values, so handing the same ones out twice is safe.
+_RECENT_GRAPHS = 8
+_recent: dict[
+    tuple[str, tuple[int, ...]],
+    tuple[tuple[MigrationScript, ...], tuple[RevisionGraph, tuple[Diagnostic, ...]]],
+] = {}
 
 
 class _Builder:
@@ -76,37 +96,37 @@ class _Builder:
         by_id = self.unique_scripts(scripts)
         label_owners = self.label_owners(by_id)
         down, deps = self.edges(by_id, label_owners, scripts)
-        children, dependents = invert(by_id, down), invert(by_id, deps)
-        self.cycles(by_id, down, deps)
         order = tuple(by_id)
-        labels = propagate_labels(order, by_id, down, children, dependents)
-        nodes = {
-            r: Node(
-                by_id[r],
-                down[r],
-                deps[r],
-                children[r],
-                dependents[r],
-                frozenset(labels[r]) if labels[r] else _NO_LABELS,
-            )
-            for r in order
-        }
+        children, dependents = invert(order, down, deps)
+        labels = propagate_labels(order, by_id, children, dependents)
+        links = Links(
+            by_id, down, deps, children, dependents, {r: frozenset(v) for r, v in labels.items()}
+        )
+        placed = topological_order(order, links)
+        if len(placed) < len(order):
+            self.cycles(by_id, down, deps, set(order).difference(placed))
+            seen = set(placed)
+            placed += tuple(r for r in order if r not in seen)
         graph = RevisionGraph(
             environment=self.environment,
             order=order,
-            nodes=MappingProxyType(nodes),
+            nodes=NodeMap(links),
             heads=tuple(r for r in order if not children[r]),
             effective_heads=tuple(r for r in order if not children[r] and not dependents[r]),
             bases=tuple(r for r in order if not by_id[r].down_revisions),
             label_owners=MappingProxyType(label_owners),
             cyclic=frozenset(self.on_cycles),
+            memo=GraphMemo(topological=placed),
         )
         return graph, tuple(self.problems)
 
     def unique_scripts(self, scripts: Sequence[MigrationScript]) -> dict[str, MigrationScript]:
         """Scripts by id; a later file with the same id replaces the earlier one,
         as Alembic's map does (MG003 names both)."""
-        by_id: dict[str, MigrationScript] = {}
+        by_id = {script.revision: script for script in scripts}
+        if len(by_id) == len(scripts) and _sound_ids(by_id):
+            return by_id  # the common case: no finding, one pass
+        by_id = {}
         for script in scripts:
             self.check_id(script)
             earlier = by_id.pop(script.revision, None)
@@ -138,7 +158,7 @@ class _Builder:
 
     def label_owners(self, by_id: Mapping[str, MigrationScript]) -> dict[str, str]:
         owners: dict[str, str] = {}
-        for revision, script in by_id.items():
+        for revision, script in [(r, s) for r, s in by_id.items() if s.branch_labels]:
             for label in script.branch_labels:
                 if label in by_id:
                     self.report(
@@ -250,18 +270,18 @@ class _Builder:
         by_id: Mapping[str, MigrationScript],
         down: Mapping[str, tuple[str, ...]],
         deps: Mapping[str, tuple[str, ...]],
+        leftover: set[str],
     ) -> None:
         """Report every cycle (strongly connected component) once, and note its
-        members: walks that assume a DAG leave them alone."""
-        edges = {r: down[r] + deps[r] if deps[r] else down[r] for r in by_id}
-        leftover = not_topologically_ordered(edges)
-        if not leftover:
-            return
-        for component in strongly_connected({r: edges[r] for r in leftover}):
+        members: walks that assume a DAG leave them alone.  ``leftover`` are
+        the revisions a topological sort could not place (on or above a cycle)."""
+        edges = {r: down[r] + deps[r] if deps[r] else down[r] for r in by_id if r in leftover}
+        position = {r: i for i, r in enumerate(edges)}  # load order
+        for component in strongly_connected(edges):
             if len(component) < 2:
                 continue
             self.on_cycles.update(component)
-            members = sorted(component, key=list(by_id).index)
+            members = sorted(component, key=position.__getitem__)
             first = by_id[members[0]]
             via = (
                 "down_revision"
@@ -277,6 +297,15 @@ class _Builder:
                 revisions=tuple(members),
                 hint="point one of them at a revision outside the cycle",
             )
+
+
+def _sound_ids(by_id: Mapping[str, MigrationScript]) -> bool:
+    """True when no id is empty or has a character Alembic rejects (one scan
+    of all ids at once; ``check_id`` says which, when one has)."""
+    if "" in by_id:
+        return False
+    joined = "\n".join(by_id)
+    return not any(char in joined for char in ILLEGAL_ID_CHARS)
 
 
 def _field_span(script: MigrationScript, field: str) -> Span | None:

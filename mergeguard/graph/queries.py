@@ -10,7 +10,8 @@ revisions".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from heapq import heapify, heappop, heappush
 
 from mergeguard.graph.revisions import RevisionGraph
 from mergeguard.graph.scenario import TREE, MergeScenario, Side, added_revisions
@@ -60,18 +61,27 @@ def head_count(graph: RevisionGraph | None, key: str) -> int:
 
 
 def fork_points(graph: RevisionGraph, heads: tuple[str, ...]) -> tuple[str, ...]:
-    """The nearest common ancestors of ``heads`` (where the lines diverged).
+    """The nearest common ancestors of ``heads`` (where the lines diverged):
+    the common ancestors (down_revision links) none of whose children is one."""
+    if graph.has_cycles:
+        return _fork_points_by_sets(graph, heads)
+    masks, seen, below_common = _walk_down(graph, heads, lambda mask, covered: covered)
+    full = (1 << len(heads)) - 1
+    nearest = {r for r in seen if masks[r] == full and r not in below_common}
+    return tuple(r for r in graph.order if r in nearest)
 
-    The common ancestors are closed under "ancestor of", so the nearest ones
-    are exactly those with no child among them (linear, not a walk per node)."""
+
+def _fork_points_by_sets(graph: RevisionGraph, heads: tuple[str, ...]) -> tuple[str, ...]:
+    """``fork_points`` on a graph with a cycle, where no topological order holds."""
     common: set[str] | None = None
     for head in heads:
         ancestors = graph.ancestors([head], dependencies=False)
         common = ancestors if common is None else common & ancestors
     if not common:
         return ()
+    children = graph.links.children
     return tuple(
-        r for r in graph.order if r in common and not common.intersection(graph.nodes[r].children)
+        r for r in graph.order if r in common and not any(c in common for c in children[r])
     )
 
 
@@ -82,11 +92,72 @@ def joined_side(scenario: MergeScenario) -> Side:
 
 def exclusive_ancestries(graph: RevisionGraph, tips: Sequence[str]) -> list[set[str]]:
     """Per tip, the ancestors (down_revision links) no other tip has."""
+    if graph.has_cycles or len(tips) < 2:
+        return _exclusive_by_sets(graph, tips)
+    # a revision two tips reach has only such revisions below it
+    masks, _, _ = _walk_down(graph, tips, lambda mask, covered: mask & (mask - 1) != 0)
+    exclusive: list[set[str]] = [set() for _ in tips]
+    for revision, mask in masks.items():
+        if mask & (mask - 1) == 0:
+            exclusive[mask.bit_length() - 1].add(revision)
+    return exclusive
+
+
+def _exclusive_by_sets(graph: RevisionGraph, tips: Sequence[str]) -> list[set[str]]:
+    """``exclusive_ancestries`` on a graph with a cycle (or of one tip): whole ancestries."""
     ancestries = [graph.ancestors([tip], dependencies=False) for tip in tips]
     return [
         ancestry.difference(*(other for j, other in enumerate(ancestries) if j != i))
         for i, ancestry in enumerate(ancestries)
     ]
+
+
+Settled = Callable[[int, bool], bool]
+
+
+def _walk_down(
+    graph: RevisionGraph, tips: Sequence[str], settled: Settled
+) -> tuple[dict[str, int], list[str], set[str]]:
+    """(which tips reach each revision seen: bit ``i`` for ``tips[i]``; the
+    revisions walked, in that order; those with a child all tips reach).
+
+    The walk goes down the down_revision links from the tips in reverse
+    topological order, so a revision comes after each descendant a tip
+    reaches (its mask is final then).  It ends when every revision still
+    waiting is ``settled(mask, has a child all tips reach)``, a question
+    whose answer can only turn from False to True and then holds for all
+    below: a few revisions past the fork, not the whole history.  On a graph
+    without cycles only (a topological order must exist)."""
+    position, order, down = graph.position(), graph.topological(), graph.links.down
+    full = (1 << len(tips)) - 1
+    masks: dict[str, int] = {}
+    for i, tip in enumerate(tips):
+        if tip in position:
+            masks[tip] = masks.get(tip, 0) | 1 << i
+    todo = [-position[tip] for tip in masks]  # a max-heap of positions
+    heapify(todo)
+    covered: set[str] = set()
+    waiting = sum(1 for tip in masks if not settled(masks[tip], False))  # unsettled in todo
+    walked: list[str] = []
+    while waiting:
+        revision = order[-heappop(todo)]
+        mask = masks[revision]
+        waiting -= not settled(mask, revision in covered)
+        walked.append(revision)
+        common = mask == full
+        for parent in down[revision]:
+            old = masks.get(parent)  # a parent seen before waits in todo (it comes later)
+            before = old is not None and settled(old, parent in covered)
+            masks[parent] = mask if old is None else old | mask
+            if common:
+                covered.add(parent)
+            now = settled(masks[parent], parent in covered)
+            if old is None:
+                heappush(todo, -position[parent])
+                waiting += not now
+            elif now and not before:
+                waiting -= 1
+    return masks, walked, covered
 
 
 def meeting_tips(

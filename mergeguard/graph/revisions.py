@@ -15,11 +15,14 @@ Vocabulary (Alembic's):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from heapq import heappop, heappush
 from pathlib import PurePosixPath
 
 from mergeguard.model import Location, MigrationScript, Span
+
+NO_LABELS: frozenset[str] = frozenset()
 
 
 class RevisionLookupError(LookupError):
@@ -57,30 +60,96 @@ class Node:
 
 
 @dataclass(frozen=True, slots=True)
+class Links:
+    """The graph's edges by revision id, as ``build`` computed them: what each
+    ``Node`` is made of, and what the walks below read directly."""
+
+    scripts: Mapping[str, MigrationScript]
+    down: Mapping[str, tuple[str, ...]]
+    deps: Mapping[str, tuple[str, ...]]
+    children: Mapping[str, tuple[str, ...]]
+    dependents: Mapping[str, tuple[str, ...]]
+    labels: Mapping[str, frozenset[str]]  # only the revisions that carry a label
+
+
+class NodeMap(Mapping[str, Node]):
+    """Revision id -> ``Node``, in load order, each made on first use: a check
+    asks for the nodes of a few heads, not of every revision of the history."""
+
+    __slots__ = ("links", "_made")
+
+    def __init__(self, links: Links) -> None:
+        self.links = links
+        self._made: dict[str, Node] = {}
+
+    def __getitem__(self, revision: str) -> Node:
+        node = self._made.get(revision)
+        if node is None:
+            links = self.links
+            node = self._made[revision] = Node(
+                links.scripts[revision],
+                links.down[revision],
+                links.deps[revision],
+                links.children[revision],
+                links.dependents[revision],
+                links.labels.get(revision, NO_LABELS),
+            )
+        return node
+
+    def __contains__(self, revision: object) -> bool:
+        return revision in self.links.scripts
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.links.scripts)
+
+    def __len__(self) -> int:
+        return len(self.links.scripts)
+
+
+@dataclass(slots=True)
+class GraphMemo:
+    """Facts of a graph computed once, on first use (``build`` fills in the
+    topological order it computes anyway)."""
+
+    topological: tuple[str, ...] | None = None
+    position: dict[str, int] | None = None
+    merge_points: tuple[str, ...] | None = None
+    branch_points: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RevisionGraph:
     """An immutable revision graph of one environment at one snapshot."""
 
     environment: str
     order: tuple[str, ...]
-    nodes: Mapping[str, Node]
+    nodes: NodeMap
     heads: tuple[str, ...]
     effective_heads: tuple[str, ...]
     bases: tuple[str, ...]
     label_owners: Mapping[str, str]
     cyclic: frozenset[str] = frozenset()
-    memo: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
+    memo: GraphMemo = field(default_factory=GraphMemo, compare=False, repr=False)
 
     def __contains__(self, revision: object) -> bool:
-        return revision in self.nodes
+        return revision in self.nodes.links.scripts
 
     def __len__(self) -> int:
         return len(self.order)
 
+    @property
+    def links(self) -> Links:
+        return self.nodes.links
+
     def script(self, revision: str) -> MigrationScript:
-        return self.nodes[revision].script
+        return self.nodes.links.scripts[revision]
 
     def labels(self, revision: str) -> frozenset[str]:
-        return self.nodes[revision].labels
+        links = self.nodes.links
+        found = links.labels.get(revision)
+        if found is None and revision not in links.scripts:
+            raise KeyError(revision)
+        return NO_LABELS if found is None else found
 
     @property
     def has_cycles(self) -> bool:
@@ -89,48 +158,47 @@ class RevisionGraph:
 
     @property
     def branch_points(self) -> tuple[str, ...]:
-        return tuple(r for r in self.order if self.nodes[r].is_branch_point)
+        if self.memo.branch_points is None:
+            children = self.nodes.links.children
+            self.memo.branch_points = tuple(r for r in self.order if len(children[r]) > 1)
+        return self.memo.branch_points
 
     @property
     def merge_points(self) -> tuple[str, ...]:
-        return tuple(r for r in self.order if self.nodes[r].is_merge_point)
+        if self.memo.merge_points is None:
+            scripts = self.nodes.links.scripts
+            self.memo.merge_points = tuple(
+                r for r in self.order if len(scripts[r].down_revisions) > 1
+            )
+        return self.memo.merge_points
 
     def ancestors(self, revisions: Iterable[str], *, dependencies: bool = True) -> set[str]:
         """Every revision reachable downwards from ``revisions`` (themselves included)."""
-        return _reach(self, revisions, lambda n: n.down + (n.deps if dependencies else ()))
+        links = self.nodes.links
+        return _reach(links.scripts, revisions, links.down, links.deps if dependencies else None)
 
     def descendants(self, revisions: Iterable[str], *, dependencies: bool = True) -> set[str]:
         """Every revision reachable upwards from ``revisions`` (themselves included)."""
+        links = self.nodes.links
         return _reach(
-            self, revisions, lambda n: n.children + (n.dependents if dependencies else ())
+            links.scripts, revisions, links.children, links.dependents if dependencies else None
         )
 
     def topological(self) -> tuple[str, ...]:
         """All revisions, each after its parents and dependencies (load order
         breaks ties); revisions on a cycle come last, in load order."""
-        found = self.memo.get("topological")
-        if found is None:
-            found = self.memo["topological"] = self._topological()
-        return found
+        if self.memo.topological is None:
+            links = self.nodes.links
+            placed = topological_order(self.order, links)
+            seen = set(placed)
+            self.memo.topological = placed + tuple(r for r in self.order if r not in seen)
+        return self.memo.topological
 
-    def _topological(self) -> tuple[str, ...]:
-        pending = {r: len(set(n.down) | set(n.deps)) for r, n in self.nodes.items()}
-        position = {r: i for i, r in enumerate(self.order)}
-        ready = sorted((r for r, count in pending.items() if count == 0), key=position.__getitem__)
-        result: list[str] = []
-        while ready:
-            revision = ready.pop(0)
-            result.append(revision)
-            node = self.nodes[revision]
-            for child in sorted(
-                set(node.children) | set(node.dependents), key=position.__getitem__
-            ):
-                pending[child] -= 1
-                if pending[child] == 0:
-                    ready.append(child)
-            ready.sort(key=position.__getitem__)
-        placed = set(result)
-        return tuple(result) + tuple(r for r in self.order if r not in placed)
+    def position(self) -> Mapping[str, int]:
+        """Revision -> its index in ``topological()`` (a parent's is smaller)."""
+        if self.memo.position is None:
+            self.memo.position = {r: i for i, r in enumerate(self.topological())}
+        return self.memo.position
 
     def resolve(self, identifier: str) -> tuple[str, ...]:
         """Revision ids named by ``identifier`` the way ``alembic`` resolves
@@ -139,15 +207,48 @@ class RevisionGraph:
         return _Resolver(self).resolve(identifier)
 
 
-def _reach(graph: RevisionGraph, start: Iterable[str], step: object) -> set[str]:
-    seen: set[str] = set()
-    todo = [r for r in start if r in graph.nodes]
+def topological_order(order: Sequence[str], links: Links) -> tuple[str, ...]:
+    """Kahn's algorithm, the ready revision first in ``order`` going first
+    (a heap of load positions); revisions on or above a cycle are left out."""
+    position = dict(zip(order, range(len(order)), strict=True))
+    down, deps = links.down, links.deps
+    pending = {r: len(down[r]) + len(deps[r]) for r in order}
+    ready = [position[r] for r in order if not pending[r]]
+    children, dependents = links.children, links.dependents
+    result: list[str] = []
+    while ready:
+        revision = order[heappop(ready)]
+        result.append(revision)
+        for child in children[revision]:
+            pending[child] -= 1
+            if not pending[child]:
+                heappush(ready, position[child])
+        for child in dependents[revision]:
+            pending[child] -= 1
+            if not pending[child]:
+                heappush(ready, position[child])
+    return tuple(result)
+
+
+def _reach(
+    known: Mapping[str, object],
+    start: Iterable[str],
+    step: Mapping[str, tuple[str, ...]],
+    also: Mapping[str, tuple[str, ...]] | None,
+) -> set[str]:
+    seen = {r for r in start if r in known}
+    todo = list(seen)
     while todo:
         revision = todo.pop()
-        if revision in seen:
-            continue
-        seen.add(revision)
-        todo.extend(step(graph.nodes[revision]))  # type: ignore[operator]
+        for other in step[revision]:
+            if other not in seen:
+                seen.add(other)
+                todo.append(other)
+        if also is not None:
+            for other in also[revision]:
+                if other not in seen:
+                    seen.add(other)
+                    todo.append(other)
     return seen
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from mergeguard.git.snapshot import ROOT, Snapshot, is_under
+from mergeguard.git.snapshot import ROOT, Snapshot
 from mergeguard.graph.environments import EnvironmentRead
 from mergeguard.graph.revisions import RevisionGraph
 from mergeguard.model import FileEntry, FileOperations, MigrationScript, SourceFile
@@ -41,6 +41,12 @@ class Side:
     )
     load_operations: OperationsLoader | None = field(default=None, compare=False, repr=False)
     snapshot: Snapshot | None = field(default=None, compare=False, repr=False)
+    # blob -> what its file does, read once (the same on every side: a blob is its bytes)
+    read_operations: dict[str, FileOperations] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    # what this side added to a base, per (base read, environment): see added_revisions
+    added: dict[tuple[int, str], _Added] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def title(self) -> str:
@@ -54,8 +60,13 @@ class Side:
         revisions a check compares are parsed with libcst)."""
         if self.load_operations is None or not scripts:
             return {}
-        by_blob = self.load_operations(scripts)
-        return {script.revision: by_blob.get(script.blob, NO_OPERATIONS) for script in scripts}
+        known = self.read_operations
+        missing = [s for s in scripts if s.blob not in known]
+        if missing:
+            by_blob = self.load_operations(missing)
+            for script in missing:
+                known[script.blob] = by_blob.get(script.blob, NO_OPERATIONS)
+        return {script.revision: known[script.blob] for script in scripts}
 
     def graph(self, environment: str) -> RevisionGraph | None:
         read = self.reads.get(environment)
@@ -155,80 +166,83 @@ class MergeScenario:
         return tuple(names)
 
 
-@dataclass(frozen=True, slots=True)
-class _Pick:
-    """The version of one path a three-way merge keeps, and where to read it."""
-
-    blob: str
-    source: Snapshot
-
-
 class MergedTree:
     """A ``Snapshot`` of ``git merge`` by path: a path changed on one side
     only takes that side; changed on both (differently) takes ours and is a
-    conflict; deleted on one side and untouched on the other is deleted."""
+    conflict; deleted on one side and untouched on the other is deleted.
+
+    Only the paths whose blob differs between the sides need the three-way
+    rule (a set difference finds them); every other path is ours.  Each
+    listing is made once, on first use."""
 
     def __init__(self, base: Snapshot, theirs: Snapshot, ours: Snapshot, origin: str) -> None:
         self._origin = origin
-        self._picks: dict[PurePosixPath, _Pick] = {}
+        self._theirs, self._ours = theirs, ours
+        their_blobs, our_blobs = _blobs(theirs), _blobs(ours)
+        self._blobs = dict(our_blobs)  # path -> the blob the merge keeps
+        self._from_theirs: set[PurePosixPath] = set()  # the rest is read from ours
         self.conflicts: tuple[PurePosixPath, ...] = ()
-        self._merge(_blobs(base), _blobs(theirs), _blobs(ours), theirs, ours)
+        self._merge(_blobs(base), their_blobs, our_blobs)
+        self._listed: dict[PurePosixPath, tuple[FileEntry, ...]] = {}
 
     def _merge(
         self,
         base: dict[PurePosixPath, str],
         theirs: dict[PurePosixPath, str],
         ours: dict[PurePosixPath, str],
-        their_tree: Snapshot,
-        our_tree: Snapshot,
     ) -> None:
         conflicts = []
-        for path in base.keys() | theirs.keys() | ours.keys():
+        for path in {path for path, _ in theirs.items() ^ ours.items()}:
             b, t, o = base.get(path), theirs.get(path), ours.get(path)
-            if t == o or t == b:
-                pick, source = o, our_tree
-            elif o == b:
-                pick, source = t, their_tree
+            if t == b:
+                continue  # changed on our side only: ours, as it stands
+            if o == b:
+                self._from_theirs.add(path)
+                if t is None:
+                    del self._blobs[path]
+                else:
+                    self._blobs[path] = t
             else:
-                pick, source = o, our_tree
                 conflicts.append(path)
-            if pick is not None:
-                self._picks[path] = _Pick(pick, source)
         self.conflicts = tuple(sorted(conflicts))
 
     @property
     def origin(self) -> str:
         return self._origin
 
+    def _source(self, path: PurePosixPath) -> Snapshot:
+        return self._theirs if path in self._from_theirs else self._ours
+
     def files(self, under: PurePosixPath = ROOT) -> tuple[FileEntry, ...]:
-        prefix = "" if under == ROOT else str(under) + "/"
-        chosen = [(str(p), p, pick) for p, pick in self._picks.items() if str(p).startswith(prefix)]
-        chosen.sort(key=lambda item: item[0].split("/"))
-        return tuple(FileEntry(path, pick.blob) for _, path, pick in chosen)
+        found = self._listed.get(under)
+        if found is None:
+            prefix = "" if under == ROOT else str(under) + "/"
+            chosen = [(str(p), p, b) for p, b in self._blobs.items() if str(p).startswith(prefix)]
+            chosen.sort(key=lambda item: item[0].split("/"))
+            found = self._listed[under] = tuple(FileEntry(path, blob) for _, path, blob in chosen)
+        return found
 
     def read(self, path: PurePosixPath) -> bytes | None:
-        pick = self._picks.get(path)
-        return None if pick is None else pick.source.read(path)
+        return self._source(path).read(path) if path in self._blobs else None
 
     def read_many(self, entries: Sequence[FileEntry]) -> tuple[SourceFile, ...]:
         """Each file read through the side it was taken from (one batch per side)."""
-        by_source: dict[int, list[FileEntry]] = {}
-        sources: dict[int, Snapshot] = {}
-        for entry in entries:
-            source = self._picks[entry.path].source
-            by_source.setdefault(id(source), []).append(entry)
-            sources[id(source)] = source
+        theirs = [e for e in entries if e.path in self._from_theirs]
+        ours = [e for e in entries if e.path not in self._from_theirs]
         found: dict[PurePosixPath, SourceFile] = {}
-        for key, group in by_source.items():
-            for item in sources[key].read_many(group):
+        for source, group in ((self._ours, ours), (self._theirs, theirs)):
+            for item in source.read_many(group) if group else ():
                 found[item.path] = SourceFile(item.path, item.blob, item.text, self._origin)
         return tuple(found[e.path] for e in entries)
 
     def is_dir(self, path: PurePosixPath) -> bool:
-        return any(is_under(p, path) for p in self._picks)
+        if path == ROOT:
+            return bool(self._blobs)
+        prefix = f"{path}/"
+        return any(str(p).startswith(prefix) for p in self._blobs)
 
     def find(self, basename: str) -> tuple[PurePosixPath, ...]:
-        return tuple(sorted(p for p in self._picks if p.name == basename))
+        return tuple(sorted(p for p in self._blobs if str(p).rpartition("/")[2] == basename))
 
 
 def _blobs(snapshot: Snapshot) -> dict[PurePosixPath, str]:
@@ -247,10 +261,29 @@ def changed_paths(
     return frozenset(changed)
 
 
+@dataclass(frozen=True, slots=True)
+class _Added:
+    """What one environment read added to another (kept with both reads, so
+    the memo can never answer for other reads that got the same ids)."""
+
+    base: EnvironmentRead | None
+    side: EnvironmentRead | None
+    revisions: dict[str, MigrationScript]
+
+
 def added_revisions(base: Side, side: Side, environment: str) -> dict[str, MigrationScript]:
-    """Revisions ``side`` has that ``base`` has not (the work of that side)."""
-    before = base.scripts(environment)
-    return {r: s for r, s in side.scripts(environment).items() if r not in before}
+    """Revisions ``side`` has that ``base`` has not (the work of that side);
+    a new dict each time, computed once per pair of reads (every rule asks)."""
+    base_read, side_read = base.reads.get(environment), side.reads.get(environment)
+    key = (id(base_read), environment)
+    found = side.added.get(key)
+    if found is None or found.base is not base_read or found.side is not side_read:
+        before = base.scripts(environment)
+        mine = side.scripts(environment)
+        new = mine.keys() - before.keys()
+        revisions = {r: s for r, s in mine.items() if r in new} if new else {}
+        found = side.added[key] = _Added(base_read, side_read, revisions)
+    return dict(found.revisions)
 
 
 def published_on(

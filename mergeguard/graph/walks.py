@@ -1,40 +1,54 @@
 """Walks over a graph given as id -> ids mappings, before a ``RevisionGraph``
 exists: inverting edges, finding cycles (Tarjan), and Alembic's branch-label
-propagation (``RevisionMap._add_branches``).  Pure functions of their inputs.
+propagation (``RevisionMap._add_branches``).  Each is linear in the graph (the
+label walks in the labelled part of it).  Pure functions of their inputs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from mergeguard.model import MigrationScript
 
 
 def invert(
-    by_id: Mapping[str, MigrationScript], edges: Mapping[str, tuple[str, ...]]
-) -> dict[str, tuple[str, ...]]:
-    inverted: dict[str, list[str]] = {r: [] for r in by_id}
-    for revision in by_id:
-        for parent in edges[revision]:
-            inverted[parent].append(revision)
-    return {r: tuple(v) for r, v in inverted.items()}
+    order: Sequence[str],
+    down: Mapping[str, tuple[str, ...]],
+    deps: Mapping[str, tuple[str, ...]],
+) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """(children, dependents) of every revision in ``order``, in one pass:
+    who names each one in its down_revision, and who in its depends_on."""
+    none: tuple[str, ...] = ()
+    children, dependents = dict.fromkeys(order, none), dict.fromkeys(order, none)
+    several: dict[tuple[bool, str], list[str]] = {}  # most have one child: no list for those
+    for revision in order:
+        for parent in down[revision]:
+            if children[parent]:
+                _add(children, several, False, parent, revision)
+            else:
+                children[parent] = (revision,)  # the common case, inline
+        if deps[revision]:
+            for needed in deps[revision]:
+                _add(dependents, several, True, needed, revision)
+    for (is_dependency, target), members in several.items():
+        (dependents if is_dependency else children)[target] = tuple(members)
+    return children, dependents
 
 
-def not_topologically_ordered(edges: Mapping[str, tuple[str, ...]]) -> set[str]:
-    """Revisions Kahn's algorithm cannot order: those on a cycle and those
-    above one.  Empty for every sane history, which then skips Tarjan."""
-    pending = {r: len(parents) for r, parents in edges.items()}
-    below: dict[str, list[str]] = {}
-    for revision, parents in edges.items():
-        for parent in parents:
-            below.setdefault(parent, []).append(revision)
-    ready = [r for r, count in pending.items() if count == 0]
-    while ready:
-        for child in below.get(ready.pop(), ()):
-            pending[child] -= 1
-            if pending[child] == 0:
-                ready.append(child)
-    return {r for r, count in pending.items() if count > 0}
+def _add(
+    inverted: dict[str, tuple[str, ...]],
+    several: dict[tuple[bool, str], list[str]],
+    kind: bool,
+    target: str,
+    revision: str,
+) -> None:
+    """``revision`` joins ``inverted[target]``; past the first, in a list."""
+    if not inverted[target]:
+        inverted[target] = (revision,)
+    elif (kind, target) in several:
+        several[kind, target].append(revision)
+    else:
+        several[kind, target] = [*inverted[target], revision]
 
 
 def strongly_connected(edges: Mapping[str, tuple[str, ...]]) -> Iterator[set[str]]:
@@ -83,25 +97,27 @@ def strongly_connected(edges: Mapping[str, tuple[str, ...]]) -> Iterator[set[str
 def propagate_labels(
     order: tuple[str, ...],
     by_id: Mapping[str, MigrationScript],
-    down: Mapping[str, tuple[str, ...]],
     children: Mapping[str, tuple[str, ...]],
     dependents: Mapping[str, tuple[str, ...]],
 ) -> dict[str, set[str]]:
     """Alembic's ``_add_branches``: each labelled revision's labels go to its
     descendants (down_revision links only), then from the last descendant
-    visited back down the chain until a branch point or merge point."""
-    labels = {r: set(by_id[r].branch_labels) for r in order}
+    visited back down the chain until a branch point or merge point.  Only
+    revisions that end up with a label are keys of the result."""
+    labels: dict[str, set[str]] = {}
 
     def real_branch_point(r: str) -> bool:
         return len(set(children[r]) | set(dependents[r])) > 1
 
     for revision in (r for r in order if by_id[r].branch_labels):
+        own = labels.setdefault(revision, set())
+        own.update(by_id[revision].branch_labels)
         last = revision
         for node in alembic_descendants(revision, children):
-            labels[node].update(labels[revision])
+            labels.setdefault(node, set()).update(own)
             last = node
         for parent in chain_down(last, by_id, real_branch_point):
-            labels[parent].update(labels[revision])
+            labels.setdefault(parent, set()).update(own)
     return labels
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import PurePosixPath
 
 from mergeguard.codes import Code, diagnostic
 from mergeguard.graph.revisions import location_of
@@ -29,11 +30,13 @@ def published_revision_changed(scenario: MergeScenario, env: str) -> Iterator[Di
     if not scenario.has_base or scenario.kind == MERGE:
         return
     ours = scenario.ours.scripts(env)
-    ours_by_path = {s.path: s for s in ours.values()}
-    for revision, before, where_published in _published_before(scenario, env):
+    ours_by_path: dict[PurePosixPath, MigrationScript] | None = None
+    for revision, before, where_published in _published_before(scenario, env, ours):
         after = ours.get(revision)
-        if after is not None and _shape(after) == _shape(before):
+        if _kept(after, before):
             continue
+        if ours_by_path is None:
+            ours_by_path = {s.path: s for s in ours.values()}
         what, where = _change(before, after, ours_by_path.get(before.path))
         yield diagnostic(
             CODE,
@@ -49,12 +52,18 @@ def published_revision_changed(scenario: MergeScenario, env: str) -> Iterator[Di
 
 
 def _published_before(
-    scenario: MergeScenario, env: str
+    scenario: MergeScenario, env: str, ours: dict[str, MigrationScript]
 ) -> Iterator[tuple[str, MigrationScript, str]]:
     """(revision, its published script, where) for every revision the checked
-    side must keep as it is."""
+    side must keep as it is (without ``published`` refs, only those ``ours``
+    did not keep: where each is published is asked of those few alone)."""
     seen: set[str] = set()
+    refs = bool(scenario.published.refs)
     for revision, before in scenario.base.scripts(env).items():
+        if not refs:
+            after = ours.get(revision)
+            if after is before or _kept(after, before):
+                continue  # the same script (unchanged file) or the same place
         where = published_on(scenario, env, revision, key=_shape, like=before)
         if where is not None:  # else the target changed it too, or dropped it
             seen.add(revision)
@@ -64,6 +73,11 @@ def _published_before(
             if revision not in seen:
                 seen.add(revision)
                 yield revision, script, side.label
+
+
+def _kept(after: MigrationScript | None, before: MigrationScript) -> bool:
+    """True when ``after`` keeps the place ``before`` had in the graph."""
+    return after is not None and (after is before or _shape(after) == _shape(before))
 
 
 def _shape(script: MigrationScript) -> tuple[object, ...]:

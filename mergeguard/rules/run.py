@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mergeguard.graph.scenario import MergeScenario
-from mergeguard.model import Diagnostic
+from mergeguard.model import Diagnostic, MigrationScript
 from mergeguard.rules.catalogue import RULES
 from mergeguard.rules.integrity import integrity
 from mergeguard.rules.rule import Check, Rule
@@ -79,7 +79,8 @@ def evaluate(scenario: MergeScenario, selection: Selection = Selection()) -> tup
         for rule, check in CHECKED_RULES:
             if selection.allows(rule.code, rule.name):
                 found.extend(check(scenario, env))
-    kept = [d for d in found if selection.allows(d.code, d.name) and not _waived(d, scenario)]
+    waivers = _Waivers(scenario)
+    kept = [d for d in found if selection.allows(d.code, d.name) and not waivers.waived(d)]
     return tuple(sorted(dict.fromkeys(kept), key=_order))
 
 
@@ -89,15 +90,29 @@ def _order(item: Diagnostic) -> tuple[str, str, int, str]:
     return (item.environment, path, location.line if location else 0, item.code)
 
 
-def _waived(item: Diagnostic, scenario: MergeScenario) -> bool:
-    """True when a migration the finding is about waives its code or name."""
-    patterns: list[str] = []
-    for side in (scenario.checked, scenario.ours):
-        read = side.reads.get(item.environment)
-        if read is None:
-            continue
-        for script in read.scripts:
+class _Waivers:
+    """The waivers of the checked side and ours: only the migrations that write
+    one are looked at (found once per environment, not per finding)."""
+
+    def __init__(self, scenario: MergeScenario) -> None:
+        self.scenario = scenario
+        self.by_env: dict[str, list[MigrationScript]] = {}
+
+    def waiving(self, env: str) -> list[MigrationScript]:
+        found = self.by_env.get(env)
+        if found is None:
+            found = self.by_env[env] = []
+            for side in (self.scenario.checked, self.scenario.ours):
+                read = side.reads.get(env)
+                if read is not None:
+                    found.extend(s for s in read.scripts if s.ignores)
+        return found
+
+    def waived(self, item: Diagnostic) -> bool:
+        """True when a migration the finding is about waives its code or name."""
+        patterns: list[str] = []
+        for script in self.waiving(item.environment):
             about = item.location is not None and script.path == item.location.path
             if about or script.revision in item.revisions:
                 patterns.extend(script.ignores)
-    return any(matches(p, item.code, item.name) for p in patterns)
+        return any(matches(p, item.code, item.name) for p in patterns)

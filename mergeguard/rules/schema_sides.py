@@ -26,7 +26,7 @@ stretches of history, each a follow-on finding.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -104,12 +104,13 @@ def branch_of(
     label: str,
     side: Side,
     scripts: Mapping[str, MigrationScript],
-    order: Sequence[str],
+    position: Mapping[str, int],
 ) -> Branch:
-    """A branch of ``scripts`` (read from ``side``) in upgrade ``order``; revisions
-    ``order`` does not list come last, in ``scripts``' order."""
-    ordered = [r for r in order if r in scripts]
-    ordered += [r for r in scripts if r not in set(ordered)]
+    """A branch of ``scripts`` (read from ``side``) in upgrade order (``position``:
+    revision -> its index in a topological order); revisions ``position``
+    does not list come last, in ``scripts``' order."""
+    ordered = sorted((r for r in scripts if r in position), key=position.__getitem__)
+    ordered += [r for r in scripts if r not in position]
     files = side.operations([scripts[r] for r in ordered])
     changes = tuple(
         Change(revision, scripts[revision], op)
@@ -121,7 +122,9 @@ def branch_of(
     return Branch(label, tuple(ordered), changes, digests)
 
 
-def _label(scenario: MergeScenario, env: str, revisions: set[str], order: Sequence[str]) -> str:
+def _label(
+    scenario: MergeScenario, env: str, revisions: set[str], position: Mapping[str, int]
+) -> str:
     base, theirs_side, ours_side = scenario.sides
     ours = set(added_revisions(base, ours_side, env))
     theirs = set(added_revisions(base, theirs_side, env))
@@ -129,8 +132,10 @@ def _label(scenario: MergeScenario, env: str, revisions: set[str], order: Sequen
         return ours_side.label
     if revisions & theirs:
         return theirs_side.label
-    tip = [r for r in order if r in revisions]
-    return f"the branch of {tip[-1]}" if tip else "an empty branch"
+    placed = [r for r in revisions if r in position]
+    if not placed:
+        return "an empty branch"
+    return f"the branch of {max(placed, key=position.__getitem__)}"
 
 
 def _sides(scenario: MergeScenario, env: str) -> tuple[Branch, Branch] | None:
@@ -147,14 +152,14 @@ def _sides(scenario: MergeScenario, env: str) -> tuple[Branch, Branch] | None:
     joined = joined_side(scenario)
     left_out = undefined_revisions(joined, env) | (ours.keys() & theirs.keys())
     graph = joined.graph(env)
-    order = graph.topological() if graph is not None else ()
+    position = graph.position() if graph is not None else {}
 
     def only(scripts: dict[str, MigrationScript]) -> dict[str, MigrationScript]:
         return {r: s for r, s in scripts.items() if r not in left_out}
 
     return (
-        branch_of(ours_side.label, ours_side, only(ours), order),
-        branch_of(theirs_side.label, theirs_side, only(theirs), order),
+        branch_of(ours_side.label, ours_side, only(ours), position),
+        branch_of(theirs_side.label, theirs_side, only(theirs), position),
     )
 
 
@@ -184,8 +189,8 @@ def history_pair(scenario: MergeScenario, env: str) -> tuple[Branch, Branch] | N
         return None
     label = f"{theirs_side.label} (the history {ours_side.label} follows)"
     return (
-        branch_of(ours_side.label, ours_side, {r: ours[r] for r in mine}, order),
-        branch_of(label, ours_side, {r: graph.script(r) for r in nearest}, order),
+        branch_of(ours_side.label, ours_side, {r: ours[r] for r in mine}, graph.position()),
+        branch_of(label, ours_side, {r: graph.script(r) for r in nearest}, graph.position()),
     )
 
 
@@ -202,14 +207,14 @@ def branch_pairs(scenario: MergeScenario, env: str) -> Iterator[tuple[Branch, Br
     if graph is None:
         return
     undefined = undefined_revisions(joined, env)
-    order = graph.topological()
+    position = graph.position()
     for exclusive in _meeting_branches(scenario, env):
         branches = [
             branch_of(
-                _label(scenario, env, revisions, order),
+                _label(scenario, env, revisions, position),
                 joined,
                 {r: graph.script(r) for r in revisions if r not in undefined},
-                order,
+                position,
             )
             for revisions in exclusive
             if revisions - undefined

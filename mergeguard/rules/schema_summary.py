@@ -23,7 +23,7 @@ def summaries(scenario: MergeScenario, env: str) -> dict[str, list[str]]:
         if len(added) > SUMMARY_LIMIT:
             found[side.label] = [f"{len(added)} revisions (too many to summarise)"]
             continue
-        branch = branch_of(side.label, side, added, graph.topological())
+        branch = branch_of(side.label, side, added, graph.position())
         items = Effects(branch).summary()
         if branch.opaque():
             items.append(f"{len(branch.opaque())} opaque")
