@@ -12,7 +12,7 @@ import bisect
 import os
 import stat
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from mergeguard.errors import MergeguardError
@@ -104,13 +104,14 @@ def _dir_parts(directory: str) -> list[str]:
 # --------------------------------------------------------------------------- snapshots
 
 
-class _ListedSnapshot(ABC):
+class ListedSnapshot(ABC):
     """Shared behaviour of the three snapshot kinds: a lazy, memoized listing."""
 
     def __init__(self, origin: str) -> None:
         self._origin = origin
         self._memo: _Listing | None = None
         self._files_memo: dict[str, tuple[FileEntry, ...]] = {}
+        self._entries_memo: dict[str, tuple[tuple[str, str], ...]] = {}
 
     @property
     def origin(self) -> str:
@@ -134,12 +135,30 @@ class _ListedSnapshot(ABC):
     def files(self, under: PurePosixPath = ROOT) -> tuple[FileEntry, ...]:
         """Every file below ``under`` with its blob id, sorted by path (memoized)."""
         directory = _key(under)
-        entries = self._files_memo.get(directory)
+        files = self._files_memo.get(directory)
+        if files is None:
+            files = tuple(FileEntry(_path(k), blob) for k, blob in self.entries(under))
+            self._files_memo[directory] = files
+        return files
+
+    def entries(self, under: PurePosixPath = ROOT) -> tuple[tuple[str, str], ...]:
+        """``files`` as plain (path key, blob id) strings: no path objects
+        built, for reading and comparing listings (memoized)."""
+        directory = _key(under)
+        entries = self._entries_memo.get(directory)
         if entries is None:
             keys = self._listing().below(directory)
-            entries = tuple(FileEntry(_path(k), self._blob_of(k)) for k in keys)
-            self._files_memo[directory] = entries
+            entries = tuple(zip(keys, map(self._blob_getter(), keys), strict=True))
+            self._entries_memo[directory] = entries
         return entries
+
+    def _blob_getter(self) -> Callable[[str], str]:
+        """The blob id of a listed key, as a callable (a dict's own, where it can be)."""
+        return self._blob_of
+
+    @abstractmethod
+    def blob_map(self) -> Mapping[str, str]:
+        """Path key -> blob id of every file (not to be modified; for merging trees)."""
 
     def is_dir(self, path: PurePosixPath) -> bool:
         """True when some file of the snapshot lies below ``path``."""
@@ -150,7 +169,7 @@ class _ListedSnapshot(ABC):
         return self._listing().named(basename)
 
 
-class ObjectSnapshot(_ListedSnapshot):
+class ObjectSnapshot(ListedSnapshot):
     """A snapshot whose bytes live in git's object store: a commit's tree or the index."""
 
     def __init__(self, origin: str, loader: Callable[[], BlobMap], read_blobs: ReadBlobs) -> None:
@@ -166,6 +185,13 @@ class ObjectSnapshot(_ListedSnapshot):
     def _blob_of(self, key: str) -> str:
         return self._blobs[key]
 
+    def _blob_getter(self) -> Callable[[str], str]:
+        return self._blobs.__getitem__
+
+    def blob_map(self) -> Mapping[str, str]:
+        self._listing()
+        return self._blobs
+
     def read(self, path: PurePosixPath) -> bytes | None:
         """The bytes of one file, or None when the snapshot has no such file."""
         self._listing()
@@ -180,7 +206,7 @@ class ObjectSnapshot(_ListedSnapshot):
         )
 
 
-class WorktreeSnapshot(_ListedSnapshot):
+class WorktreeSnapshot(ListedSnapshot):
     """The files on disk: tracked ones still present, plus untracked, non-ignored ones.
 
     Blob ids come from the index for files git reports unchanged; changed and
@@ -203,6 +229,10 @@ class WorktreeSnapshot(_ListedSnapshot):
         if blob is None:
             blob = self._blobs[key] = blob_id(self._read_disk(key))
         return blob
+
+    def blob_map(self) -> Mapping[str, str]:
+        self._listing()
+        return {key: self._blob_of(key) for key in list(self._blobs)}
 
     def _read_disk(self, key: PurePosixPath | str) -> bytes:
         """The bytes of a file on disk; a file that vanished meanwhile is an error."""
