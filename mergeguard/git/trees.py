@@ -29,11 +29,6 @@ def _key(path: PurePosixPath | str) -> str:
     return str(PurePosixPath(path))
 
 
-def _parts(key: str) -> list[str]:
-    """The components of a listing key: sorting by them is ``PurePosixPath`` order."""
-    return key.split("/")
-
-
 # --------------------------------------------------------------------------- listings
 
 
@@ -43,36 +38,37 @@ class _Listing:
     Keys are plain strings (a ``PurePosixPath`` is built only for what a query
     returns: repositories hold far more files than migrations).  They are
     sorted by their components, the order ``PurePosixPath`` sorts in, so the
-    files below a directory form one contiguous run found by bisection.
+    files below a directory form one contiguous run found by bisection.  That
+    order is the string order of the keys with ``/`` read as NUL (lower than
+    any character a path can hold), so sorting and bisecting compare plain
+    strings, without splitting a key.
     """
 
     def __init__(self, keys: Iterable[str]) -> None:
-        self._keys = sorted(keys, key=_parts)
+        self._sort_keys = sorted(k.replace("/", "\0") for k in keys)
+        self._keys = [k.replace("\0", "/") for k in self._sort_keys]
         self._by_name: dict[str, list[str]] | None = None
 
-    def _first_below(self, directory: str) -> int:
-        """Index of the first key strictly below ``directory`` (if any is)."""
-        start = bisect.bisect_left(self._keys, _dir_parts(directory), key=_parts)
-        if start < len(self._keys) and self._keys[start] == directory:
-            start += 1  # a file named like the directory is not below it
-        return start
+    def _span(self, directory: str) -> tuple[int, int]:
+        """The slice of keys strictly below ``directory`` (a file named like
+        the directory is not below it)."""
+        spelled = directory.replace("/", "\0")
+        start = bisect.bisect_left(self._sort_keys, spelled + "\0")
+        return start, bisect.bisect_left(self._sort_keys, spelled + "\1", start)
 
     def below(self, directory: str) -> list[str]:
         """Every key strictly below ``directory``, sorted."""
         if directory == ".":
             return list(self._keys)
-        prefix = directory + "/"
-        start = end = self._first_below(directory)
-        while end < len(self._keys) and self._keys[end].startswith(prefix):
-            end += 1
+        start, end = self._span(directory)
         return self._keys[start:end]
 
     def has_below(self, directory: str) -> bool:
         """True when at least one key lies below ``directory``."""
         if directory == ".":
             return bool(self._keys)
-        start = self._first_below(directory)
-        return start < len(self._keys) and self._keys[start].startswith(directory + "/")
+        start, end = self._span(directory)
+        return start < end
 
     def named(self, basename: str) -> tuple[PurePosixPath, ...]:
         """Every path whose last component is ``basename``, sorted."""
@@ -94,11 +90,6 @@ def _path(key: str) -> PurePosixPath:
     if path is None:
         path = _PATHS[key] = PurePosixPath(key)
     return path
-
-
-def _dir_parts(directory: str) -> list[str]:
-    """The components of a directory key (none for the root ``.``)."""
-    return [] if directory == "." else _parts(directory)
 
 
 # --------------------------------------------------------------------------- snapshots

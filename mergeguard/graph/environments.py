@@ -30,7 +30,7 @@ from mergeguard.graph.cache_values import (
     record_to_json,
 )
 from mergeguard.graph.listings import entry as _entry
-from mergeguard.graph.listings import record_key, version_positions
+from mergeguard.graph.listings import path_of, record_key, version_positions
 from mergeguard.graph.revisions import RevisionGraph
 from mergeguard.model import (
     Config,
@@ -294,7 +294,7 @@ def _from_row(row: object, path: str, blob: str) -> MigrationScript | None:
     if row is None:
         return None
     try:
-        script = script_from_row(row, _entry(path, blob).path, blob)
+        script = script_from_row(row, path_of(path), blob)
     except (ValueError, TypeError):
         return None  # a damaged row is re-read, never trusted
     return script if plausible_row(row, script) else None

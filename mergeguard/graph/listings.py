@@ -85,12 +85,17 @@ def record_key(
 _PATHS: dict[str, PurePosixPath] = {}
 
 
-def entry(path: str, blob: str) -> FileEntry:
-    """The FileEntry of a listed path; paths built once per run (snapshots share them)."""
-    found = _PATHS.get(path)
+def path_of(key: str) -> PurePosixPath:
+    """The path of a listed key, built once per run (snapshots share their paths)."""
+    found = _PATHS.get(key)
     if found is None:
-        found = _PATHS[path] = PurePosixPath(path)
-    return FileEntry(found, blob)
+        found = _PATHS[key] = PurePosixPath(key)
+    return found
+
+
+def entry(path: str, blob: str) -> FileEntry:
+    """The FileEntry of a listed path."""
+    return FileEntry(path_of(path), blob)
 
 
 def _walk_key(relative: list[str]) -> tuple[tuple[int, str], ...]:
