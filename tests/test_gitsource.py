@@ -441,3 +441,43 @@ def test_relative_to_root(
         git.relative_to_root(tmp_path)
     with pytest.raises(MergeguardError, match="outside the work tree"):
         git.relative_to_root(Path("../../elsewhere"))
+
+
+def test_the_merged_snapshot_is_git_merge_by_path(repo: RepoBuilder) -> None:
+    """Changed on one side: that side; on both: ours, a conflict; deleted on
+    one side and untouched on the other: deleted; read through the side taken."""
+    from mergeguard.git.merged import MergedSnapshot
+    from mergeguard.graph.scenario import MergedTree
+
+    base = {"a.py": "a", "b.py": "b", "c.py": "c", "d/e.py": "e", "f.py": "f"}
+    repo.write("seed", "")
+    for path, text in base.items():
+        repo.write(path, text)
+    repo.commit()
+    repo.branch("theirs")
+    repo.write("a.py", "a theirs")  # theirs only
+    repo.write("c.py", "c both, theirs")
+    repo.remove("f.py")  # deleted on theirs, untouched on ours
+    repo.write("t.py", "new on theirs")
+    theirs = repo.commit()
+    repo.checkout("main")
+    repo.write("b.py", "b ours")
+    repo.write("c.py", "c both, ours")
+    repo.remove("d/e.py")
+    repo.write("d/g.py", "new on ours")
+    ours = repo.commit()
+    git = open_repository(repo.root)
+    sides = (git.tree("main~1"), git.tree(theirs), git.tree(ours))
+    merged = MergedSnapshot(*sides, "merge")
+    assert merged.conflicts == (PurePosixPath("c.py"),)
+    assert listing(merged) == listing(MergedTree(*sides, "merge"))
+    assert {str(f.path): f.text for f in merged.read_many(merged.files())} == {
+        "a.py": b"a theirs",
+        "b.py": b"b ours",
+        "c.py": b"c both, ours",
+        "d/g.py": b"new on ours",
+        "seed": b"",
+        "t.py": b"new on theirs",
+    }
+    assert merged.read(PurePosixPath("t.py")) == b"new on theirs"
+    assert merged.read(PurePosixPath("f.py")) is None and merged.is_dir(PurePosixPath("d"))

@@ -8,23 +8,15 @@ refs, or the tree against the configured base; docs/architecture.md).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Protocol
 
 from mergeguard.errors import BadArgument, MergeguardError
-from mergeguard.git.snapshot import MemoryTree, Snapshot
-from mergeguard.graph.scenario import (
-    MERGE,
-    RANGE,
-    TREE,
-    MergedTree,
-    MergeScenario,
-    PublishedRefs,
-    Side,
-    changed_paths,
-)
+from mergeguard.git.merged import MergedSnapshot
+from mergeguard.git.snapshot import MemoryTree, Snapshot, entries_of
+from mergeguard.graph.scenario import MERGE, RANGE, TREE, MergeScenario, PublishedRefs, Side
 from mergeguard.model import ToolSettings
 
 if TYPE_CHECKING:
@@ -305,7 +297,7 @@ class Scenarios:
         if merged is None and (fast_forward or not has_base):
             merged = our_tree
         elif merged is None:
-            merged_tree = MergedTree(
+            merged_tree = MergedSnapshot(
                 base_tree, their_tree, our_tree, f"merge of {their_label} and {our_label}"
             )
             conflicts, merged = merged_tree.conflicts, merged_tree
@@ -354,6 +346,20 @@ class Scenarios:
             return self.workspace.side("published", name, self.repo.tree(ref), None, required=False)
 
         return PublishedRefs(refs, frozenset(below), load)
+
+
+def changed_paths(
+    base: Snapshot, side: Snapshot, directories: Sequence[PurePosixPath]
+) -> frozenset[PurePosixPath]:
+    """Files below ``directories`` (the version locations: nothing else is
+    judged) that ``side`` added or changed compared with ``base``; compared as
+    plain strings, so only the changed paths become path objects."""
+    changed: set[str] = set()
+    for directory in dict.fromkeys(directories):
+        before = entries_of(base, directory)
+        after = entries_of(side, directory)
+        changed.update(key for key, _ in set(after).difference(before))
+    return frozenset(PurePosixPath(key) for key in changed)
 
 
 def _locations(side: Side) -> list[PurePosixPath]:

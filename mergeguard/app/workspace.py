@@ -18,6 +18,7 @@ from mergeguard.config.discovery import discover, require_script_locations
 from mergeguard.errors import BadArgument, MergeguardError
 from mergeguard.git.snapshot import Snapshot
 from mergeguard.graph.cache import ParseCache, Warn, default_cache_path
+from mergeguard.graph.cache_records import RecordStore, default_records_path
 from mergeguard.graph.environments import CACHE_NAMESPACE, EnvironmentRead, Reader
 from mergeguard.graph.scenario import MergeScenario, Side
 from mergeguard.model import Config, ToolSettings
@@ -43,8 +44,10 @@ class Workspace:
         self.repo = open_repository(options.directory)
         cache_path = default_cache_path(self.repo.common_dir)
         self.cache = ParseCache(cache_path, CACHE_NAMESPACE, warn)
-        self.reader = Reader(self.cache)
+        records = RecordStore(default_records_path(self.repo.common_dir), CACHE_NAMESPACE, warn)
+        self.reader = Reader(self.cache, records)
         self._settings: dict[bool, ToolSettings] = {}
+        self._snapshots: dict[tuple[str | None, bool], Snapshot] = {}
 
     # -- reading -------------------------------------------------------------------
 
@@ -64,14 +67,22 @@ class Workspace:
             return PurePosixPath(".")
 
     def snapshot(self, ref: str | None = None, *, staged: bool = False) -> Snapshot:
-        """A ref's tree, the index (``staged``), or the work tree (HEAD when bare)."""
-        if ref is not None:
-            return self.repo.tree(ref)
-        if staged:
-            return self.repo.index()
-        if self.repo.work_tree is None:
-            return self.repo.tree("HEAD")
-        return self.repo.worktree()
+        """A ref's tree, the index (``staged``), or the work tree (HEAD when bare);
+        memoized: settings and the scenario ask for the same trees, and each
+        listing costs a git process (or three, for the work tree)."""
+        key = (ref, staged)
+        found = self._snapshots.get(key)
+        if found is None:
+            if ref is not None:
+                found = self.repo.tree(ref)
+            elif staged:
+                found = self.repo.index()
+            elif self.repo.work_tree is None:
+                found = self.repo.tree("HEAD")
+            else:
+                found = self.repo.worktree()
+            self._snapshots[key] = found
+        return found
 
     def config(self, snapshot: Snapshot) -> Config:
         options = self.options
@@ -92,6 +103,7 @@ class Workspace:
 
     def close(self) -> None:
         self.cache.save()
+        self.reader.records.save()
 
     # -- scenarios and settings ------------------------------------------------------
 

@@ -174,16 +174,11 @@ def split_z(out: bytes, command: str) -> list[str]:
 
 
 def _records(pattern: re.Pattern[str], out: bytes, command: str) -> list[tuple[str, ...]]:
-    """The groups of every ``pattern`` record in ``out``, which must consist of them."""
+    """The groups of every ``pattern`` record in ``out``, which must consist of them
+    (what is left once every record is removed must be nothing)."""
     text = os.fsdecode(out)
-    found: list[tuple[str, ...]] = []
-    end = 0
-    for match in pattern.finditer(text):
-        if match.start() != end:
-            break
-        found.append(match.groups())
-        end = match.end()
-    if end != len(text):
+    found: list[tuple[str, ...]] = pattern.findall(text)
+    if pattern.sub("", text):
         raise garbled(command, out)
     return found
 

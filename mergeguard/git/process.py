@@ -81,7 +81,7 @@ def run(
     for thread in threads:
         thread.start()
     try:
-        _wait(proc, time.monotonic() + timeout, over)
+        _wait(proc, time.monotonic() + timeout, over, threads[0])
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -95,8 +95,20 @@ def run(
     return Finished(proc.returncode, bytes(out), bytes(err))
 
 
-def _wait(proc: subprocess.Popen[bytes], deadline: float, over: threading.Event) -> None:
-    """Until the child exits (and its output is read); TimedOut past the deadline."""
+def _wait(
+    proc: subprocess.Popen[bytes], deadline: float, over: threading.Event, reader: threading.Thread
+) -> None:
+    """Until the child exits (and its output is read); TimedOut past the deadline.
+
+    First until its stdout ends (``reader`` done), which a join sees at once:
+    ``Popen.wait`` with a timeout polls with sleeps, a few milliseconds lost
+    per git call.  Then until the process exits."""
+    while reader.is_alive() and proc.poll() is None:
+        if over.is_set():
+            return
+        if time.monotonic() >= deadline:
+            raise TimedOut
+        reader.join(_POLL_SECONDS)
     while proc.poll() is None:
         if over.is_set():
             return

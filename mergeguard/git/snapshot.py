@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from mergeguard.model import FileEntry, SourceFile
 
@@ -60,6 +60,28 @@ class Snapshot(Protocol):
     def find(self, basename: str) -> tuple[PurePosixPath, ...]:
         """Every file named ``basename`` anywhere in the snapshot, sorted."""
         ...
+
+
+# (path key, blob id) pairs below a directory, sorted as ``files`` sorts them:
+# the listing as plain strings, what reading and comparing trees need.
+Entries = Sequence[tuple[str, str]]
+
+
+@runtime_checkable
+class ListsEntries(Protocol):
+    """A snapshot that lists plain (path, blob) strings without building paths."""
+
+    def entries(self, under: PurePosixPath = ROOT) -> Entries:
+        """Every (path key, blob id) below ``under``, in ``files`` order."""
+        ...
+
+
+def entries_of(snapshot: Snapshot, under: PurePosixPath = ROOT) -> Entries:
+    """The (path key, blob id) pairs below ``under``: the snapshot's own
+    string listing when it has one (git's snapshots do), else from ``files``."""
+    if isinstance(snapshot, ListsEntries):
+        return snapshot.entries(under)
+    return tuple((str(entry.path), entry.blob) for entry in snapshot.files(under))
 
 
 class MemoryTree:

@@ -12,7 +12,7 @@ import bisect
 import os
 import stat
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from mergeguard.errors import MergeguardError
@@ -29,11 +29,6 @@ def _key(path: PurePosixPath | str) -> str:
     return str(PurePosixPath(path))
 
 
-def _parts(key: str) -> list[str]:
-    """The components of a listing key: sorting by them is ``PurePosixPath`` order."""
-    return key.split("/")
-
-
 # --------------------------------------------------------------------------- listings
 
 
@@ -43,36 +38,37 @@ class _Listing:
     Keys are plain strings (a ``PurePosixPath`` is built only for what a query
     returns: repositories hold far more files than migrations).  They are
     sorted by their components, the order ``PurePosixPath`` sorts in, so the
-    files below a directory form one contiguous run found by bisection.
+    files below a directory form one contiguous run found by bisection.  That
+    order is the string order of the keys with ``/`` read as NUL (lower than
+    any character a path can hold), so sorting and bisecting compare plain
+    strings, without splitting a key.
     """
 
     def __init__(self, keys: Iterable[str]) -> None:
-        self._keys = sorted(keys, key=_parts)
+        self._sort_keys = sorted(k.replace("/", "\0") for k in keys)
+        self._keys = [k.replace("\0", "/") for k in self._sort_keys]
         self._by_name: dict[str, list[str]] | None = None
 
-    def _first_below(self, directory: str) -> int:
-        """Index of the first key strictly below ``directory`` (if any is)."""
-        start = bisect.bisect_left(self._keys, _dir_parts(directory), key=_parts)
-        if start < len(self._keys) and self._keys[start] == directory:
-            start += 1  # a file named like the directory is not below it
-        return start
+    def _span(self, directory: str) -> tuple[int, int]:
+        """The slice of keys strictly below ``directory`` (a file named like
+        the directory is not below it)."""
+        spelled = directory.replace("/", "\0")
+        start = bisect.bisect_left(self._sort_keys, spelled + "\0")
+        return start, bisect.bisect_left(self._sort_keys, spelled + "\1", start)
 
     def below(self, directory: str) -> list[str]:
         """Every key strictly below ``directory``, sorted."""
         if directory == ".":
             return list(self._keys)
-        prefix = directory + "/"
-        start = end = self._first_below(directory)
-        while end < len(self._keys) and self._keys[end].startswith(prefix):
-            end += 1
+        start, end = self._span(directory)
         return self._keys[start:end]
 
     def has_below(self, directory: str) -> bool:
         """True when at least one key lies below ``directory``."""
         if directory == ".":
             return bool(self._keys)
-        start = self._first_below(directory)
-        return start < len(self._keys) and self._keys[start].startswith(directory + "/")
+        start, end = self._span(directory)
+        return start < end
 
     def named(self, basename: str) -> tuple[PurePosixPath, ...]:
         """Every path whose last component is ``basename``, sorted."""
@@ -96,21 +92,17 @@ def _path(key: str) -> PurePosixPath:
     return path
 
 
-def _dir_parts(directory: str) -> list[str]:
-    """The components of a directory key (none for the root ``.``)."""
-    return [] if directory == "." else _parts(directory)
-
-
 # --------------------------------------------------------------------------- snapshots
 
 
-class _ListedSnapshot(ABC):
+class ListedSnapshot(ABC):
     """Shared behaviour of the three snapshot kinds: a lazy, memoized listing."""
 
     def __init__(self, origin: str) -> None:
         self._origin = origin
         self._memo: _Listing | None = None
         self._files_memo: dict[str, tuple[FileEntry, ...]] = {}
+        self._entries_memo: dict[str, tuple[tuple[str, str], ...]] = {}
 
     @property
     def origin(self) -> str:
@@ -134,12 +126,30 @@ class _ListedSnapshot(ABC):
     def files(self, under: PurePosixPath = ROOT) -> tuple[FileEntry, ...]:
         """Every file below ``under`` with its blob id, sorted by path (memoized)."""
         directory = _key(under)
-        entries = self._files_memo.get(directory)
+        files = self._files_memo.get(directory)
+        if files is None:
+            files = tuple(FileEntry(_path(k), blob) for k, blob in self.entries(under))
+            self._files_memo[directory] = files
+        return files
+
+    def entries(self, under: PurePosixPath = ROOT) -> tuple[tuple[str, str], ...]:
+        """``files`` as plain (path key, blob id) strings: no path objects
+        built, for reading and comparing listings (memoized)."""
+        directory = _key(under)
+        entries = self._entries_memo.get(directory)
         if entries is None:
             keys = self._listing().below(directory)
-            entries = tuple(FileEntry(_path(k), self._blob_of(k)) for k in keys)
-            self._files_memo[directory] = entries
+            entries = tuple(zip(keys, map(self._blob_getter(), keys), strict=True))
+            self._entries_memo[directory] = entries
         return entries
+
+    def _blob_getter(self) -> Callable[[str], str]:
+        """The blob id of a listed key, as a callable (a dict's own, where it can be)."""
+        return self._blob_of
+
+    @abstractmethod
+    def blob_map(self) -> Mapping[str, str]:
+        """Path key -> blob id of every file (not to be modified; for merging trees)."""
 
     def is_dir(self, path: PurePosixPath) -> bool:
         """True when some file of the snapshot lies below ``path``."""
@@ -150,7 +160,7 @@ class _ListedSnapshot(ABC):
         return self._listing().named(basename)
 
 
-class ObjectSnapshot(_ListedSnapshot):
+class ObjectSnapshot(ListedSnapshot):
     """A snapshot whose bytes live in git's object store: a commit's tree or the index."""
 
     def __init__(self, origin: str, loader: Callable[[], BlobMap], read_blobs: ReadBlobs) -> None:
@@ -166,6 +176,13 @@ class ObjectSnapshot(_ListedSnapshot):
     def _blob_of(self, key: str) -> str:
         return self._blobs[key]
 
+    def _blob_getter(self) -> Callable[[str], str]:
+        return self._blobs.__getitem__
+
+    def blob_map(self) -> Mapping[str, str]:
+        self._listing()
+        return self._blobs
+
     def read(self, path: PurePosixPath) -> bytes | None:
         """The bytes of one file, or None when the snapshot has no such file."""
         self._listing()
@@ -180,7 +197,7 @@ class ObjectSnapshot(_ListedSnapshot):
         )
 
 
-class WorktreeSnapshot(_ListedSnapshot):
+class WorktreeSnapshot(ListedSnapshot):
     """The files on disk: tracked ones still present, plus untracked, non-ignored ones.
 
     Blob ids come from the index for files git reports unchanged; changed and
@@ -203,6 +220,10 @@ class WorktreeSnapshot(_ListedSnapshot):
         if blob is None:
             blob = self._blobs[key] = blob_id(self._read_disk(key))
         return blob
+
+    def blob_map(self) -> Mapping[str, str]:
+        self._listing()
+        return {key: self._blob_of(key) for key in list(self._blobs)}
 
     def _read_disk(self, key: PurePosixPath | str) -> bytes:
         """The bytes of a file on disk; a file that vanished meanwhile is an error."""

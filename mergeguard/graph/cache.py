@@ -124,7 +124,7 @@ class ParseCache:
         if len(text) > MAX_FILE_BYTES:
             entries = {k: v for k, v in entries.items() if k in self._touched}
             text = document_text(self.namespace, entries)
-        if len(text) <= MAX_FILE_BYTES and _write_atomically(self.path, text):
+        if len(text) <= MAX_FILE_BYTES and write_atomically(self.path, text):
             self._entries = entries
             self._dirty = False
 
@@ -149,7 +149,7 @@ class ParseCache:
             return
         if raw is None:
             return
-        entries, problem = _parse(raw, self.namespace)
+        entries, problem = parse_document(raw, self.namespace)
         self._dirty = entries is None  # not ours: replaced on the next save
         self._entries = entries or {}
         if problem:
@@ -220,7 +220,7 @@ def document_text(namespace: str, entries: dict[str, object]) -> str:
     return json.dumps(header, separators=(",", ":")) + "\n" + body
 
 
-def _parse(raw: bytes, namespace: str) -> tuple[dict[str, object] | None, str | None]:
+def parse_document(raw: bytes, namespace: str) -> tuple[dict[str, object] | None, str | None]:
     """(entries, None) for a cache of ours; (None, why) for a damaged file;
     (None, None) for a file of another format or namespace (an upgrade)."""
     first, newline, body = raw.partition(b"\n")
@@ -265,7 +265,7 @@ def _remove_stale_temps(path: Path) -> None:
                 continue  # another run removed it, or it is not ours to remove
 
 
-def _write_atomically(path: Path, text: str) -> bool:
+def write_atomically(path: Path, text: str) -> bool:
     """True when ``text`` replaced ``path`` whole (temp file + rename); False on failure."""
     tmp_name: str | None = None
     try:

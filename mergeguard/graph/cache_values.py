@@ -1,7 +1,9 @@
 """What the parse cache holds for the reader, and the checks before a value is trusted.
 
-Three kinds of value, keyed by blob id: a script's row (``s:``), a module's
-facts (``f:``) and a file's operations with its upgrade digest (``o2:``).
+Three kinds of value keyed by blob id: a script's row (``s:``), a module's
+facts (``f:``) and a file's operations with its upgrade digest (``o2:``); and
+the record of an environment read, keyed by a digest of its listing
+(``EnvironmentRecord``, one file each: ``mergeguard.graph.cache_records``).
 ``mergeguard.graph.cache`` checks the file and the envelope of each row; the
 value inside is checked here, in size and shape, before anything recursive
 reads it: a value that fails is re-read from its blob, never trusted.
@@ -10,8 +12,10 @@ reads it: a value that fails is re-read from its blob, never trusted.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
 
-from mergeguard.model import FileOperations, MigrationScript, Operation, Span
+from mergeguard.model import Diagnostic, FileOperations, Location, MigrationScript, Operation, Span
 
 ROW_KIND = "s:"
 FACTS_KIND = "f:"
@@ -135,3 +139,121 @@ def operations_from_json(data: object) -> tuple[Operation, ...]:
             )
         )
     return tuple(found)
+
+
+# --------------------------------------------------------------------------- environment records
+
+MAX_RECORD_PROBLEMS = 10_000
+_SEVERITIES = ("error", "warning")
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentRecord:
+    """An environment read, by position in its listing (the concatenated
+    (path, blob) entries of its version locations, which the record's key
+    digests, so positions name the same files whenever the key matches).
+
+    ``scripts`` are (position, row): a row of None is the script's own cached
+    row (``s:`` of its blob); a script read with problems carries its row
+    inline.  ``problems`` are the read problems, without the environment name.
+    """
+
+    files: int  # how many version files were read
+    scripts: tuple[tuple[int, object], ...]
+    problems: tuple[Diagnostic, ...]
+
+
+def record_to_json(record: EnvironmentRecord) -> dict[str, object]:
+    return {
+        "files": record.files,
+        "scripts": [pos if row is None else [pos, row] for pos, row in record.scripts],
+        "problems": [_diagnostic_to_json(d) for d in record.problems],
+    }
+
+
+def record_from_json(data: object, listed: int) -> EnvironmentRecord:
+    """Inverse of record_to_json for a listing of ``listed`` entries; raises
+    ValueError on anything malformed (positions out of range or repeated)."""
+    if type(data) is not dict:
+        raise ValueError("bad record")
+    files, scripts, problems = data.get("files"), data.get("scripts"), data.get("problems")
+    if (
+        type(files) is not int
+        or not 0 <= files <= listed
+        or type(scripts) is not list
+        or len(scripts) > files
+        or type(problems) is not list
+        or len(problems) > MAX_RECORD_PROBLEMS
+    ):
+        raise ValueError("bad record")
+    found: list[tuple[int, object]] = []
+    for item in scripts:
+        pos, row = (item, None) if type(item) is int else _inline(item)
+        if not 0 <= pos < listed:
+            raise ValueError("bad record position")
+        found.append((pos, row))
+    if len({pos for pos, _ in found}) != len(found):
+        raise ValueError("repeated record position")
+    return EnvironmentRecord(files, tuple(found), tuple(map(_diagnostic_from_json, problems)))
+
+
+def _inline(item: object) -> tuple[int, object]:
+    if type(item) is not list or len(item) != 2 or type(item[0]) is not int or item[1] is None:
+        raise ValueError("bad record script")
+    return item[0], item[1]
+
+
+def _location_to_json(location: Location) -> list[object]:
+    return [str(location.path), location.line, location.column]
+
+
+def _location_from_json(data: object) -> Location:
+    if (
+        type(data) is not list
+        or len(data) != 3
+        or type(data[0]) is not str
+        or not 0 < len(data[0]) <= MAX_ROW_TEXT
+        or any(type(n) is not int or not 0 <= n <= MAX_ROW_POSITION for n in data[1:])
+    ):
+        raise ValueError("bad location")
+    return Location(PurePosixPath(data[0]), data[1], data[2])
+
+
+def _diagnostic_to_json(d: Diagnostic) -> list[object]:
+    return [
+        d.code,
+        d.name,
+        d.severity,
+        d.message,
+        None if d.location is None else _location_to_json(d.location),
+        d.hint,
+        list(d.revisions),
+        [_location_to_json(r) for r in d.related],
+    ]
+
+
+def _diagnostic_from_json(data: object) -> Diagnostic:
+    if type(data) is not list or len(data) != 8:
+        raise ValueError("bad problem")
+    code, name, severity, message, location, hint, revisions, related = data
+    texts = (code, name, message) + (() if hint is None else (hint,))
+    if (
+        not all(type(t) is str and len(t) <= MAX_FILE_TEXT for t in texts)
+        or severity not in _SEVERITIES
+        or type(revisions) is not list
+        or not all(type(r) is str and len(r) <= MAX_ROW_TEXT for r in revisions)
+        or type(related) is not list
+        or len(revisions) + len(related) > MAX_ROW_ITEMS
+    ):
+        raise ValueError("bad problem")
+    return Diagnostic(
+        code,
+        name,
+        "error" if severity == "error" else "warning",
+        message,
+        None if location is None else _location_from_json(location),
+        hint,
+        tuple(revisions),
+        "",
+        tuple(map(_location_from_json, related)),
+    )

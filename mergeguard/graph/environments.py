@@ -9,23 +9,28 @@ cached value is checked, is ``mergeguard.graph.cache_values``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
-from mergeguard.git.snapshot import Snapshot
+from mergeguard.git.snapshot import Snapshot, entries_of
 from mergeguard.graph.building import build
 from mergeguard.graph.cache import ParseCache
+from mergeguard.graph.cache_records import RecordStore
 from mergeguard.graph.cache_values import (
     FACTS_KIND,
     OPS_KIND,
     ROW_KIND,
+    EnvironmentRecord,
     bounded_json,
     file_operations_from_json,
     file_operations_to_json,
     plausible_row,
+    record_from_json,
+    record_to_json,
 )
+from mergeguard.graph.listings import entry as _entry
+from mergeguard.graph.listings import path_of, record_key, version_positions
 from mergeguard.graph.revisions import RevisionGraph
 from mergeguard.model import (
     Config,
@@ -49,10 +54,7 @@ from mergeguard.parse.values import (
     substitute,
 )
 
-# Alembic's ``_only_source_rev_file``: ``.py`` files, not ``__init__`` or ``.#`` locks.
-_REVISION_FILE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")
 _MAX_IMPORT_DEPTH = 5
-_ROOT = PurePosixPath(".")
 
 CACHE_NAMESPACE = f"facts-{READER_VERSION}"
 
@@ -104,13 +106,23 @@ class Reader:
     ``constants`` are ``[tool.mergeguard.constants]``: values for imported
     names that cannot be read from the repository.  Scripts are memoized by
     (path, blob), so the refs of one run share them as they share blobs.
+
+    An environment whose listing (the (path, blob) entries of its version
+    locations) was read before comes whole from one cache record
+    (``EnvironmentRecord``), keyed by a digest of that listing and of what
+    else changes the result: the reader version, the locations, the
+    recursive flag and the constants.  Only environments whose scripts
+    depend on their own bytes are recorded: a header importing a name from
+    another module depends on that module too (and on where it is found).
     """
 
     cache: ParseCache
+    records: RecordStore = field(default_factory=lambda: RecordStore(None, CACHE_NAMESPACE))
     constants: Mapping[str, str | None] = field(default_factory=dict)
     files_parsed: int = 0
     files_read: int = 0
-    _scripts: dict[tuple[PurePosixPath, str], MigrationScript] = field(default_factory=dict)
+    records_used: int = 0
+    _scripts: dict[tuple[str, str], MigrationScript] = field(default_factory=dict)
 
     def read(self, snapshot: Snapshot, config: Config) -> tuple[EnvironmentRead, ...]:
         """Every configured environment of ``snapshot``, in configuration order
@@ -119,39 +131,87 @@ class Reader:
         return tuple(self.read_environment(snapshot, env) for env in config.environments)
 
     def read_environment(self, snapshot: Snapshot, environment: Environment) -> EnvironmentRead:
-        entries = version_files(snapshot, environment)
-        known = [self.known_script(entry) for entry in entries]
-        facts = self.facts_for(
-            snapshot, [e for e, s in zip(entries, known, strict=True) if s is None]
-        )
+        listings = [entries_of(snapshot, loc) for loc in environment.version_locations]
+        listed = [entry for listing in listings for entry in listing]
+        key = record_key(CACHE_NAMESPACE, environment, self.constants, listings)
+        found = self.recorded(key, listed)
+        if found is None:
+            positions = version_positions(environment, listings)
+            found = self.read_listed(snapshot, listed, positions, key)
+        else:
+            self.records_used += 1
+        scripts, problems = found
+        named = tuple(replace(d, environment=environment.name) for d in problems)
+        return EnvironmentRead(environment, snapshot.origin, scripts, named)
+
+    def recorded(
+        self, key: str, listed: Sequence[tuple[str, str]]
+    ) -> tuple[tuple[MigrationScript, ...], tuple[Diagnostic, ...]] | None:
+        """The scripts and problems of the record ``key``, or None when there
+        is none or it cannot be trusted (then the environment is read)."""
+        data = self.records.get(key)
+        if data is None:
+            return None
+        try:
+            record = record_from_json(data, len(listed))
+        except (ValueError, TypeError):
+            return None  # a damaged record is rebuilt, never trusted
         scripts: list[MigrationScript] = []
-        problems: list[Diagnostic] = []
-        for entry, script in zip(entries, known, strict=True):
+        for pos, row in record.scripts:
+            path, blob = listed[pos]
+            script = self.known_script(path, blob) if row is None else _from_row(row, path, blob)
             if script is None:
+                return None  # its row is gone or damaged: read the environment again
+            scripts.append(script)
+        self.files_read += record.files
+        return tuple(scripts), record.problems
+
+    def read_listed(
+        self,
+        snapshot: Snapshot,
+        listed: Sequence[tuple[str, str]],
+        positions: Sequence[int],
+        key: str,
+    ) -> tuple[tuple[MigrationScript, ...], tuple[Diagnostic, ...]]:
+        """Read the version files at ``positions`` of ``listed``; record the
+        result when it depends on the listing alone."""
+        known = [self.known_script(*listed[pos]) for pos in positions]
+        unknown = [_entry(*listed[p]) for p, s in zip(positions, known, strict=True) if s is None]
+        facts = self.facts_for(snapshot, unknown)
+        scripts: list[MigrationScript] = []
+        recorded: list[tuple[int, object]] | None = []
+        problems: list[Diagnostic] = []
+        for pos, script in zip(positions, known, strict=True):
+            row: object = None
+            if script is None:
+                entry = _entry(*listed[pos])
                 result = self.script_of(snapshot, entry, facts[entry.blob])
                 problems.extend(result.diagnostics)
                 script = result.script
+                if not is_self_contained(facts[entry.blob]):
+                    recorded = None
+                elif script is not None and result.diagnostics:
+                    row = script_to_row(script)
             if script is not None:
                 scripts.append(script)
-        self.files_read += len(entries)
-        found = tuple(replace(d, environment=environment.name) for d in problems)
-        return EnvironmentRead(environment, snapshot.origin, tuple(scripts), found)
+                if recorded is not None:
+                    recorded.append((pos, row))
+        self.files_read += len(positions)
+        if recorded is not None:
+            record = EnvironmentRecord(len(positions), tuple(recorded), tuple(problems))
+            value = record_to_json(record)
+            if bounded_json(value):
+                self.records.put(key, value)
+        return tuple(scripts), tuple(problems)
 
-    def known_script(self, entry: FileEntry) -> MigrationScript | None:
-        """The script of ``entry`` from this run or from a cached row."""
-        script = self._scripts.get((entry.path, entry.blob))
+    def known_script(self, path: str, blob: str) -> MigrationScript | None:
+        """The script of (path, blob) from this run or from a cached row."""
+        script = self._scripts.get((path, blob))
         if script is not None:
             return script
-        row = self.cache.get(ROW_KIND, entry.blob)
-        if row is None:
-            return None
-        try:
-            script = script_from_row(row, entry.path, entry.blob)
-        except (ValueError, TypeError):
-            return None  # a damaged row is re-read, never trusted
-        if not plausible_row(row, script):
-            return None
-        self._scripts[(entry.path, entry.blob)] = script
+        script = _from_row(self.cache.get(ROW_KIND, blob), path, blob)
+        if script is not None:
+            self._scripts[(path, blob)] = script
         return script
 
     def script_of(self, snapshot: Snapshot, entry: FileEntry, facts: ModuleFacts) -> ScriptRead:
@@ -160,7 +220,7 @@ class Reader:
         result = read_script(facts, entry.path, entry.blob, resolver)
         if result.script is not None and not result.diagnostics and is_self_contained(facts):
             self.cache.put(ROW_KIND, entry.blob, script_to_row(result.script))
-            self._scripts[(entry.path, entry.blob)] = result.script
+            self._scripts[(str(entry.path), entry.blob)] = result.script
         else:
             self.cache.put(FACTS_KIND, entry.blob, facts_to_json(facts))
         return result
@@ -229,34 +289,15 @@ class Reader:
         return facts
 
 
-def version_files(snapshot: Snapshot, environment: Environment) -> tuple[FileEntry, ...]:
-    """The files Alembic would load, in its order: version locations as
-    configured; in each, files sorted, then (when recursive) sub-directories
-    sorted, depth first; ``__pycache__`` and non-revision names skipped."""
-    seen: set[PurePosixPath] = set()
-    result: list[FileEntry] = []
-    for location in environment.version_locations:
-        skip = 0 if location == _ROOT else len(str(location)) + 1
-        keyed = []
-        for entry in snapshot.files(location):
-            relative = str(entry.path)[skip:].split("/")
-            if (
-                (len(relative) > 1 and not environment.recursive)
-                or "__pycache__" in relative
-                or _REVISION_FILE.match(relative[-1]) is None
-                or entry.path in seen
-            ):
-                continue
-            keyed.append((_walk_key(relative), entry))
-        keyed.sort(key=lambda pair: pair[0])
-        seen.update(entry.path for _, entry in keyed)
-        result.extend(entry for _, entry in keyed)
-    return tuple(result)
-
-
-def _walk_key(relative: list[str]) -> tuple[tuple[int, str], ...]:
-    """Top-down walk order: a directory's files (sorted) before its sub-directories."""
-    return tuple((1, d) for d in relative[:-1]) + ((0, relative[-1]),)
+def _from_row(row: object, path: str, blob: str) -> MigrationScript | None:
+    """The script of a cached row, or None when there is none or it is damaged."""
+    if row is None:
+        return None
+    try:
+        script = script_from_row(row, path_of(path), blob)
+    except (ValueError, TypeError):
+        return None  # a damaged row is re-read, never trusted
+    return script if plausible_row(row, script) else None
 
 
 class _RefResolver:

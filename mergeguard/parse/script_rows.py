@@ -45,12 +45,16 @@ _SPANS: dict[tuple[int, ...], Spans] = {}
 
 def _spans_from_flat(flat: object) -> Spans:
     """Spans from their flat row; files of one template share line numbers,
-    so equal Spans are built once per run and shared (they are immutable)."""
-    if type(flat) is not list or len(flat) != 14 or any(type(x) is not int for x in flat):
+    so equal Spans are built once per run and shared (they are immutable).
+    A row equal to one already checked needs no second check."""
+    if type(flat) is not list or len(flat) != 14:
         raise ValueError("bad spans")
     key = tuple(flat)
     spans = _SPANS.get(key)
     if spans is None:
+        for x in flat:
+            if type(x) is not int:
+                raise ValueError("bad spans")
         pairs = [Span(flat[i], flat[i + 1]) if flat[i] else None for i in range(0, 14, 2)]
         spans = _SPANS[key] = Spans(*pairs)
     return spans
@@ -72,9 +76,12 @@ def script_to_row(script: MigrationScript) -> list[object]:
 
 
 def _strings(data: object) -> tuple[str, ...]:
-    if type(data) is not list or any(type(x) is not str for x in data):
+    if type(data) is not list:
         raise ValueError("bad string list")
-    return tuple(data)
+    for x in data:
+        if type(x) is not str:
+            raise ValueError("bad string list")
+    return tuple(data) if data else ()
 
 
 def script_from_row(row: object, path: PurePosixPath, blob: str) -> MigrationScript:
