@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -158,6 +157,8 @@ def check(
 def _run_check(request: CheckRequest, fmt: str, summary: Path | None = None) -> Report:
     """Check, print the report in ``fmt`` (and append Markdown to ``summary``),
     return the report (the caller decides the exit code; ``demo`` uses it too)."""
+    from dataclasses import replace
+
     from mergeguard.app import pipeline
     from mergeguard.report.render import CHART_FORMATS, SCHEMA_CHANGE_FORMATS
 

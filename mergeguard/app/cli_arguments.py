@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from mergeguard.app.options import Options
+if TYPE_CHECKING:  # a dataclass: imported when a command runs, not for `--help`
+    from mergeguard.app.options import Options
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,6 +72,8 @@ def make_options(
     base: str | None = None,
     recursive: bool = False,
 ) -> Options:
+    from mergeguard.app.options import Options
+
     return Options(
         start_directory(directory), config, name, tuple(versions), base, recursive=recursive
     )

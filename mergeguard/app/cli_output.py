@@ -8,13 +8,15 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from mergeguard.app.exit_codes import for_findings
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from mergeguard.fix.run import Outcome
     from mergeguard.graph.environments import EnvironmentRead
     from mergeguard.model import Diagnostic, RangeMarks, Report
@@ -55,7 +57,8 @@ def emit(fmt: str, report: Report) -> None:
     """The report on stdout, its summary on stderr."""
     from mergeguard.report.render import render, summary
 
-    click.echo(render(fmt, report, stdout_console()), nl=False, color=True)
+    console = colour_console() if fmt == "text" else None
+    click.echo(render(fmt, report, console), nl=False, color=True)
     click.echo(summary(fmt, report), nl=False, err=True)
 
 
@@ -73,10 +76,31 @@ def apply_progress() -> Iterator[Callable[[str], None]]:
         yield lambda m: click.echo(f"mergeguard: {printable(m)}", err=True)
 
 
-def stdout_console() -> Any:
+def stdout_console() -> Console:
+    """rich's console on stdout (the ``graph`` tree needs it: its rows fit the width)."""
     from rich.console import Console
 
     return Console(file=sys.stdout, width=columns(), highlight=False)
+
+
+def colour_console() -> Console | None:
+    """rich's console when stdout may show styles: a terminal, or the
+    variables rich reads to force one (``FORCE_COLOR``, ``TTY_COMPATIBLE``).
+    Otherwise None: rich would print the plain text, which is made without
+    importing it (a tenth of a second a run)."""
+    forced = "FORCE_COLOR" in os.environ or "TTY_COMPATIBLE" in os.environ
+    return stdout_console() if forced or sys.stdout.isatty() else None
+
+
+def print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
+    """The findings after ``heads``' or ``graph``'s output, in colour on a terminal."""
+    from mergeguard.report import text
+
+    console = colour_console()
+    if console is None:
+        click.echo(text.diagnostics_text(diagnostics), nl=False)
+    else:
+        text.render_diagnostics(console, diagnostics)
 
 
 def columns() -> int | None:
@@ -125,14 +149,15 @@ def fix_outcome(outcome: Outcome, mode: str, dry_run: bool) -> None:
 
 def heads(fmt: str, reads: Sequence[EnvironmentRead], diagnostics: Sequence[Diagnostic]) -> None:
     """``heads``: JSON, or the heads as ``alembic heads`` prints them, then the problems."""
-    from mergeguard.report import jsonout, text
-
     if fmt == "json":
+        from mergeguard.report import jsonout
+
         click.echo(jsonout.heads_document(reads, diagnostics))
         return
+    from mergeguard.report import text
+
     click.echo(text.heads_text(reads), nl=False)
-    if diagnostics:
-        text.render_diagnostics(stdout_console(), diagnostics)
+    print_diagnostics(diagnostics)
     summary(diagnostics)
 
 
@@ -144,7 +169,7 @@ def graph(
     limit: int | None,
 ) -> None:
     """``graph``: JSON, dot, Mermaid, or the tree of each environment, then the problems."""
-    from mergeguard.report import graphviews, text
+    from mergeguard.report import graphviews
 
     if fmt == "json":
         click.echo(graphviews.graph_document(reads, diagnostics, marks, limit))
@@ -156,5 +181,5 @@ def graph(
         console = stdout_console()
         for read in reads:
             console.print(graphviews.tree(read, marks, limit))
-        text.render_diagnostics(console, diagnostics)
+        print_diagnostics(diagnostics)
         summary(diagnostics)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from mergeguard.model import Counts
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the model's dataclasses cost more than `--help` may spend
+    from mergeguard.model import Counts
 
 EXIT_CLEAN = 0  # nothing at error severity
 EXIT_FINDINGS = 1  # errors found (fix: refused, or files changed with --exit-non-zero-on-fix)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mergeguard.app.options import Options
 from mergeguard.app.workspace import Workspace
@@ -27,7 +28,9 @@ from mergeguard.model import (
     SideSummary,
     schema_changes_of,
 )
-from mergeguard.rules.run import SCHEMA_RULES, Selection, evaluate
+
+if TYPE_CHECKING:  # the rules are imported by what judges: heads and graph need none
+    from mergeguard.rules.run import Selection
 
 Notify = Callable[[str], None]
 Progress = Callable[[], AbstractContextManager[Notify]]
@@ -103,6 +106,8 @@ def judge(
 ) -> Report:
     """The findings of ``scenario`` the request's selection keeps (the static
     rules first, then the database when asked), with what the formats show."""
+    from mergeguard.rules.run import Selection, evaluate
+
     selection = workspace.selection(request.select, request.ignore, staged=request.staged)
     if request.families:
         found = evaluate(scenario, Selection(request.families))
@@ -156,6 +161,7 @@ def _schema_changes(
     scenario: MergeScenario, selection: Selection
 ) -> dict[str, dict[str, list[str]]]:
     """What each side does to the schema, when the schema rules are selected."""
+    from mergeguard.rules.run import SCHEMA_RULES
     from mergeguard.rules.schema_summary import schema_changes
 
     if not any(selection.allows(r.code, r.name) for r in SCHEMA_RULES):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from mergeguard.app.options import Options
 from mergeguard.app.scenarios import Scenarios
@@ -22,7 +23,9 @@ from mergeguard.graph.cache_records import RecordStore, default_records_path
 from mergeguard.graph.environments import CACHE_NAMESPACE, EnvironmentRead, Reader
 from mergeguard.graph.scenario import MergeScenario, Side
 from mergeguard.model import Config, ToolSettings
-from mergeguard.rules.run import Selection, unknown_selectors
+
+if TYPE_CHECKING:
+    from mergeguard.rules.run import Selection
 
 __all__ = ["Options", "Workspace"]
 
@@ -142,6 +145,8 @@ class Workspace:
         """The rules that report: the command line's ``select`` (else the
         project's), the project's ``ignore`` plus the command line's; the
         settings read as ``check`` reads them (the index under pre-commit)."""
+        from mergeguard.rules.run import Selection, unknown_selectors  # only check needs rules
+
         settings = self.settings(staged or self.under_pre_commit())
         unknown = unknown_selectors(settings.select + settings.ignore)
         if unknown:  # as on the command line: a typo must not silence a rule

@@ -9,7 +9,6 @@ resolution must agree with it on every graph.
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import operator
 from collections.abc import Iterable, Mapping, Sequence
@@ -329,6 +328,8 @@ def _missing_hint(
     prefixed = [r for r in by_id if r.startswith(name)] if len(name) >= 4 else []
     if len(prefixed) == 1:
         return f"Alembic needs the full id here: did you mean {prefixed[0]!r}?"
+    import difflib  # only for a missing parent's hint
+
     close = difflib.get_close_matches(name, _near_in_length(name, by_id), n=1, cutoff=0.6)
     if close:
         return f"did you mean {close[0]!r}? (`mergeguard heads` lists the revisions)"

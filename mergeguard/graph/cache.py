@@ -30,7 +30,6 @@ import json
 import os
 import shlex
 import stat
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -267,6 +266,8 @@ def _remove_stale_temps(path: Path) -> None:
 
 def write_atomically(path: Path, text: str) -> bool:
     """True when ``text`` replaced ``path`` whole (temp file + rename); False on failure."""
+    import tempfile  # only a run that writes the cache pays for it
+
     tmp_name: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -27,3 +27,10 @@ def printable_lines(text: str) -> str:
     """Like ``printable``, but the line breaks of a multi-line text kept
     (for text mergeguard itself laid out in lines)."""
     return "\n".join(printable(line) for line in text.split("\n"))
+
+
+def first_line(message: str | None) -> str:
+    """A revision message's first line, stripped and printable (what a tree
+    row or a graph node shows)."""
+    lines = (message or "").strip().splitlines()
+    return printable(lines[0].strip()) if lines else ""

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from mergeguard.graph.environments import EnvironmentRead
 from mergeguard.graph.revisions import RevisionGraph
 from mergeguard.graph.scenario import MergeScenario, added_revisions
 from mergeguard.model import AddedBy, Diagnostic, RangeMarks
-from mergeguard.report.escaping import printable
+from mergeguard.report.escaping import first_line, printable
 from mergeguard.report.jsonout import diagnostic_dict, environment_summary, summary
 from mergeguard.report.lanes import markers, newest_first
 from mergeguard.report.rangechart import label, node_id
-from mergeguard.report.treeview import RevisionTree, first_line
+
+if TYPE_CHECKING:
+    from mergeguard.report.treeview import RevisionTree
 
 __all__ = ["dot", "graph_document", "markers", "mermaid", "range_marks", "tree"]
 
@@ -57,7 +60,11 @@ def _added_by(theirs: bool, ours: bool) -> AddedBy | None:
 def tree(
     read: EnvironmentRead, marks: RangeMarks | None = None, limit: int | None = None
 ) -> RevisionTree:
-    """One revision a line, newest first; lanes only where the history forks."""
+    """One revision a line, newest first; lanes only where the history forks
+    (a rich renderable: rich is imported for the tree alone, not for JSON,
+    dot or Mermaid)."""
+    from mergeguard.report.treeview import RevisionTree
+
     return RevisionTree(read, marks=marks, limit=limit)
 
 

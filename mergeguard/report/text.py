@@ -1,16 +1,15 @@
 """Terminal text: findings grouped by file with their hints, and ``heads``.
 
-Colour comes from rich, which already honours ``NO_COLOR`` and turns itself
-off when stdout is not a terminal.
+The lines are made once, as pieces with a style: joined, they are the plain
+text a pipe or a file gets (no rich imported); on a terminal rich prints the
+same pieces in colour (honouring ``NO_COLOR``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import groupby
 from typing import TYPE_CHECKING
 
-from mergeguard.graph.environments import EnvironmentRead
 from mergeguard.graph.scenario import MERGE, RANGE
 from mergeguard.model import Counts, Diagnostic, Report, ScenarioSummary
 from mergeguard.report.escaping import printable
@@ -18,7 +17,10 @@ from mergeguard.report.escaping import printable
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from mergeguard.graph.environments import EnvironmentRead
+
 _STYLE = {"error": "bold red", "warning": "yellow"}
+Piece = tuple[str, str]  # a piece of a line and its style on a terminal ("": none)
 
 
 def _sort_key(item: Diagnostic) -> tuple[str, int, int, str]:
@@ -28,36 +30,47 @@ def _sort_key(item: Diagnostic) -> tuple[str, int, int, str]:
     return (str(location.path), location.line, location.column, item.code)
 
 
-def render_diagnostics(console: Console, diagnostics: Sequence[Diagnostic]) -> None:
-    """``path:line:col: CODE name message`` lines, grouped by file, hints under each.
+def diagnostic_lines(diagnostics: Sequence[Diagnostic]) -> list[list[Piece]]:
+    """``path:line:col: CODE name [env] message`` lines, grouped by file, each
+    hint on the line under its finding: the pieces of each line with the
+    style a terminal shows them in.
 
     Every value is shown with its unprintable characters escaped: a newline
     in a revision id must not start a line a CI runner reads as a command.
+    Values stay text, never markup, so ``[b]``, ``:100:`` or a trailing
+    backslash print as themselves.
     """
-    from rich.markup import escape
+    lines: list[list[Piece]] = []
+    for item in sorted(diagnostics, key=_sort_key):
+        at = item.location
+        where = "" if at is None else f"{at.path}:{at.line}:{at.column}: "
+        env = f" [{printable(item.environment)}]" if item.environment else ""
+        lines.append(
+            [
+                (printable(where), ""),
+                (item.code, _STYLE[item.severity]),
+                (f" {item.name}{env} {printable(item.message)}", ""),
+            ]
+        )
+        if item.hint:
+            lines.append([("  ", ""), ("hint:", "dim"), (f" {printable(item.hint)}", "")])
+    return lines
 
-    ordered = sorted(diagnostics, key=_sort_key)
-    for path, group in groupby(ordered, key=lambda d: _sort_key(d)[0]):
-        for item in group:
-            where = (
-                ""
-                if item.location is None
-                else f"{path}:{item.location.line}:{item.location.column}: "
-            )
-            env = " " + escape(f"[{printable(item.environment)}]") if item.environment else ""
-            style = _STYLE[item.severity]
-            console.print(
-                f"{escape(printable(where))}[{style}]{item.code}[/{style}] {item.name}{env} "
-                f"{escape(printable(item.message))}",
-                soft_wrap=True,
-                highlight=False,
-            )
-            if item.hint:
-                console.print(
-                    f"  [dim]hint:[/dim] {escape(printable(item.hint))}",
-                    soft_wrap=True,
-                    highlight=False,
-                )
+
+def diagnostics_text(diagnostics: Sequence[Diagnostic]) -> str:
+    """The findings as plain text: what rich prints where it shows no colours
+    (a pipe, a file), made without importing it."""
+    return "".join(
+        "".join(piece for piece, _ in line) + "\n" for line in diagnostic_lines(diagnostics)
+    )
+
+
+def render_diagnostics(console: Console, diagnostics: Sequence[Diagnostic]) -> None:
+    """The findings on a rich console: ``diagnostics_text`` in colour."""
+    from rich.text import Text
+
+    for line in diagnostic_lines(diagnostics):
+        console.print(Text.assemble(*line), soft_wrap=True, highlight=False)
 
 
 def summary_line(diagnostics: Sequence[Diagnostic]) -> str:

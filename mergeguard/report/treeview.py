@@ -17,17 +17,12 @@ from rich.text import Text
 from mergeguard.graph.environments import EnvironmentRead
 from mergeguard.graph.revisions import RevisionGraph
 from mergeguard.model import AddedBy, RangeMarks
-from mergeguard.report.escaping import printable
+from mergeguard.report.escaping import first_line, printable
 from mergeguard.report.lanes import Row, continuation, guide, layout, markers
 
 MIN_MESSAGE = 4  # below this many columns a message is left out rather than cut to "…"
 GUIDE_ROOM = 16  # columns always kept for the id, however many lanes there are
 _ADDED_STYLE = {"ours": "bold green", "theirs": "bold yellow", "both": "bold green"}
-
-
-def first_line(message: str | None) -> str:
-    lines = (message or "").strip().splitlines()
-    return printable(lines[0].strip()) if lines else ""
 
 
 class RevisionTree:

@@ -1,0 +1,209 @@
+"""A command pays only for what it uses (issue 12): what each run imports.
+
+Real processes (``python -X importtime -m mergeguard ...``) on a real git
+repository holding a project made by ``alembic init``; the modules a run
+imported are read from the interpreter's own import log.  Each run's output is
+checked too: a command that failed early would import nothing and pass.
+
+The plain text a pipe gets is made without rich; the last tests hold that it
+is, byte for byte, what rich prints (without colour, and with it once the
+colours are taken out).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+import pytest
+from conftest import RepoBuilder, alembic_project, alembic_revision, set_upgrade
+from rich.console import Console
+
+from mergeguard import codes
+from mergeguard.app.options import Options
+from mergeguard.app.pipeline import CheckRequest, check
+from mergeguard.model import Diagnostic, Location
+from mergeguard.report import text
+
+# What no command below may import: the parsers and renderers of other paths,
+# the libraries only `apply` and `fix` run, and their packages.
+HEAVY = (
+    "libcst",
+    "sqlglot",
+    "mako",
+    "rich",
+    "alembic",
+    "sqlalchemy",
+    "mergeguard.scratchdb",
+    "mergeguard.fix",
+)
+# All that `--help` and `COMMAND -h` may import of mergeguard: the command line.
+COMMAND_LINE = {
+    "mergeguard",
+    "mergeguard.__main__",
+    "mergeguard.app",
+    "mergeguard.app.cli",
+    "mergeguard.app.cli_arguments",
+    "mergeguard.app.cli_output",
+    "mergeguard.app.exit_codes",
+    "mergeguard.errors",  # the errors main() turns into messages
+}
+COMMANDS = ("heads", "graph", "check", "fix", "apply", "rules", "explain", "demo")
+IMPORT_LINE = re.compile(r"^import time:\s+\d+ \|\s+\d+ \| *(\S+)$", re.MULTILINE)
+# Variables that would change the scenario or the terminal a run sees.
+OUTSIDE = ("PRE_COMMIT", "GITHUB_", "MERGEGUARD_", "FORCE_COLOR", "TTY_COMPATIBLE")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RepoBuilder]:
+    """``alembic init``; main and feature each add a revision on a1 (MG102),
+    feature's adding a column; feature checked out."""
+    repo = RepoBuilder(tmp_path_factory.mktemp("imports") / "repo")
+    alembic_project(repo, users=True)
+    repo.branch("feature")
+    added = alembic_revision(repo, "b2", "add email")
+    set_upgrade(added, "op.add_column('users', sa.Column('email', sa.String()))")
+    repo.commit("feature")
+    repo.checkout("main")
+    alembic_revision(repo, "c3", "add phone")
+    repo.commit("main")
+    repo.checkout("feature")
+    yield repo
+
+
+def run(repo: RepoBuilder, *args: str, cache: bool = True) -> tuple[int, str, set[str]]:
+    """Exit code, stdout and the modules imported by ``mergeguard ARGS`` with
+    stdout a pipe (``cache=False``: nothing read from or written to disk)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(OUTSIDE)}
+    if not cache:
+        env["MERGEGUARD_NO_CACHE"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "mergeguard", *args],
+        cwd=repo.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return done.returncode, done.stdout, set(IMPORT_LINE.findall(done.stderr))
+
+
+def heavy(modules: set[str]) -> set[str]:
+    return {m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)}
+
+
+def ours(modules: set[str]) -> set[str]:
+    return {m for m in modules if m == "mergeguard" or m.startswith("mergeguard.")}
+
+
+@pytest.mark.parametrize("args", [["--help"], ["-h"]] + [[c, "-h"] for c in COMMANDS])
+def test_help_imports_only_the_command_line(project: RepoBuilder, args: list[str]) -> None:
+    code, out, modules = run(project, *args)
+    assert code == 0 and "Usage: mergeguard" in out
+    assert ours(modules) <= COMMAND_LINE, sorted(ours(modules) - COMMAND_LINE)
+    assert heavy(modules) == set()
+
+
+@pytest.mark.parametrize(
+    ("args", "shows"),
+    [
+        (["heads"], "b2 (head)"),
+        (["heads", "--format", "json"], '"mergeguard/heads/1"'),
+        (["graph", "--format", "json"], '"b2"'),
+        (["graph", "--format", "dot"], "digraph"),
+        (["graph", "--format", "mermaid"], "flowchart"),
+        (["graph", "main..feature", "--format", "json"], '"c3"'),
+    ],
+)
+def test_reading_commands_import_no_parser_renderer_or_rules(
+    project: RepoBuilder, args: list[str], shows: str
+) -> None:
+    """Every file read from scratch (no cache): the fast header reader only,
+    and no rules (``heads`` and ``graph`` judge nothing)."""
+    code, out, modules = run(project, *args, cache=False)
+    assert code == 0 and shows in out
+    assert heavy(modules) == set()
+    assert {m for m in modules if m.startswith("mergeguard.rules")} == set()
+
+
+@pytest.mark.parametrize(
+    ("args", "shows"),
+    [
+        (["check", "--format", "json"], '"code": "MG102"'),
+        (["check"], "MG102 missing-merge-point"),
+        (["check", "main..feature", "--format", "json"], '"code": "MG102"'),
+        (["check", "main..feature"], "MG102 missing-merge-point"),
+        (["check", "main..feature", "--format", "github"], "::error"),
+        (["check", "main..feature", "--format", "sarif"], '"ruleId": "MG102"'),
+    ],
+)
+def test_check_imports_no_heavy_library(project: RepoBuilder, args: list[str], shows: str) -> None:
+    """Warm (the usual run): none of them.  From scratch the operations of the
+    revision the range adds are read with libcst (parse/operations.py), so
+    only libcst may appear then."""
+    cold = run(project, *args, cache=False)
+    assert cold[:1] == (1,) and shows in cold[1]
+    assert heavy(cold[2]) <= {m for m in cold[2] if m.split(".")[0] == "libcst"}
+    run(project, *args)  # fills the cache
+    code, out, modules = run(project, *args)
+    assert code == 1 and shows in out
+    assert heavy(modules) == set()
+
+
+def test_the_import_log_shows_rich_where_the_tree_uses_it(project: RepoBuilder) -> None:
+    """The tree fits its rows to the width with rich, so its run imports it:
+    the log the tests above read does show a heavy import when one happens."""
+    code, out, modules = run(project, "graph", cache=False)
+    assert code == 0 and "b2" in out
+    assert {"rich", "rich.console"} <= heavy(modules)
+
+
+# -- the plain text is rich's text -----------------------------------------------------
+
+AWKWARD = [
+    codes.diagnostic(  # ":100:" and ":smile:" are emoji codes to rich's markup
+        codes.MG004,
+        "b2 needs :smile: and [bold]x[/bold] \\[y] ends in a backslash \\",
+        Location(PurePosixPath("versions/a:smile:.py"), 100, 4),
+        hint="look at [link=x]this[/link]\\",
+        environment="[db]",
+    ),
+    codes.diagnostic(codes.MG003, "tab\there\x1b[31m and a newline\nhere", None),
+    codes.diagnostic(codes.MG008, "a warning " + "wide 漢字 " * 20, severity="warning"),
+]
+
+
+def rich_text(diagnostics: list[Diagnostic], **console: object) -> str:
+    out = io.StringIO()
+    text.render_diagnostics(Console(file=out, width=30, **console), diagnostics)  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+def test_plain_text_is_what_rich_prints_without_colour() -> None:
+    plain = text.diagnostics_text(AWKWARD)
+    assert rich_text(AWKWARD) == plain
+    second, third, first, hint = plain.splitlines()  # findings without a place first
+    assert first.startswith("versions/a:smile:.py:100:4: MG004 missing-parent [[db]] b2 needs")
+    assert first.endswith(" [bold]x[/bold] \\[y] ends in a backslash \\")
+    assert hint == "  hint: look at [link=x]this[/link]\\"
+    assert second == "MG003 duplicate-revision-id tab\\there\\x1b[31m and a newline\\nhere"
+    assert third.startswith("MG008") and len(third) > 30  # one line: never wrapped
+
+
+def test_the_terminal_shows_the_same_text_in_colour() -> None:
+    coloured = rich_text(AWKWARD, force_terminal=True, color_system="standard")
+    assert "\x1b[1;31mMG004\x1b[0m" in coloured and "\x1b[33mMG008\x1b[0m" in coloured
+    assert re.sub("\x1b\\[[0-9;]*m", "", coloured) == text.diagnostics_text(AWKWARD)
+
+
+def test_a_pipe_gets_the_text_rich_would_print(project: RepoBuilder) -> None:
+    """End to end: the text ``check`` pipes equals rich's rendering of its findings."""
+    report = check(CheckRequest(Options(Path(project.root)), "main..feature"))
+    code, out, _ = run(project, "check", "main..feature")
+    assert code == 1 and out == rich_text(list(report.diagnostics)) != ""
