@@ -1,7 +1,7 @@
 """What the parse cache holds for the reader, and the checks before a value is trusted.
 
 Three kinds of value keyed by blob id: a script's row (``s:``), a module's
-facts (``f:``) and a file's operations with its upgrade digest (``o2:``); and
+facts (``f:``) and a file's operations with its upgrade digest (``o3:``); and
 the record of an environment read, keyed by a digest of its listing
 (``EnvironmentRecord``, one file each: ``mergeguard.graph.cache_records``).
 ``mergeguard.graph.cache`` checks the file and the envelope of each row; the
@@ -19,7 +19,7 @@ from mergeguard.model import Diagnostic, FileOperations, Location, MigrationScri
 
 ROW_KIND = "s:"
 FACTS_KIND = "f:"
-OPS_KIND = "o2:"  # o2: operations and the upgrade digest
+OPS_KIND = "o3:"  # o3: operations (read with ast since issue 12) and the upgrade digest
 
 # Sizes a cached value may have; anything beyond them is re-read from its blob
 # (the reader's own limits are lower, so a row it wrote always fits).

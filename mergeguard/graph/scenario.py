@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from mergeguard.git.snapshot import ROOT, Snapshot
+from mergeguard.git.snapshot import Snapshot
 from mergeguard.graph.environments import EnvironmentRead
 from mergeguard.graph.revisions import RevisionGraph
-from mergeguard.model import FileEntry, FileOperations, MigrationScript, SourceFile
+from mergeguard.model import FileOperations, MigrationScript
 
 OperationsLoader = Callable[[Sequence[MigrationScript]], dict[str, FileOperations]]
 
@@ -164,101 +164,6 @@ class MergeScenario:
         for side in (self.checked, self.ours, self.theirs, self.merged):
             names.update(dict.fromkeys(side.reads))
         return tuple(names)
-
-
-class MergedTree:
-    """A ``Snapshot`` of ``git merge`` by path: a path changed on one side
-    only takes that side; changed on both (differently) takes ours and is a
-    conflict; deleted on one side and untouched on the other is deleted.
-
-    Only the paths whose blob differs between the sides need the three-way
-    rule (a set difference finds them); every other path is ours.  Each
-    listing is made once, on first use."""
-
-    def __init__(self, base: Snapshot, theirs: Snapshot, ours: Snapshot, origin: str) -> None:
-        self._origin = origin
-        self._theirs, self._ours = theirs, ours
-        their_blobs, our_blobs = _blobs(theirs), _blobs(ours)
-        self._blobs = dict(our_blobs)  # path -> the blob the merge keeps
-        self._from_theirs: set[PurePosixPath] = set()  # the rest is read from ours
-        self.conflicts: tuple[PurePosixPath, ...] = ()
-        self._merge(_blobs(base), their_blobs, our_blobs)
-        self._listed: dict[PurePosixPath, tuple[FileEntry, ...]] = {}
-
-    def _merge(
-        self,
-        base: dict[PurePosixPath, str],
-        theirs: dict[PurePosixPath, str],
-        ours: dict[PurePosixPath, str],
-    ) -> None:
-        conflicts = []
-        for path in {path for path, _ in theirs.items() ^ ours.items()}:
-            b, t, o = base.get(path), theirs.get(path), ours.get(path)
-            if t == b:
-                continue  # changed on our side only: ours, as it stands
-            if o == b:
-                self._from_theirs.add(path)
-                if t is None:
-                    del self._blobs[path]
-                else:
-                    self._blobs[path] = t
-            else:
-                conflicts.append(path)
-        self.conflicts = tuple(sorted(conflicts))
-
-    @property
-    def origin(self) -> str:
-        return self._origin
-
-    def _source(self, path: PurePosixPath) -> Snapshot:
-        return self._theirs if path in self._from_theirs else self._ours
-
-    def files(self, under: PurePosixPath = ROOT) -> tuple[FileEntry, ...]:
-        found = self._listed.get(under)
-        if found is None:
-            prefix = "" if under == ROOT else str(under) + "/"
-            chosen = [(str(p), p, b) for p, b in self._blobs.items() if str(p).startswith(prefix)]
-            chosen.sort(key=lambda item: item[0].split("/"))
-            found = self._listed[under] = tuple(FileEntry(path, blob) for _, path, blob in chosen)
-        return found
-
-    def read(self, path: PurePosixPath) -> bytes | None:
-        return self._source(path).read(path) if path in self._blobs else None
-
-    def read_many(self, entries: Sequence[FileEntry]) -> tuple[SourceFile, ...]:
-        """Each file read through the side it was taken from (one batch per side)."""
-        theirs = [e for e in entries if e.path in self._from_theirs]
-        ours = [e for e in entries if e.path not in self._from_theirs]
-        found: dict[PurePosixPath, SourceFile] = {}
-        for source, group in ((self._ours, ours), (self._theirs, theirs)):
-            for item in source.read_many(group) if group else ():
-                found[item.path] = SourceFile(item.path, item.blob, item.text, self._origin)
-        return tuple(found[e.path] for e in entries)
-
-    def is_dir(self, path: PurePosixPath) -> bool:
-        if path == ROOT:
-            return bool(self._blobs)
-        prefix = f"{path}/"
-        return any(str(p).startswith(prefix) for p in self._blobs)
-
-    def find(self, basename: str) -> tuple[PurePosixPath, ...]:
-        return tuple(sorted(p for p in self._blobs if str(p).rpartition("/")[2] == basename))
-
-
-def _blobs(snapshot: Snapshot) -> dict[PurePosixPath, str]:
-    return {entry.path: entry.blob for entry in snapshot.files(ROOT)}
-
-
-def changed_paths(
-    base: Snapshot, side: Snapshot, directories: Sequence[PurePosixPath]
-) -> frozenset[PurePosixPath]:
-    """Files below ``directories`` (the version locations: nothing else is
-    judged) that ``side`` added or changed compared with ``base``."""
-    changed: set[PurePosixPath] = set()
-    for directory in dict.fromkeys(directories):
-        before = {e.path: e.blob for e in base.files(directory)}
-        changed.update(e.path for e in side.files(directory) if before.get(e.path) != e.blob)
-    return frozenset(changed)
 
 
 @dataclass(frozen=True, slots=True)
