@@ -479,3 +479,40 @@ def test_the_merged_snapshot_is_git_merge_by_path(repo: RepoBuilder) -> None:
     }
     assert merged.read(PurePosixPath("t.py")) == b"new on theirs"
     assert merged.read(PurePosixPath("f.py")) is None and merged.is_dir(PurePosixPath("d"))
+
+
+def test_one_file_read_from_the_work_tree_agrees_with_its_listing(repo: RepoBuilder) -> None:
+    """A range check reads only pyproject.toml of the work tree, asked of git
+    for that path alone: the answer must be the one the whole listing gives
+    (tracked, changed, deleted, untracked, ignored, a symlink, a directory)."""
+    repo.write(".gitignore", "ignored.toml\n")
+    for path in ("tracked.toml", "changed.toml", "deleted.toml", "dir/inner.toml"):
+        repo.write(path, f"[{path}]\n")
+    repo.commit()
+    repo.write("changed.toml", "[changed, on disk]\n")
+    repo.remove("deleted.toml")
+    repo.write("untracked.toml", "[untracked]\n")
+    repo.write("ignored.toml", "[ignored]\n")
+    (repo.root / "link.toml").symlink_to("tracked.toml")
+    asked = [
+        "tracked.toml",
+        "changed.toml",
+        "deleted.toml",
+        "untracked.toml",
+        "ignored.toml",
+        "link.toml",
+        "dir",
+        "dir/inner.toml",
+        "missing.toml",
+        "a name with spaces [*].toml",
+    ]
+    repo.write("a name with spaces [*].toml", "[odd name]\n")
+    git = open_repository(repo.root)
+    alone = {path: git.worktree().read(PurePosixPath(path)) for path in asked}
+    listed = git.worktree()
+    listed.files()  # the whole listing first: read() then answers from it
+    assert alone == {path: listed.read(PurePosixPath(path)) for path in asked}
+    assert alone["changed.toml"] == b"[changed, on disk]\n"
+    assert alone["untracked.toml"] == b"[untracked]\n"
+    assert alone["ignored.toml"] is None and alone["deleted.toml"] is None
+    assert alone["link.toml"] is None and alone["dir"] is None

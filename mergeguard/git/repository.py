@@ -316,7 +316,17 @@ class GitRepository:
 
     def worktree(self) -> Snapshot:
         """The files on disk as a user sees them; origin ``worktree``."""
-        return WorktreeSnapshot(self._require_work_tree("working tree"), self.worktree_blobs)
+        root = self._require_work_tree("working tree")
+        return WorktreeSnapshot(root, self.worktree_blobs, self.worktree_lists)
+
+    def worktree_lists(self, key: str) -> bool:
+        """True when the work tree snapshot holds the path ``key`` if it is a
+        regular file on disk: tracked, or untracked and not ignored (the
+        listing ``worktree_blobs`` makes, asked for one path)."""
+        out = self._git(
+            "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", f":(literal){key}"
+        ).stdout
+        return key in split_z(out, "ls-files")
 
     def _tree_blobs(self, sha: str) -> BlobMap:
         """Path -> blob id of a commit's regular files, memoized by commit."""

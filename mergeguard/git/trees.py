@@ -205,10 +205,18 @@ class WorktreeSnapshot(ListedSnapshot):
     them (a large untracked file elsewhere in the tree is never read).
     """
 
-    def __init__(self, root: Path, loader: Callable[[], dict[str, str | None]]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        loader: Callable[[], dict[str, str | None]],
+        lists: Callable[[str], bool] | None = None,
+    ) -> None:
+        """``lists(key)``: whether git lists one path as part of the snapshot
+        (tracked, or untracked and not ignored), without listing the rest."""
         super().__init__("worktree")
         self._root = root
         self._loader = loader
+        self._lists = lists
         self._blobs: dict[str, str | None] = {}
 
     def _load(self) -> Iterable[str]:
@@ -236,9 +244,16 @@ class WorktreeSnapshot(ListedSnapshot):
             ) from exc
 
     def read(self, path: PurePosixPath) -> bytes | None:
-        """The bytes of one file on disk, or None when it is not part of the snapshot."""
-        self._listing()
+        """The bytes of one file on disk, or None when it is not part of the snapshot.
+
+        Before anything is listed, one path is asked of git alone: a range
+        check reads the work tree's settings (pyproject.toml) and nothing
+        else of it, and listing a large work tree costs three git runs."""
         key = _key(path)
+        if self._memo is None and self._lists is not None:
+            listed = self._lists(key) and is_regular_file(self._root / key)
+            return self._read_disk(key) if listed else None
+        self._listing()
         return self._read_disk(key) if key in self._blobs else None
 
     def read_many(self, entries: Sequence[FileEntry]) -> tuple[SourceFile, ...]:
