@@ -323,3 +323,66 @@ def test_cache_rows_round_trip() -> None:
         assert script is not None and script.spans.doc_revises is not None
         row = json.loads(json.dumps(script_to_row(script)))
         assert script_from_row(row, PATH, "b" * 40) == script
+
+
+# -- the ast reader's short cut (parse.header_split) ---------------------------
+
+_HEAD = '"""doc\n\nRevision ID: a1\n"""\nrevision = "a1"\ndown_revision = None\n\n\n'
+_BODY = "def upgrade():\n" + "    op.add_column('t', sa.Column('c', sa.Integer()))\n" * 8
+
+
+def _short_cut_agrees(text: str) -> bool:
+    """Whether the short cut was taken; either way it reads what the full parse reads."""
+    from mergeguard.parse.header_ast import read_ast
+    from mergeguard.parse.header_split import parse_head, split_point
+    from mergeguard.parse.source import UnreadableSource
+
+    def outcome(short_cut: bool) -> object:
+        try:
+            return read_ast(text, short_cut=short_cut)
+        except UnreadableSource as exc:
+            return exc.message, exc.span
+
+    assert outcome(True) == outcome(False)
+    split = split_point(text)
+    return split is not None and parse_head(text, split) is not None
+
+
+def test_short_cut_taken_for_an_ordinary_migration() -> None:
+    text = _HEAD + _BODY + "\n\ndef downgrade():\n    op.drop_column('t', 'c')\n"
+    assert _short_cut_agrees(text)
+    assert read_module(text.encode()).binding("revision") is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the split line inside a string of the head: the head does not parse
+        _HEAD + 'x = """\n' + _BODY + '"""\nrevision = "b2"\n',
+        # a decorator above the first def: the head ends in the decorator
+        _HEAD + "@register\n" + _BODY,
+        # a header name bound after the defs (plain, in a block, by a def, by import)
+        _HEAD + _BODY + 'revision = "b2"\n',
+        _HEAD + _BODY + 'if True:\n    down_revision = "b2"\n',
+        _HEAD + _BODY + "def branch_labels():\n    pass\n",
+        _HEAD + _BODY + "from x import depends_on\n",
+        # a def's own name rebound after it (spelled twice)
+        _HEAD + _BODY + 'upgrade = "x"\n',
+        # a syntax error in a body: the full parse reports it
+        _HEAD + _BODY + "    print 'python 2'\n",
+        _HEAD + _BODY + "    x = (\n",
+        # a module-level statement symtable refuses but ast accepts
+        _HEAD + _BODY + "nonlocal q\n",
+        # spellings that only NFKC makes equal; a future that changes parsing
+        _HEAD + _BODY + "ｕpgrade = 1\n",
+        "from __future__ import barry_as_FLUFL\n" + _HEAD + _BODY + "    1 <> 2\n",
+    ],
+)
+def test_short_cut_bails_out(text: str) -> None:
+    assert not _short_cut_agrees(text)
+
+
+def test_short_cut_error_is_the_full_parse_error() -> None:
+    facts = read_module((_HEAD + _BODY + "    print 'python 2'\n").encode())
+    assert facts.error is not None and "syntax" in facts.error
+    assert facts.binding("revision") is not None  # recovered from the tokens, as before

@@ -40,7 +40,7 @@ from mergeguard.model import (
     FileOperations,
     MigrationScript,
 )
-from mergeguard.parse import READER_VERSION, read_modules
+from mergeguard.parse import READER_VERSION, read_headers
 from mergeguard.parse.header import ScriptRead, read_script
 from mergeguard.parse.script_rows import is_self_contained, script_from_row, script_to_row
 from mergeguard.parse.values import (
@@ -216,6 +216,9 @@ class Reader:
 
     def script_of(self, snapshot: Snapshot, entry: FileEntry, facts: ModuleFacts) -> ScriptRead:
         """Read one script from its facts; cache it as a row when that is safe."""
+        script = self._scripts.get((entry.path, entry.blob))
+        if script is not None:  # read with its facts, by facts_for (its row is cached)
+            return ScriptRead(script, ())
         resolver = _RefResolver(self, snapshot, entry.path)
         result = read_script(facts, entry.path, entry.blob, resolver)
         if result.script is not None and not result.diagnostics and is_self_contained(facts):
@@ -239,8 +242,16 @@ class Reader:
             else:
                 found[entry.blob] = cached
         sources = snapshot.read_many(list(missing.values()))
-        for source, facts in zip(sources, read_modules([s.text for s in sources]), strict=True):
+        for source, (facts, row) in zip(
+            sources, read_headers([s.text for s in sources]), strict=True
+        ):
             found[source.blob] = facts
+            if row is not None:  # the script too, read where the file was parsed
+                entry = missing[source.blob]
+                self.cache.put(ROW_KIND, source.blob, row)
+                self._scripts[(entry.path, source.blob)] = script_from_row(
+                    row, entry.path, source.blob
+                )
         self.files_parsed += len(sources)
         return found
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from mergeguard.model import Span
 from mergeguard.parse.bounds import TOO_DEEP, nesting
+from mergeguard.parse.header_split import parse_head, split_point
 from mergeguard.parse.header_walk import (
     AssignEvent,
     DeleteEvent,
@@ -48,10 +49,21 @@ _COMPOUND = {
 }
 
 
-def read_ast(text: str) -> ModuleFacts:
-    """ModuleFacts of ``text``; raises UnreadableSource on a syntax error."""
+def read_ast(text: str, *, short_cut: bool = True) -> ModuleFacts:
+    """ModuleFacts of ``text``; raises UnreadableSource on a syntax error.
+    ``short_cut=False`` parses the whole text (``header_split``'s reference)."""
+    split = split_point(text) if short_cut else None
+    module = None if split is None else parse_head(text, split)
+    if module is None:
+        module = _parse(text)
+    lines = text.splitlines()
+    events = list(_events(module.body, lines))
+    return assemble(text, events, _convert, _docstring(module), lines)
+
+
+def _parse(text: str) -> ast.Module:
     try:
-        module = ast.parse(text)
+        return ast.parse(text)
     except SyntaxError as exc:
         line = exc.lineno or 1
         if "too many nested" in exc.msg:  # parentheses, or f-strings
@@ -63,9 +75,6 @@ def read_ast(text: str) -> ModuleFacts:
         raise UnreadableSource(f"{TOO_DEEP} (Python's parser gives up on it)", Span(line)) from exc
     except ValueError as exc:
         raise UnreadableSource(f"cannot parse: {exc}", Span(1)) from exc
-    lines = text.splitlines()
-    events = list(_events(module.body, lines))
-    return assemble(text, events, _convert, _docstring(module))
 
 
 def _docstring(module: ast.Module) -> tuple[str, Span] | None:
@@ -80,10 +89,15 @@ def _span(node: ast.stmt, lines: list[str]) -> Span:
     return token_span(lines, node.lineno, char_column(line, node.col_offset))
 
 
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
 def _events(body: list[ast.stmt], lines: list[str]) -> Iterator[Event]:
+    # Most statements (defs, expressions) need no span: it is made only when used.
     for node in body:
-        span = _span(node, lines)
-        if isinstance(node, ast.Import):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            yield from _assign_events(node, lines)
+        elif isinstance(node, ast.Import):
             yield ImportEvent(tuple(_import_alias(a) for a in node.names))
         elif isinstance(node, ast.ImportFrom):
             yield ImportEvent(
@@ -93,17 +107,18 @@ def _events(body: list[ast.stmt], lines: list[str]) -> Iterator[Event]:
                     if a.name != "*"
                 )
             )
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            yield from _assign_events(node, span)
-        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
-            yield OpaqueEvent((node.target.id,), "an augmented assignment (+=)", span)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        elif isinstance(node, _DEFINITIONS):
             if node.name in HEADER_NAMES:  # upgrade()/downgrade() are not worth a binding
-                yield OpaqueEvent((node.name,), "a function or class definition", span)
+                yield OpaqueEvent(
+                    (node.name,), "a function or class definition", _span(node, lines)
+                )
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            yield OpaqueEvent((node.target.id,), "an augmented assignment (+=)", _span(node, lines))
         elif isinstance(node, ast.Delete):
             yield DeleteEvent(tuple(t.id for t in node.targets if isinstance(t, ast.Name)))
         elif type(node) in _COMPOUND:
-            yield from _compound_events(node, _COMPOUND[type(node)], span, lines)
+            what = _COMPOUND[type(node)]
+            yield from _compound_events(node, what, _span(node, lines), lines)
 
 
 def _import_alias(alias: ast.alias) -> tuple[str, str]:
@@ -113,7 +128,7 @@ def _import_alias(alias: ast.alias) -> tuple[str, str]:
     return head, head
 
 
-def _assign_events(node: ast.Assign | ast.AnnAssign, span: Span) -> Iterator[Event]:
+def _assign_events(node: ast.Assign | ast.AnnAssign, lines: list[str]) -> Iterator[Event]:
     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
     if node.value is None:
         return
@@ -121,6 +136,9 @@ def _assign_events(node: ast.Assign | ast.AnnAssign, span: Span) -> Iterator[Eve
     unpacked = tuple(
         n.id for t in targets if isinstance(t, (ast.Tuple, ast.List)) for n in _names_in(t)
     )
+    if not names and not unpacked:
+        return
+    span = _span(node, lines)
     if names:
         yield AssignEvent(names, node.value, span, node.end_lineno or node.lineno)
     if unpacked:

@@ -111,14 +111,18 @@ def assemble(
     events: list[Event],
     convert: Converter,
     docstring: tuple[str, Span] | None,
+    lines: list[str] | None = None,
 ) -> ModuleFacts:
     """ModuleFacts from a front end's events: bindings in name order, ignores
-    from the comment on the ``down_revision`` statement."""
+    from the comment on the ``down_revision`` statement (``lines``: the
+    text's ``splitlines()``, when the caller has them)."""
     bindings = walk(events, convert)
     ignores: tuple[str, ...] = ()
     last = [e for e in events if isinstance(e, AssignEvent) and "down_revision" in e.names]
-    if last:
-        ignores = ignore_codes(text.splitlines(), last[-1].span.line, last[-1].end_line)
+    if last and "mergeguard" in text:  # no comment, no codes: skip the scan
+        if lines is None:
+            lines = text.splitlines()
+        ignores = ignore_codes(lines, last[-1].span.line, last[-1].end_line)
     return ModuleFacts(
         docstring=docstring[0] if docstring else None,
         docstring_span=docstring[1] if docstring else None,
@@ -129,6 +133,8 @@ def assemble(
 
 def char_column(line: str, byte_offset: int) -> int:
     """1-based character column of a UTF-8 byte offset into ``line``."""
+    if line.isascii():
+        return byte_offset + 1
     return len(line.encode("utf-8")[:byte_offset].decode("utf-8", "replace")) + 1
 
 
@@ -137,6 +143,8 @@ def token_span(lines: list[str], line: int, column: int) -> Span:
     statement that follows a bare ``\\`` continuation on the backslash's
     line, ``ast`` on the token's; both readers report the token's."""
     text = lines[line - 1] if 0 < line <= len(lines) else ""
+    if "\\" not in text:
+        return Span(line, column)
     while text[column - 1 :].strip() == "\\" and line < len(lines):
         line += 1
         text = lines[line - 1]
