@@ -216,7 +216,7 @@ class Reader:
 
     def script_of(self, snapshot: Snapshot, entry: FileEntry, facts: ModuleFacts) -> ScriptRead:
         """Read one script from its facts; cache it as a row when that is safe."""
-        script = self._scripts.get((entry.path, entry.blob))
+        script = self._scripts.get((str(entry.path), entry.blob))
         if script is not None:  # read with its facts, by facts_for (its row is cached)
             return ScriptRead(script, ())
         resolver = _RefResolver(self, snapshot, entry.path)
@@ -249,7 +249,7 @@ class Reader:
             if row is not None:  # the script too, read where the file was parsed
                 entry = missing[source.blob]
                 self.cache.put(ROW_KIND, source.blob, row)
-                self._scripts[(entry.path, source.blob)] = script_from_row(
+                self._scripts[(str(entry.path), source.blob)] = script_from_row(
                     row, entry.path, source.blob
                 )
         self.files_parsed += len(sources)
