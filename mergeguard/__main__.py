@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mergeguard.app.cli import main
+from mergeguard.app.cli import run
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

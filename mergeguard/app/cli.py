@@ -8,6 +8,7 @@ that ``mergeguard --help`` stays fast.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -365,6 +366,18 @@ def _read(
     from mergeguard.app import pipeline
 
     return pipeline.read(arguments.make_options(**common), ref, warn=output.note)
+
+
+def run() -> None:
+    """The console script and ``python -m mergeguard``: ``main``'s exit code.
+
+    Objects still alive are frozen first, so the interpreter's collection at
+    exit does not walk the run's values (a fifth of a second after a check
+    of 5,000 revisions); the process frees them as it ends.  Not in ``main``:
+    a caller that goes on running must keep its garbage collected."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from mergeguard.app.options import Options
 from mergeguard.app.scenarios import Scenarios
-from mergeguard.config.discovery import discover, require_script_locations
+from mergeguard.config.discovery import discover, read_settings, require_script_locations
 from mergeguard.errors import BadArgument, MergeguardError
 from mergeguard.git.snapshot import Snapshot
 from mergeguard.graph.cache import ParseCache, Warn, default_cache_path
@@ -133,7 +133,7 @@ class Workspace:
         found = self._settings.get(staged)
         if found is None:
             try:
-                found = self.config(self.snapshot(staged=staged)).settings
+                found = read_settings(self.snapshot(staged=staged))
             except MergeguardError:
                 found = ToolSettings()
             self._settings[staged] = found

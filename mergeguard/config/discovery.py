@@ -314,6 +314,14 @@ def _recursive(environments: tuple[Environment, ...]) -> tuple[Environment, ...]
 # ---------------------------------------------------------------- API
 
 
+def read_settings(snapshot: Snapshot) -> ToolSettings:
+    """``[tool.mergeguard]`` of ``snapshot``'s root pyproject.toml alone
+    (defaults when there is none): what a command needs of a tree it does
+    not read migrations from, without discovering its environments."""
+    context = DiscoveryContext(snapshot, ROOT)
+    return parse_settings(context.toml(PYPROJECT), snapshot.origin)
+
+
 def discover(
     snapshot: Snapshot,
     *,
