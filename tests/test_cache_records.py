@@ -170,6 +170,7 @@ def test_every_snapshot_kind_shares_the_key_of_its_listing(history: RepoBuilder)
         None,  # a well-formed file whose digest does not match
         "positions",  # a well-formed record naming files the listing does not have
         "shape",
+        "foreign code",  # a problem the reader never reports, with a forged name
     ],
 )
 def test_a_damaged_record_is_ignored_and_rebuilt(
@@ -185,6 +186,10 @@ def test_a_damaged_record_is_ignored_and_rebuilt(
         record.write_text(header + "\n" + body.replace('"files":', '"files": '))
     elif damage == "positions":
         value["scripts"][0] = 10_000
+        record.write_text(document_text(CACHE_NAMESPACE, {"value": value}))
+    elif damage == "foreign code":
+        forged = ["MG102", "x\n::error::forged", "error", "x", None, None, [], []]
+        value["problems"] = [forged]
         record.write_text(document_text(CACHE_NAMESPACE, {"value": value}))
     else:
         value["problems"] = [["MG001", 5, "error", "x", None, None, [], []]]
@@ -242,6 +247,37 @@ def test_records_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     store.put("../escape", {"n": 0})  # not a key: never a path
     store.save()
     assert not (tmp_path / "escape.json").exists()
+
+
+def test_pruning_keeps_what_is_not_a_record_and_the_records_in_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only files named as records are pruned, least recently used first: the
+    base branch's record, read by every run, outlives newer ones never read."""
+    monkeypatch.setattr(cache_records, "MAX_RECORDS", 2)
+    directory = tmp_path / "records"
+    directory.mkdir()
+    (directory / "notes.json").write_text("mine")
+    for i in range(4):
+        store = RecordStore(directory, "ns")
+        store.put(f"{i:040x}", {"n": i})
+        store.save()
+        stamp = 1_000_000 + i
+        os.utime(directory / f"{i:040x}.json", (stamp, stamp))
+        assert RecordStore(directory, "ns").get(f"{0:040x}") == {"n": 0}  # used each run
+    names = sorted(p.name for p in directory.iterdir())
+    assert names == [f"{0:040x}.json", f"{3:040x}.json", "notes.json"]
+
+
+def test_records_are_never_written_through_a_symlinked_directory(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / f"{1:040x}.json").write_text("not a record, not ours")
+    (tmp_path / "records").symlink_to(elsewhere)
+    store = RecordStore(tmp_path / "records", "ns")
+    store.put(f"{2:040x}", {"n": 2})
+    store.save()
+    assert sorted(p.name for p in elsewhere.iterdir()) == [f"{1:040x}.json"]
 
 
 CONCURRENT = """

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import PurePosixPath
 
 import pytest
@@ -368,6 +371,11 @@ def test_short_cut_taken_for_an_ordinary_migration() -> None:
         _HEAD + _BODY + "from x import depends_on\n",
         # a def's own name rebound after it (spelled twice)
         _HEAD + _BODY + 'upgrade = "x"\n',
+        # a header name inside an assignment target: the full reader takes it as
+        # rebound (Dyn), symtable as a mere reference (the review's three cases)
+        _HEAD + _BODY + "(x.y, d[revision]) = 1, 2\n",
+        _HEAD + _BODY + "if True:\n    d[revision] = 1\n",
+        _HEAD + _BODY + "for d[down_revision] in []:\n    pass\n",
         # a syntax error in a body: the full parse reports it
         _HEAD + _BODY + "    print 'python 2'\n",
         _HEAD + _BODY + "    x = (\n",
@@ -386,3 +394,37 @@ def test_short_cut_error_is_the_full_parse_error() -> None:
     facts = read_module((_HEAD + _BODY + "    print 'python 2'\n").encode())
     assert facts.error is not None and "syntax" in facts.error
     assert facts.binding("revision") is not None  # recovered from the tokens, as before
+
+
+_DYING_WORKER = """
+import os, sys
+from mergeguard.parse import PARALLEL_THRESHOLD, _in_parallel
+
+PARENT = os.getpid()
+
+def dies_in_a_worker(chunk):
+    if os.getpid() != PARENT:
+        os._exit(1)  # as if killed: the out-of-memory killer, a segfault
+    return [len(data) for data in chunk]
+
+sources = [b"x" * n for n in range(PARALLEL_THRESHOLD + 50)]
+assert _in_parallel(dies_in_a_worker, sources) == [len(s) for s in sources]
+print("read")
+"""
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="the parse workers run only with a second core",
+)
+def test_a_parse_worker_that_dies_does_not_hang_the_read() -> None:
+    """A multiprocessing Pool waits forever for a worker that died; the read
+    must end, with the dead worker's files read in this process instead."""
+    done = subprocess.run(
+        [sys.executable, "-c", _DYING_WORKER],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "read", done.stderr

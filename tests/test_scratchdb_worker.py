@@ -368,8 +368,9 @@ def test_a_driver_imported_by_a_migration_is_wrapped_when_it_is_imported(
     project.revision(
         "a1",
         (
-            f"import json, pathlib, sys\n"
+            f"import importlib.util, json, pathlib, sys\n"
             f"pathlib.Path({str(marker)!r}).write_text(json.dumps({module!r} in sys.modules))\n"
+            f"assert importlib.util.find_spec({module!r}) is not None  # a probe first\n"
             f"import {module}\n{connect}",
             "pass",
         ),

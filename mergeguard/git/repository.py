@@ -319,14 +319,24 @@ class GitRepository:
         root = self._require_work_tree("working tree")
         return WorktreeSnapshot(root, self.worktree_blobs, self.worktree_lists)
 
-    def worktree_lists(self, key: str) -> bool:
+    def worktree_lists(self, key: str) -> bool | None:
         """True when the work tree snapshot holds the path ``key`` if it is a
         regular file on disk: tracked, or untracked and not ignored (the
-        listing ``worktree_blobs`` makes, asked for one path)."""
-        out = self._git(
-            "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", f":(literal){key}"
-        ).stdout
-        return key in split_z(out, "ls-files")
+        listing ``worktree_blobs`` makes, asked for one path); None when git
+        cannot say for that path alone (inside a submodule): list everything."""
+        done = self._git(
+            "ls-files",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "-z",
+            "--",
+            f":(literal){key}",
+            check=False,
+        )
+        if done.returncode != 0:
+            return None
+        return key in split_z(done.stdout, "ls-files")
 
     def _tree_blobs(self, sha: str) -> BlobMap:
         """Path -> blob id of a commit's regular files, memoized by commit."""

@@ -209,7 +209,7 @@ class WorktreeSnapshot(ListedSnapshot):
         self,
         root: Path,
         loader: Callable[[], dict[str, str | None]],
-        lists: Callable[[str], bool] | None = None,
+        lists: Callable[[str], bool | None] | None = None,
     ) -> None:
         """``lists(key)``: whether git lists one path as part of the snapshot
         (tracked, or untracked and not ignored), without listing the rest."""
@@ -250,9 +250,9 @@ class WorktreeSnapshot(ListedSnapshot):
         check reads the work tree's settings (pyproject.toml) and nothing
         else of it, and listing a large work tree costs three git runs."""
         key = _key(path)
-        if self._memo is None and self._lists is not None:
-            listed = self._lists(key) and is_regular_file(self._root / key)
-            return self._read_disk(key) if listed else None
+        listed = self._lists(key) if self._memo is None and self._lists is not None else None
+        if listed is not None:
+            return self._read_disk(key) if listed and is_regular_file(self._root / key) else None
         self._listing()
         return self._read_disk(key) if key in self._blobs else None
 

@@ -9,7 +9,7 @@ in the cache file's own format (a header with format, namespace and digest,
 then the value), read and written the same way: a regular file of bounded
 size, JSON only, written to a temp file and renamed (two runs writing one
 record both write the same bytes; a reader never sees a torn file).  At most
-``MAX_RECORDS`` files are kept, the oldest removed first.
+``MAX_RECORDS`` files are kept, the least recently used removed first.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import stat
 from pathlib import Path
 
 from mergeguard.graph import cache as store
 
-MAX_RECORDS = 64
+# four snapshots of a monorepo's environments, several times over
+MAX_RECORDS = 512
 
 
 def default_records_path(common_dir: Path) -> Path:
@@ -59,8 +61,9 @@ class RecordStore:
             self._new[key] = value
 
     def save(self) -> None:
-        """Write the new records (any OS failure ignored), then keep the newest ``MAX_RECORDS``."""
-        if self.directory is None or not self._new:
+        """Write the new records (any OS failure ignored), then keep the
+        ``MAX_RECORDS`` most recently used."""
+        if self.directory is None or not self._new or not _own_directory(self.directory):
             return
         for key, value in self._new.items():
             text = store.document_text(self.namespace, {"value": value})
@@ -87,15 +90,34 @@ class RecordStore:
         entries, problem = store.parse_document(raw, self.namespace)
         if problem:
             self.warn(f"the parse cache record {path} {problem}; it is rebuilt")
-        return None if entries is None else entries.get("value")
+        if entries is None:
+            return None
+        _touch(path)
+        return entries.get("value")
+
+
+def _own_directory(directory: Path) -> bool:
+    """True when ``directory`` is absent or a real directory: records are never
+    written, nor files pruned, through a symbolic link to somewhere else."""
+    try:
+        return stat.S_ISDIR(os.lstat(directory).st_mode)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
 
 
 def _prune(directory: Path, keep: int) -> None:
-    """Remove the oldest record files beyond ``keep`` (and temp files a killed run left)."""
+    """Remove the oldest record files beyond ``keep``: only files named as
+    records are (a file of another name in the directory is not ours)."""
     try:
         with os.scandir(directory) as found:
             files = [
-                e for e in found if e.name.endswith(".json") and e.is_file(follow_symlinks=False)
+                e
+                for e in found
+                if _KEY.fullmatch(e.name.removesuffix(".json"))
+                and e.name.endswith(".json")
+                and e.is_file(follow_symlinks=False)
             ]
         if len(files) <= keep:
             return
@@ -107,3 +129,12 @@ def _prune(directory: Path, keep: int) -> None:
             os.unlink(entry.path)
         except OSError:
             continue  # another run removed it first
+
+
+def _touch(path: Path) -> None:
+    """Mark a record as used now: pruning removes the least recently used
+    (the base branch's record, read by every run, is never the first to go)."""
+    try:
+        os.utime(path, follow_symlinks=False)
+    except (OSError, NotImplementedError):
+        pass  # a read-only cache still serves

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from mergeguard.codes import MG001, MG002, MG003, MG004, MG005, MG006, MG007, MG008
 from mergeguard.model import Diagnostic, FileOperations, Location, MigrationScript, Operation, Span
 
 ROW_KIND = "s:"
@@ -145,6 +146,8 @@ def operations_from_json(data: object) -> tuple[Operation, ...]:
 
 MAX_RECORD_PROBLEMS = 10_000
 _SEVERITIES = ("error", "warning")
+# the codes a read of the files can report (the graph's are worked out anew)
+_READ_CODES = {c.code: c for c in (MG001, MG002, MG003, MG004, MG005, MG006, MG007, MG008)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,8 +240,11 @@ def _diagnostic_from_json(data: object) -> Diagnostic:
         raise ValueError("bad problem")
     code, name, severity, message, location, hint, revisions, related = data
     texts = (code, name, message) + (() if hint is None else (hint,))
+    known = _READ_CODES.get(code) if type(code) is str else None
     if (
         not all(type(t) is str and len(t) <= MAX_FILE_TEXT for t in texts)
+        or known is None
+        or name != known.name  # a record names only the reader's own codes
         or severity not in _SEVERITIES
         or type(revisions) is not list
         or not all(type(r) is str and len(r) <= MAX_ROW_TEXT for r in revisions)

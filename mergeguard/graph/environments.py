@@ -9,6 +9,7 @@ cached value is checked, is ``mergeguard.graph.cache_values``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
@@ -56,7 +57,9 @@ from mergeguard.parse.values import (
 
 _MAX_IMPORT_DEPTH = 5
 
-CACHE_NAMESPACE = f"facts-{READER_VERSION}"
+# the interpreter too: which files ``ast`` can parse depends on it, and two
+# interpreters (a pre-commit venv, a shell) may share one repository's cache
+CACHE_NAMESPACE = f"facts-{READER_VERSION}-py{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 class EnvironmentRead:
@@ -268,7 +271,7 @@ class Reader:
         self, snapshot: Snapshot, scripts: Sequence[MigrationScript]
     ) -> dict[str, FileOperations]:
         """blob -> what each script's file does (its operations, read with
-        libcst, and its upgrade digest), for the few files a check compares;
+        ``ast``, and its upgrade digest), for the few files a check compares;
         cached by blob id."""
         found: dict[str, FileOperations] = {}
         missing: dict[str, FileEntry] = {}

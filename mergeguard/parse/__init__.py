@@ -135,16 +135,25 @@ def _in_parallel(
     if len(sources) < PARALLEL_THRESHOLD or workers < 1 or sys.platform != "linux":
         return read(list(sources))
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     own = int(len(sources) * _OWN_SHARE / (workers + 1))
     size = -(-(len(sources) - own) // workers)
     chunks = [list(sources[:own])]
     chunks += [list(sources[i : i + size]) for i in range(own, len(sources), size)]
-    with multiprocessing.get_context("fork").Pool(processes=len(chunks) - 1) as pool:
-        pending = pool.map_async(read, chunks[1:])
-        mine = read(chunks[0])
-        theirs = pending.get()
-    return mine + [result for chunk in theirs for result in chunk]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=len(chunks) - 1, mp_context=context) as pool:
+        pending = [pool.submit(read, chunk) for chunk in chunks[1:]]
+        found = read(chunks[0])
+        for chunk, future in zip(chunks[1:], pending, strict=True):
+            try:
+                found += future.result()
+            except BrokenProcessPool:
+                # a worker died (killed, out of memory): a Pool would wait
+                # for it forever; this chunk is read here instead
+                found += read(chunk)
+    return found
 
 
 def _read_chunk(sources: list[bytes]) -> list[ModuleFacts]:

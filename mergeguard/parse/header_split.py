@@ -25,8 +25,10 @@ hold):
   (future imports, ``nonlocal`` at module level): any error is no short cut.
 - The tail's statements add facts only by binding module-level names (the
   reader's events are imports, assignments, ``del``, ``+=``, names bound in
-  compound statements and defs of header names).  ``symtable`` lists every
-  name the tail binds at module level; the short cut requires each to be a
+  compound statements and defs of header names; a name anywhere in an
+  assignment target counts as bound, ``d[revision] = 1`` too, where symtable
+  sees a reference).  ``symtable`` lists every name the tail binds or refers
+  to at module level; the short cut requires each to be a
   ``def``/``class`` of a name that is not a header name and is spelled exactly
   once in the tail, on its own ``def`` line, so no other statement binds it
   (a top-level ``def`` of another name yields no event).  Identifiers are
@@ -90,8 +92,9 @@ def tail_is_definitions(tail: str) -> bool:
         return False
     defined = set(_DEFINED_NAME.findall(tail))  # the tail starts after a newline
     for symbol in table.get_symbols():
-        if not _binds(symbol):
-            continue
+        # every module-level name counts, referenced ones too: the full reader
+        # treats a name inside an assignment target (``d[revision] = 1``) as
+        # rebound, where symtable sees only a reference
         name = symbol.get_name()
         if name in HEADER_NAMES or name not in defined or _spellings(name, tail) != 1:
             return False
@@ -110,18 +113,3 @@ def _spellings(name: str, text: str) -> int:
             count += 1
         at = text.find(name, end)
     return count
-
-
-def _binds(symbol: symtable.Symbol) -> bool:
-    """Whether the module-level ``symbol`` is bound at all (anything but a
-    plain reference counts, so a flag this code does not know is a binding)."""
-    return (
-        not symbol.is_referenced()
-        or symbol.is_assigned()
-        or symbol.is_imported()
-        or symbol.is_namespace()
-        or symbol.is_declared_global()
-        or symbol.is_nonlocal()
-        or symbol.is_annotated()
-        or symbol.is_parameter()
-    )

@@ -48,8 +48,8 @@ def diagnostic_lines(diagnostics: Sequence[Diagnostic]) -> list[list[Piece]]:
         lines.append(
             [
                 (printable(where), ""),
-                (item.code, _STYLE[item.severity]),
-                (f" {item.name}{env} {printable(item.message)}", ""),
+                (printable(item.code), _STYLE[item.severity]),
+                (f" {printable(item.name)}{env} {printable(item.message)}", ""),
             ]
         )
         if item.hint:

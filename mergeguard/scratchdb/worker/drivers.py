@@ -198,18 +198,24 @@ class _WrapOnImport(importlib.abc.MetaPathFinder):
         path: Sequence[str] | None,
         target: types.ModuleType | None = None,
     ) -> importlib.machinery.ModuleSpec | None:
-        hook = self.pending.pop(name, None)
-        if hook is None:
+        if name not in self.pending:
             return None
         spec = _spec_from_others(self, name, path, target)
-        loader = spec.loader if spec is not None else None
-        if spec is None or loader is None or not hasattr(loader, "exec_module"):
-            return spec
+        if spec is None:
+            return None
+        loader = spec.loader
+        if loader is None or not hasattr(loader, "exec_module"):
+            # a driver loaded some other way would run unguarded
+            raise ImportError(f"mergeguard cannot guard the database driver {name}", name=name)
         execute = loader.exec_module
 
         def exec_module(module: types.ModuleType) -> None:
             execute(module)
-            hook()
+            # the hook stays pending until the module has run: a probe such as
+            # importlib.util.find_spec() finds a spec but never executes it
+            hook = self.pending.pop(name, None)
+            if hook is not None:
+                hook()
 
         loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec
