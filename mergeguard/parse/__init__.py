@@ -29,7 +29,6 @@ __all__ = [
     "read_header",
     "read_headers",
     "read_module",
-    "read_modules",
 ]
 
 # Below this many files a second process costs more than it saves.
@@ -123,11 +122,6 @@ def read_headers(sources: Sequence[bytes]) -> list[HeaderRead]:
     return _in_parallel(_read_header_chunk, sources)
 
 
-def read_modules(sources: Sequence[bytes]) -> list[ModuleFacts]:
-    """``read_module`` of each source, in order (in parallel like ``read_headers``)."""
-    return _in_parallel(_read_chunk, sources)
-
-
 def _in_parallel(
     read: Callable[[list[bytes]], list[_Result]], sources: Sequence[bytes]
 ) -> list[_Result]:
@@ -154,10 +148,6 @@ def _in_parallel(
                 # for it forever; this chunk is read here instead
                 found += read(chunk)
     return found
-
-
-def _read_chunk(sources: list[bytes]) -> list[ModuleFacts]:
-    return [read_module(data) for data in sources]
 
 
 def _read_header_chunk(sources: list[bytes]) -> list[HeaderRead]:
