@@ -58,6 +58,17 @@ def _here(directory: PurePosixPath) -> str:
     return _REPO if directory == ROOT else f"{_REPO}/{directory}"
 
 
+def here_stand_in(directory: PurePosixPath) -> str:
+    """What ``%(here)s`` of a file in ``directory`` expands to here (see ``in_work_tree``)."""
+    return _here(directory)
+
+
+def in_work_tree(value: str, root: str) -> str:
+    """``value`` with the stand-in for the repository replaced by ``root``, the
+    working tree's real path: a hook's ``%(here)s/.venv/bin/ruff`` runs there."""
+    return value.replace(_REPO, root)
+
+
 def _inside(value: str, base: PurePosixPath) -> PurePosixPath | None:
     """``value`` (relative to ``base``, or built from ``%(here)s``) as a
     normalised repository-relative path; None when it leaves the repository."""
