@@ -231,6 +231,7 @@ def demo(directory: Path | None) -> None:
 )
 @click.option("--dry-run", is_flag=True, help="Print the change as a diff; write nothing.")
 @click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when files were changed.")
+@arguments.no_hooks_option
 @arguments.common_options
 def fix(
     range_spec: str | None,
@@ -241,6 +242,7 @@ def fix(
     allow_conflicts: bool,
     dry_run: bool,
     exit_non_zero_on_fix: bool,
+    no_hooks: bool,
     **common: Any,
 ) -> None:
     """Repair the history: a merge revision (--merge) or a linear chain (--rebase).
@@ -268,6 +270,7 @@ def fix(
         rev_id=rev_id,
         dry_run=dry_run,
         allow_conflicts=allow_conflicts,
+        run_hooks=not no_hooks,
     )
     outcome = run_fix(request, warn=output.note)
     output.fix_outcome(outcome, mode, dry_run)

@@ -119,3 +119,10 @@ def require_range(range_spec: str, ref: str | None) -> None:
             f"{range_spec!r} is not a range A..B (to draw one commit: --ref {range_spec})",
             param_hint="RANGE",
         )
+
+
+no_hooks_option = click.option(
+    "--no-hooks",
+    is_flag=True,
+    help="Do not run the project's [post_write_hooks] on the merge file (--merge).",
+)

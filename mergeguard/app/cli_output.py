@@ -137,6 +137,8 @@ def fix_outcome(outcome: Outcome, mode: str, dry_run: bool) -> None:
         click.echo(
             f"mergeguard: {'would write' if dry_run else 'wrote'} {printable(note)}", err=True
         )
+    for line in outcome.hook_lines:  # a hook's output: escaped, a line each
+        click.echo(f"mergeguard: {printable(line)}", err=True)
     kept = "kept in the merge file" if mode == "merge" else "between the sides"
     for conflict in outcome.plan.conflicts:
         message = printable(conflict.message)

@@ -28,6 +28,7 @@ class FixRequest:
     rev_id: str | None = None
     dry_run: bool = False
     allow_conflicts: bool = False
+    run_hooks: bool = True  # --no-hooks: False
 
 
 def fix(request: FixRequest, *, warn: Notify) -> fixing.Outcome:
@@ -44,7 +45,7 @@ def fix(request: FixRequest, *, warn: Notify) -> fixing.Outcome:
         _require_checked_out(workspace, request.range_spec or "")
     tree = workspace.snapshot()
     conflicts = judge(workspace, scenario, CheckRequest(families=SCHEMA_FAMILY))
-    inputs = fixing.FixInputs(root, tree, scenario, conflicts)
+    inputs = fixing.FixInputs(root, tree, scenario, conflicts, request.options.directory)
     outcome = fixing.run(
         inputs,
         request.mode,
@@ -52,6 +53,7 @@ def fix(request: FixRequest, *, warn: Notify) -> fixing.Outcome:
         rev_id=request.rev_id,
         dry_run=request.dry_run,
         allow_conflicts=request.allow_conflicts,
+        run_hooks=request.run_hooks,
     )
     workspace.close()
     return outcome

@@ -10,13 +10,15 @@ Like Alembic's merge, the context has no ``imports``, ``upgrades`` or
 ``${upgrades if upgrades else "pass"}`` renders ``pass``).
 
 What Alembic does that this module does not: run ``env.py`` first when
-``revision_environment = true`` (``env.py`` may add template arguments), run
-``[post_write_hooks]`` (black, ruff ...) on the new file, resolve partial
-revision ids or branch labels in ``heads`` (give full revision ids), and
-overwrite an existing file (refused here).  ``TemplateConfig`` knows only
-the options it is given: a missing section gives the default where Alembic's
-``get_section_option`` raises.  A template error inside a module-level
-``<%! %>`` block is reported without its line (Mako cannot map it).
+``revision_environment = true`` (``env.py`` may add template arguments),
+resolve partial revision ids or branch labels in ``heads`` (give full
+revision ids), and overwrite an existing file (refused here).
+``TemplateConfig`` knows only the options it is given: a missing section
+gives the default where Alembic's ``get_section_option`` raises.  A template
+error inside a module-level ``<%! %>`` block is reported without its line
+(Mako cannot map it).  The ``[post_write_hooks]`` run after the file is
+written (``mergeguard.fix.hooks``); ``fix --merge`` passes the revision id
+and Create Date of ``mergeguard.fix.merge_identity`` unless given.
 """
 
 from __future__ import annotations
@@ -100,10 +102,16 @@ def default_create_date(tz_name: str | None) -> datetime:
     """
     if tz_name is None:
         return datetime.now()
+    return datetime.now(tz=timezone.utc).astimezone(find_zone(tz_name))
+
+
+def find_zone(tz_name: str) -> ZoneInfo:
+    """The ``timezone`` setting's zone, as written and then upper-cased;
+    raises MergeFileError when there is none (Alembic's CommandError)."""
     zone = _zone(tz_name) or _zone(tz_name.upper())
     if zone is None:
         raise MergeFileError(f"Can't locate timezone: {tz_name}")
-    return datetime.now(tz=timezone.utc).astimezone(zone)
+    return zone
 
 
 def _zone(key: str) -> ZoneInfo | None:

@@ -38,6 +38,8 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
     conflicts: list[Diagnostic] = field(default_factory=list)
+    # the environment of each new merge file (its post-write hooks are the environment's)
+    environments: dict[PurePosixPath, Environment] = field(default_factory=dict)
 
 
 def target_side(scenario: MergeScenario) -> Side:
@@ -59,6 +61,7 @@ class MergeOptions:
 
 TemplateReader = Callable[[Environment], bytes | None]
 Exists = Callable[[PurePosixPath], bool]
+FileReader = Callable[[MigrationScript], bytes | None]
 
 
 def plan_merge(
@@ -67,9 +70,15 @@ def plan_merge(
     template_of: TemplateReader,
     exists: Exists,
     conflicts: Sequence[Diagnostic] = (),
+    read_head: FileReader = lambda script: None,
 ) -> Plan:
-    """One merge revision per line with conflicting heads (all its heads)."""
-    from mergeguard.fix.merge_file import MergeFileError, merge_file, new_rev_id
+    """One merge revision per line with conflicting heads (all its heads).
+
+    Without ``--rev-id`` (and for every line but the first with it) the id
+    comes from the heads, and the Create Date always does (``merge_identity``):
+    ``read_head`` gives a head's file, for its Create Date.
+    """
+    from mergeguard.fix.merge_file import MergeFileError
 
     plan = Plan()
     side = target_side(scenario)
@@ -77,63 +86,111 @@ def plan_merge(
     for env, read in side.reads.items():
         graph = read.graph
         for heads in conflict_groups(graph).values():
-            template = template_of(read.environment)
-            if template is None:
-                plan.refusals.append(
-                    f"no script.py.mako in {read.environment.script_location or 'the environment'}"
-                    ": mergeguard renders the project's own template (pass -c alembic.ini)"
-                )
-                continue
-            rev_id = options.rev_id if first and options.rev_id else new_rev_id()
+            given = options.rev_id if first else None
             first = False
             joined = tuple(h for h in graph.order if h in heads)
             try:
-                patch = merge_file(
-                    read.environment,
-                    template,
-                    joined,
-                    message=options.message,
-                    rev_id=rev_id,
-                    create_date=options.create_date,
-                    existing=exists,
-                    head_paths={h: graph.script(h).path for h in joined},
+                patch = _merge_patch(
+                    read.environment, graph, joined, options, given, template_of, exists, read_head
                 )
-            except FileExistsError as exc:
-                raise MergeguardError(
-                    f"{exc.filename} already exists; mergeguard never overwrites a file",
-                    hint="pass --rev-id with another id",
-                ) from exc
             except MergeFileError as exc:
                 plan.refusals.append(f"cannot render script.py.mako: {exc}")
+                continue
+            except _Refused as refused:
+                plan.refusals.append(str(refused))
                 continue
             found = [d for d in conflicts if d.environment == env]
             if found:
                 patch = _with_conflict_comment(patch, found)
                 plan.conflicts.extend(found)
-            _recheck_merge(plan, graph, patch, joined, env)
+            if _recheck_merge(plan, graph, patch, joined, env):
+                plan.environments[patch.path] = read.environment
     return plan
+
+
+_ALREADY_MERGED = (
+    " (the same heads give the same id: a merge of these heads is already written there,"
+    " perhaps by someone else; commit it, or pass --rev-id for another file)"
+)
+
+
+class _Refused(Exception):
+    """A merge revision that cannot be made for one line (the message says why)."""
+
+
+def _merge_patch(
+    environment: Environment,
+    graph: RevisionGraph,
+    joined: tuple[str, ...],
+    options: MergeOptions,
+    given: str | None,
+    template_of: TemplateReader,
+    exists: Exists,
+    read_head: FileReader,
+) -> FilePatch:
+    """The merge file joining ``joined``; raises _Refused or MergeFileError."""
+    from mergeguard.fix.merge_file import merge_file
+    from mergeguard.fix.merge_identity import merge_create_date, merge_rev_id, written_create_date
+
+    template = template_of(environment)
+    if template is None:
+        raise _Refused(
+            f"no script.py.mako in {environment.script_location or 'the environment'}"
+            ": mergeguard renders the project's own template (pass -c alembic.ini)"
+        )
+    rev_id = given or merge_rev_id(joined)
+    origin = "--rev-id" if given else f"the id derived from heads {', '.join(sorted(joined))}"
+    if rev_id in graph:
+        raise _Refused(
+            f"revision {rev_id} ({origin}) already exists in {graph.script(rev_id).path}: "
+            "mergeguard never writes a second revision with the same id; pass --rev-id "
+            "with another id"
+        )
+    date = options.create_date
+    if date is None:
+        written = (written_create_date(read_head(graph.script(h)) or b"") for h in joined)
+        date = merge_create_date([d for d in written if d is not None], environment.timezone)
+    try:
+        return merge_file(
+            environment,
+            template,
+            joined,
+            message=options.message,
+            rev_id=rev_id,
+            create_date=date,
+            existing=exists,
+            head_paths={h: graph.script(h).path for h in joined},
+        )
+    except FileExistsError as exc:
+        same = "" if given else _ALREADY_MERGED
+        raise MergeguardError(
+            f"{exc.filename} already exists; mergeguard never overwrites a file{same}",
+            hint="pass --rev-id with another id",
+        ) from exc
 
 
 def _recheck_merge(
     plan: Plan, graph: RevisionGraph, patch: FilePatch, heads: tuple[str, ...], env: str
-) -> None:
-    """Add the patch only if the graph with it has no conflicting heads left."""
+) -> bool:
+    """Add the patch only if the graph with it has no conflicting heads left
+    (True when added)."""
     facts = read_module(patch.after)
     result = read_script(facts, patch.path)
     # A header recovered from a file Python cannot parse is no merge file to write.
     if result.script is None or facts.error is not None:
         plan.refusals.append(f"the rendered merge file {patch.path} does not read back")
-        return
+        return False
     scripts = [graph.script(r) for r in graph.order] + [result.script]
     after, _ = build(scripts, env)
     left = [h for group in conflict_groups(after).values() for h in group if h in heads]
     if left:
         plan.refusals.append(f"joining {', '.join(heads)} would still leave heads {left}")
-        return
+        return False
     plan.patches.append(patch)
     plan.notes.append(
         f"{patch.path}: merge revision {result.script.revision} joins {', '.join(heads)} [{env}]"
     )
+    return True
 
 
 def _with_conflict_comment(patch: FilePatch, conflicts: Sequence[Diagnostic]) -> FilePatch:
@@ -153,8 +210,6 @@ def _with_conflict_comment(patch: FilePatch, conflicts: Sequence[Diagnostic]) ->
 
 
 # -- fix --rebase ----------------------------------------------------------------------
-
-FileReader = Callable[[MigrationScript], bytes | None]
 
 
 def plan_rebase(scenario: MergeScenario, read_file: FileReader) -> Plan:
