@@ -254,3 +254,41 @@ def test_prepare_errors_name_the_hook() -> None:
     hook = WriteHook("x", "console_scripts", (("entrypoint", "nope-nope"),), P("a.ini"), 7)
     with pytest.raises(MergeguardError, match=r"a.ini:7: post-write hook 'x'"):
         hooks.prepare([hook], Path("."), Path("."))
+
+
+@pytest.mark.parametrize(
+    ("files", "config", "expected"),
+    [
+        (
+            {
+                "alembic.ini": "[alembic]\nscript_location = m\n[post_write_hooks]\nhooks = b\n"
+                "b.type = exec\nb.executable = x\nb.options = 100%\n"
+            },
+            "alembic.ini",
+            "alembic.ini:7: [post_write_hooks] cannot be read",
+        ),
+        (
+            {
+                "pyproject.toml": '[tool.alembic]\nscript_location = "m"\n\n'
+                'post_write_hooks = [{name = "a", type = "exec", executable = 3}]\n'
+            },
+            "pyproject.toml",
+            "pyproject.toml:4: post_write_hooks option executable must be a string",
+        ),
+        (
+            {
+                "pyproject.toml": '[tool.alembic]\nscript_location = "m"\n'
+                '[[tool.alembic.post_write_hooks]]\ntype = "exec"\n'
+            },
+            "pyproject.toml",
+            "pyproject.toml:3: post_write_hooks entry 1 in [tool.alembic] has no name",
+        ),
+    ],
+)
+def test_unreadable_hook_values_name_file_and_line(
+    files: dict[str | PurePosixPath, str], config: str, expected: str
+) -> None:
+    env = Environment("alembic", (P("m/versions"),), P("m"), P(config))
+    with pytest.raises(MergeguardError) as raised:
+        hooks_of(DiscoveryContext(MemoryTree(files)), env)
+    assert str(raised.value).startswith(expected)

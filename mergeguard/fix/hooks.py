@@ -102,8 +102,9 @@ def _entry_point_script(hook: WriteHook, name: str) -> str:
     raise MergeguardError(
         f"{hook.where}: post-write hook {hook.name!r}: could not find entrypoint "
         f"console_scripts.{name} in the Python environment mergeguard runs in ({sys.prefix})",
-        hint=f"install the package that provides {name} beside mergeguard, or use "
-        "type = exec with its executable",
+        hint=f"install the package that provides {name} beside mergeguard (under pre-commit: "
+        f"additional_dependencies: [{name}]), use type = exec with its executable, or pass "
+        "--no-hooks",
     )
 
 
@@ -118,7 +119,8 @@ def _require_module(hook: WriteHook, name: str) -> None:
     if not found:
         raise MergeguardError(
             f"{hook.where}: post-write hook {hook.name!r}: could not find module {name}",
-            hint=f"install {top} beside mergeguard, or use type = exec with its executable",
+            hint=f"install {top} beside mergeguard (under pre-commit: additional_dependencies), "
+            "use type = exec with its executable, or pass --no-hooks",
         )
 
 
