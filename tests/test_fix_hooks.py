@@ -292,3 +292,11 @@ def test_unreadable_hook_values_name_file_and_line(
     with pytest.raises(MergeguardError) as raised:
         hooks_of(DiscoveryContext(MemoryTree(files)), env)
     assert str(raised.value).startswith(expected)
+
+
+def test_the_hook_timeout_is_a_number_of_seconds() -> None:
+    assert hooks.hook_timeout({}) == hooks.TIMEOUT_SECONDS
+    assert hooks.hook_timeout({"MERGEGUARD_HOOK_TIMEOUT": " 2.5 "}) == 2.5
+    for bad in ("soon", "0", "-1", "inf"):
+        with pytest.raises(MergeguardError, match="MERGEGUARD_HOOK_TIMEOUT"):
+            hooks.hook_timeout({"MERGEGUARD_HOOK_TIMEOUT": bad})

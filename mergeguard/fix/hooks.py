@@ -11,11 +11,11 @@ Alembic's are those of the one it runs in.
 
 What differs, on purpose: a hook runs without a shell, with no standard
 input, in its own process group and for a bounded time (killed after
-``TIMEOUT_SECONDS``); its output is captured (the last ``OUTPUT_LIMIT``
-bytes kept) and shown when it fails; a hook that exits non-zero stops the
-hooks after it and fails the fix (Alembic ignores the exit status).  A
-relative ``cwd`` is taken from the directory mergeguard works in (``-C``),
-as Alembic takes it from its own.
+``TIMEOUT_SECONDS``, or ``MERGEGUARD_HOOK_TIMEOUT``); its output is
+captured (the last ``OUTPUT_LIMIT`` bytes kept) and shown when it fails;
+a hook that exits non-zero stops the hooks after it and fails the fix
+(Alembic ignores the exit status).  A relative ``cwd`` is taken from the
+directory mergeguard works in (``-C``), as Alembic takes it from its own.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -39,6 +39,7 @@ from mergeguard.errors import MergeguardError
 
 REVISION_SCRIPT_TOKEN = "REVISION_SCRIPT_FILENAME"
 TIMEOUT_SECONDS = 120.0
+TIMEOUT_VARIABLE = "MERGEGUARD_HOOK_TIMEOUT"
 OUTPUT_LIMIT = 8192  # bytes of a failing hook's output shown
 
 
@@ -122,6 +123,23 @@ def _require_module(hook: WriteHook, name: str) -> None:
             hint=f"install {top} beside mergeguard (under pre-commit: additional_dependencies), "
             "use type = exec with its executable, or pass --no-hooks",
         )
+
+
+def hook_timeout(env: Mapping[str, str]) -> float:
+    """Seconds one hook may run: ``MERGEGUARD_HOOK_TIMEOUT``, else the default."""
+    value = env.get(TIMEOUT_VARIABLE, "").strip()
+    if not value:
+        return TIMEOUT_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise MergeguardError(
+            f"{TIMEOUT_VARIABLE}={value!r} is not a number of seconds",
+            hint=f"set {TIMEOUT_VARIABLE} to a positive number, or unset it",
+        )
+    return seconds
 
 
 def _options(hook: WriteHook, text: str) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ stays.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -96,9 +97,11 @@ def run(
         outcome.diffs = [apply.unified_diff(p) for p in plan.patches]
         return outcome
     commands = _hook_commands(inputs, plan) if run_hooks else {}
+    timeout = hooks.hook_timeout(os.environ) if commands else hooks.TIMEOUT_SECONDS
     apply.write(root, plan.patches)
     for path, prepared in commands.items():
-        _report_hooks(outcome, path, hooks.run(prepared, (root / path).absolute()), len(prepared))
+        runs = hooks.run(prepared, (root / path).absolute(), timeout)
+        _report_hooks(outcome, path, runs, len(prepared))
     return outcome
 
 
