@@ -32,6 +32,11 @@ def published_revision_edited(scenario: MergeScenario, env: str) -> Iterator[Dia
     candidates = list(_edited_files(scenario, env))
     if not candidates:
         return
+    # a revision id two files declare (MG003) has no one version to compare
+    doubled = _declared_twice(scenario.ours, env, {after.revision for _, _, after in candidates})
+    for side in {id(side): side for side, _, _ in candidates}.values():
+        doubled |= _declared_twice(side, env, {b.revision for s, b, _ in candidates if s is side})
+    candidates = [c for c in candidates if c[2].revision not in doubled]
     bodies = _BodyReader()
     bodies.read(scenario.ours, [after for _, _, after in candidates])
     for side in {id(side): side for side, _, _ in candidates}.values():
@@ -80,6 +85,17 @@ def _edited_files(
                 continue
             if _shape(after) == _shape(before):
                 yield side, before, after
+
+
+def _declared_twice(side: Side, env: str, revisions: set[str]) -> set[str]:
+    """Those of ``revisions`` that more than one file of ``side`` declares."""
+    read = side.reads.get(env)
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for script in read.scripts if read is not None else ():
+        if script.revision in revisions:
+            (twice if script.revision in seen else seen).add(script.revision)
+    return twice
 
 
 def _shape(script: MigrationScript) -> tuple[object, ...]:
