@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import difflib
 import hashlib
 from dataclasses import dataclass
 
@@ -189,6 +188,8 @@ def _first_difference(
 ) -> Change | None:
     """The first differing statement of two lists, looked into when one
     compound statement replaces another with the same head."""
+    import difflib  # only when a published function changed
+
     matcher = difflib.SequenceMatcher(None, [s.dump for s in old], [s.dump for s in new], False)
     for tag, i1, _, j1, _ in matcher.get_opcodes():
         if tag == "equal":

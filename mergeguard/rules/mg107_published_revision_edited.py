@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mergeguard.codes import Code, diagnostic
 from mergeguard.graph.revisions import location_of
 from mergeguard.graph.scenario import MERGE, MergeScenario, Side
 from mergeguard.model import Diagnostic, FileEntry, Location, MigrationScript
-from mergeguard.parse.bodies import Body, Change, first_change, read_bodies
 from mergeguard.rules.example_kit import A1, B2, Example, Rev
 from mergeguard.rules.rule import Rule, matches
+
+if TYPE_CHECKING:  # the reader is imported when a published file changed: most checks never
+    from mergeguard.parse.bodies import Body, Change
 
 CODE = Code(
     "MG107",
@@ -19,7 +22,7 @@ CODE = Code(
     "error",
     "the upgrade/downgrade code of a published revision changed",
 )
-Bodies = dict[str, Body]
+Bodies = dict[str, "Body"]
 
 
 def published_revision_edited(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
@@ -74,16 +77,14 @@ def _edited_files(
     (same parents, labels, depends_on: else it is MG103's) in another file
     version.  Comparing blob ids costs no reading."""
     ours = scenario.ours.scripts(env)
-    seen: set[str] = set()
+    seen: set[str] = set()  # yielded from an earlier side
     for side in (scenario.base, *scenario.published.sides(below_ours=True)):
         for revision, before in side.scripts(env).items():
-            if revision in seen:
-                continue
-            seen.add(revision)
             after = ours.get(revision)
             if after is None or after is before or after.blob == before.blob:
                 continue
-            if _shape(after) == _shape(before):
+            if revision not in seen and _shape(after) == _shape(before):
+                seen.add(revision)
                 yield side, before, after
 
 
@@ -105,6 +106,8 @@ def _shape(script: MigrationScript) -> tuple[object, ...]:
 def _first_edit(old: Bodies, new: Bodies) -> tuple[str, Change] | None:
     """(function, change) of the first edited function in the new file's
     order (a removed one last), skipping functions that waive MG107."""
+    from mergeguard.parse.bodies import Change, first_change
+
     edits: list[tuple[str, Change]] = []
     for name, body in new.items():
         was = old.get(name)
@@ -149,6 +152,8 @@ class _BodyReader:
     by_blob: dict[str, Bodies | None] | None = None
 
     def read(self, side: Side, scripts: Sequence[MigrationScript]) -> None:
+        from mergeguard.parse.bodies import read_bodies
+
         known = self.by_blob = {} if self.by_blob is None else self.by_blob
         missing = {s.blob: FileEntry(s.path, s.blob) for s in scripts if s.blob not in known}
         if not missing or side.snapshot is None:
