@@ -292,3 +292,23 @@ def test_revisions_made_by_alembic_generic_and_multidb(
     assert code == 1 and codes(findings) == ["MG107"], findings
     assert "upgrade_engine2()" in findings[0]["message"]
     assert "adds `op.create_table('audit')`" in findings[0]["message"]
+
+
+def test_a_revision_on_a_published_tag_is_published(
+    repo: RepoBuilder, style: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """c3 is only on feature, but tagged v1 (deployed from the tag): with
+    ``published = ["refs/tags/v*"]`` editing it is MG107, without it quiet."""
+    published_history(repo, style)
+    repo.migration("c3", "b2", style=style, upgrade=INDEX)
+    repo.commit("c3")
+    repo.git("tag", "v1")
+    repo.migration("c3", "b2", style=style, upgrade=INDEX.replace("ix_users_name", "ix_name"))
+    repo.commit("rename the index in place")
+    assert run_check(repo, capsys) == (0, [])
+    repo.write("pyproject.toml", '[tool.mergeguard]\npublished = ["refs/tags/v*"]\n')
+    repo.commit("tags are published")
+    code, findings = run_check(repo, capsys)
+    assert code == 1 and codes(findings) == ["MG107"], findings
+    assert "published on v1" in findings[0]["message"]
+    assert "ix_name" in findings[0]["message"]

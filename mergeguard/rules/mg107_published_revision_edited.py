@@ -31,15 +31,10 @@ def published_revision_edited(scenario: MergeScenario, env: str) -> Iterator[Dia
     whose file changed (another blob) are read; a re-pointed, renamed or
     deleted one is MG103's alone."""
     if not scenario.has_base or scenario.kind == MERGE:
-        return
-    candidates = list(_edited_files(scenario, env))
+        return  # during a merge, as for MG103: the sides are HEAD and MERGE_HEAD
+    candidates = _candidates(scenario, env)
     if not candidates:
         return
-    # a revision id two files declare (MG003) has no one version to compare
-    doubled = _declared_twice(scenario.ours, env, {after.revision for _, _, after in candidates})
-    for side in {id(side): side for side, _, _ in candidates}.values():
-        doubled |= _declared_twice(side, env, {b.revision for s, b, _ in candidates if s is side})
-    candidates = [c for c in candidates if c[2].revision not in doubled]
     bodies = _BodyReader()
     bodies.read(scenario.ours, [after for _, _, after in candidates])
     for side in {id(side): side for side, _, _ in candidates}.values():
@@ -67,6 +62,20 @@ def published_revision_edited(scenario: MergeScenario, env: str) -> Iterator[Dia
             revisions=(after.revision,),
             environment=env,
         )
+
+
+def _candidates(
+    scenario: MergeScenario, env: str
+) -> list[tuple[Side, MigrationScript, MigrationScript]]:
+    """The edited files, less the revision ids two files declare (MG003:
+    there is no one version to compare)."""
+    candidates = list(_edited_files(scenario, env))
+    if not candidates:
+        return []
+    doubled = _declared_twice(scenario.ours, env, {after.revision for _, _, after in candidates})
+    for side in {id(side): side for side, _, _ in candidates}.values():
+        doubled |= _declared_twice(side, env, {b.revision for s, b, _ in candidates if s is side})
+    return [c for c in candidates if c[2].revision not in doubled]
 
 
 def _edited_files(
@@ -181,8 +190,9 @@ RULE = Rule(
         "docstrings and the signature's annotations do not count, so a formatting-only, "
         "comment-only or docstring-only edit is quiet.  The finding names the first "
         "changed line and what changed there.  A revision that was also re-pointed, "
-        "renamed or deleted is reported by MG103 alone.  Only revisions whose file "
-        "changed are read.  To waive a deliberate fix, write "
+        "renamed or deleted is reported by MG103 alone, and, as MG103, MG107 judges ranges "
+        "and trees, not a merge in progress.  Only revisions whose file changed are "
+        "read.  To waive a deliberate fix, write "
         "`# mergeguard: ignore[MG107]` anywhere in the edited function (or on the "
         "`down_revision` line, as for every rule)."
     ),
