@@ -54,6 +54,9 @@ def test_only_upgrade_and_downgrade_functions_are_read() -> None:
         BASE.replace("def upgrade():", "def upgrade() -> None:"),  # the annotated template
         BASE.replace("def downgrade():\n    pass", "def downgrade():\n    '''Nothing.'''"),
         BASE.replace("return 1", "return 2"),  # not an upgrade/downgrade function
+        BASE.replace(
+            "        batch.drop_column('b')", "        pass\n        batch.drop_column('b')"
+        ),
     ],
 )
 def test_layout_only_edits_keep_the_digests(edited: str) -> None:

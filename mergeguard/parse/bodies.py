@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import copy
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mergeguard.parse.bounds import check_nesting, check_size
 from mergeguard.parse.header_walk import ignore_codes
@@ -28,32 +28,35 @@ _NESTED = ("body", "orelse", "finalbody")  # statement lists a compound statemen
 
 @dataclass(frozen=True, slots=True)
 class Statement:
-    """One statement: ``dump`` its normalised syntax, ``head`` the same
-    without the statements it holds (equal heads: the change is inside),
-    ``nested`` those statements, per block (``body``, ``orelse``, ...)."""
+    """One statement of a changed function (made only along the path to the
+    first change): ``dump`` its normalised syntax, ``head`` the same without
+    the statements it holds (equal heads: the change is inside), ``text`` a
+    short rendering, ``full`` a longer one, ``nested`` the statements it
+    holds, per block (``body``, ``orelse``, ``finalbody``)."""
 
     dump: str
     head: str
     line: int
     text: str
     full: str = ""
-    nested: tuple[tuple[Statement, ...], ...] = ()
+    nested: tuple[tuple[ast.stmt, ...], ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Body:
     """One module-level ``upgrade*()`` / ``downgrade*()`` function.
 
-    ``digest`` fingerprints its signature and statements (docstring left
-    out); ``ignores`` are the codes of ``# mergeguard: ignore[...]`` comments
-    anywhere from its ``def`` line to its last line."""
+    ``digest`` fingerprints its signature and statements (docstring and
+    ``pass`` left out; ``statements`` are those, as parsed); ``ignores`` are
+    the codes of ``# mergeguard: ignore[...]`` comments anywhere from its
+    ``def`` line to its last line."""
 
     name: str
     digest: str
     line: int
     end_line: int
     signature: str
-    statements: tuple[Statement, ...]
+    statements: tuple[ast.stmt, ...] = field(default=(), compare=False, repr=False)
     ignores: tuple[str, ...] = ()
 
 
@@ -75,8 +78,9 @@ def read_bodies(data: bytes) -> dict[str, Body] | None:
         check_nesting(text)
         module = ast.parse(text)
         lines = text.splitlines() if "mergeguard" in text else []
+        passes = "pass" in text  # else no walk looks for `pass` statements
         return {
-            node.name: _body(node, lines)
+            node.name: _body(node, lines, passes)
             for node in module.body
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
             and node.name.startswith(FUNCTION_PREFIXES)
@@ -92,16 +96,29 @@ def body_fingerprints(data: bytes) -> dict[str, tuple[str, int]]:
     return {name: (b.digest, b.line) for name, b in (read_bodies(data) or {}).items()}
 
 
-def _body(node: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[str]) -> Body:
-    statements = _statements(_without_docstring(node.body))
+def _body(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[str], passes: bool = True
+) -> Body:
+    """One dump per statement (and, when the file has a ``pass``, one walk
+    to drop them from nested blocks)."""
+    statements = _without_pass(_without_docstring(node.body))
     signature = _signature(node)
+    for inner in ast.walk(ast.Module(body=statements, type_ignores=[])) if passes else ():
+        for name in _NESTED:  # a `pass` runs nothing wherever it stands
+            block = getattr(inner, name, None)
+            if isinstance(block, list) and any(isinstance(s, ast.Pass) for s in block):
+                setattr(inner, name, _without_pass(block))
     digest = hashlib.sha256(
-        "\n".join((signature, *(s.dump for s in statements))).encode()
+        "\n".join((signature, *(ast.dump(s) for s in statements))).encode()
     ).hexdigest()
     end = node.end_lineno or node.lineno
     first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
     ignores = ignore_codes(lines, first, end) if lines else ()
-    return Body(node.name, digest, node.lineno, end, signature, statements, ignores)
+    return Body(node.name, digest, node.lineno, end, signature, tuple(statements), ignores)
+
+
+def _without_pass(block: list[ast.stmt]) -> list[ast.stmt]:
+    return [s for s in block if not isinstance(s, ast.Pass)]
 
 
 def _signature(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
@@ -133,24 +150,18 @@ def _without_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
     return body
 
 
-def _statements(block: list[ast.stmt]) -> tuple[Statement, ...]:
-    """The statements of a block, ``pass`` left out (it runs nothing, and a
-    body emptied to ``pass`` then reads as its statements removed)."""
-    return tuple(_statement(s) for s in block if not isinstance(s, ast.Pass))
-
-
 def _statement(node: ast.stmt) -> Statement:
     blocks = [getattr(node, n) for n in _NESTED if isinstance(getattr(node, n, None), list)]
-    nested = tuple(_statements(block) for block in blocks)
-    head = ast.dump(node)
-    if nested:
+    dump = head = ast.dump(node)
+    if blocks:
         bare = copy.copy(node)  # shallow: the statement's own fields, its blocks emptied
         for name in _NESTED:
             if hasattr(bare, name):
                 setattr(bare, name, [])
         head = ast.dump(bare)
     full = _cut(" ".join(ast.unparse(node).split()), 2 * MAX_SHOWN)
-    return Statement(ast.dump(node), head, node.lineno, _shown(node), full, nested)
+    nested = tuple(tuple(block) for block in blocks)
+    return Statement(dump, head, node.lineno, _shown(node), full, nested)
 
 
 def _shown(node: ast.stmt) -> str:
@@ -184,25 +195,30 @@ def first_change(before: Body, after: Body) -> Change:
 
 
 def _first_difference(
-    old: tuple[Statement, ...], new: tuple[Statement, ...], enclosing: int
+    old_block: tuple[ast.stmt, ...], new_block: tuple[ast.stmt, ...], enclosing: int
 ) -> Change | None:
-    """The first differing statement of two lists, looked into when one
+    """The first differing statement of two blocks, looked into when one
     compound statement replaces another with the same head."""
     import difflib  # only when a published function changed
 
-    matcher = difflib.SequenceMatcher(None, [s.dump for s in old], [s.dump for s in new], False)
+    old_dumps, new_dumps = [ast.dump(s) for s in old_block], [ast.dump(s) for s in new_block]
+    matcher = difflib.SequenceMatcher(None, old_dumps, new_dumps, False)
     for tag, i1, _, j1, _ in matcher.get_opcodes():
         if tag == "equal":
             continue
         if tag == "insert":
-            return Change(new[j1].line, f"adds `{new[j1].text}`")
+            return Change(new_block[j1].lineno, f"adds `{_statement(new_block[j1]).text}`")
         if tag == "delete":
-            line = new[j1].line if j1 < len(new) else (new[-1].line if new else enclosing)
-            return Change(line, f"removes `{old[i1].text}`")
-        was, now = old[i1], new[j1]
+            line = (
+                new_block[j1].lineno
+                if j1 < len(new_block)
+                else (new_block[-1].lineno if new_block else enclosing)
+            )
+            return Change(line, f"removes `{_statement(old_block[i1]).text}`")
+        was, now = _statement(old_block[i1]), _statement(new_block[j1])
         if was.head == now.head and len(was.nested) == len(now.nested):
-            for old_block, new_block in zip(was.nested, now.nested, strict=True):
-                inner = _first_difference(old_block, new_block, now.line)
+            for old_inner, new_inner in zip(was.nested, now.nested, strict=True):
+                inner = _first_difference(old_inner, new_inner, now.line)
                 if inner is not None:
                     return inner
         if was.text == now.text:  # the short forms hide the difference: show more
