@@ -29,12 +29,11 @@ _NESTED = ("body", "orelse", "finalbody")  # statement lists a compound statemen
 @dataclass(frozen=True, slots=True)
 class Statement:
     """One statement of a changed function (made only along the path to the
-    first change): ``dump`` its normalised syntax, ``head`` the same without
-    the statements it holds (equal heads: the change is inside), ``text`` a
-    short rendering, ``full`` a longer one, ``nested`` the statements it
-    holds, per block (``body``, ``orelse``, ``finalbody``)."""
+    first change): ``head`` its normalised syntax without the statements it
+    holds (equal heads: the change is inside), ``text`` a short rendering,
+    ``full`` a longer one, ``nested`` the statements it holds, per block
+    (``body``, ``orelse``, ``finalbody``)."""
 
-    dump: str
     head: str
     line: int
     text: str
@@ -152,7 +151,7 @@ def _without_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
 
 def _statement(node: ast.stmt) -> Statement:
     blocks = [getattr(node, n) for n in _NESTED if isinstance(getattr(node, n, None), list)]
-    dump = head = ast.dump(node)
+    head = ast.dump(node)
     if blocks:
         bare = copy.copy(node)  # shallow: the statement's own fields, its blocks emptied
         for name in _NESTED:
@@ -161,7 +160,7 @@ def _statement(node: ast.stmt) -> Statement:
         head = ast.dump(bare)
     full = _cut(" ".join(ast.unparse(node).split()), 2 * MAX_SHOWN)
     nested = tuple(tuple(block) for block in blocks)
-    return Statement(dump, head, node.lineno, _shown(node), full, nested)
+    return Statement(head, node.lineno, _shown(node), full, nested)
 
 
 def _shown(node: ast.stmt) -> str:
