@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -312,3 +314,27 @@ def test_a_revision_on_a_published_tag_is_published(
     assert code == 1 and codes(findings) == ["MG107"], findings
     assert "published on v1" in findings[0]["message"]
     assert "ix_name" in findings[0]["message"]
+
+
+def test_an_unedited_history_reads_no_function_bodies(repo: RepoBuilder, style: str) -> None:
+    """Only a published revision whose file changed is read: a range that
+    adds a revision never imports the body reader, an edit does."""
+    published_history(repo, style)
+    repo.migration("c3", "b2", style=style, upgrade=INDEX)
+    repo.commit("c3")
+    probe = (
+        "import sys\nfrom mergeguard.app.cli import main\n"
+        f"main(['check', 'main..feature', '-C', {str(repo.root)!r}, '--format', 'json'])\n"
+        "print('mergeguard.parse.bodies' in sys.modules, file=sys.stderr)\n"
+    )
+
+    def reads_bodies() -> str:
+        result = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+        )
+        return result.stderr.strip().splitlines()[-1]
+
+    assert reads_bodies() == "False"
+    repo.write(B2_PATH, b2_text(style, upgrade=f"{ADD_NAME}\n{INDEX}"))
+    repo.commit("edit b2")
+    assert reads_bodies() == "True"
