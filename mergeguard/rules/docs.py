@@ -10,8 +10,9 @@ COMMAND = "mergeguard check main..feature"
 SIDES = (("base", "main, before the fork"), ("theirs", "main, after the fork"), ("ours", "feature"))
 
 
-def _rev(rev: Rev) -> str:
-    """``c3 -> b2`` (``c3 (base)``, labels, depends_on, special files)."""
+def _rev(rev: Rev, example: Example | None = None) -> str:
+    """``c3 -> b2`` (``c3 (base)``, labels, depends_on, special files; the
+    new upgrade() of a revision the example's base has with other code)."""
     if rev.delete:
         return f"{rev.revision} deleted"
     if rev.text is not None:
@@ -26,6 +27,11 @@ def _rev(rev: Rev) -> str:
         text += f" (docstring says Revises: {rev.doc_revises})"
     if rev.file:
         text += f" in {rev.file}"
+    before = (
+        next((r for r in example.base if r.revision == rev.revision), None) if example else None
+    )
+    if before and before.filename == rev.filename and before.upgrade != rev.upgrade:
+        text += f", upgrade() now: {'; '.join(rev.upgrade.splitlines())}"
     return text
 
 
@@ -40,7 +46,7 @@ def example_text(example: Example, code: str) -> list[str]:
     for attr, title in SIDES:
         revs = getattr(example, attr)
         if revs:
-            lines.append(f"  {title + ':':24}{'; '.join(_rev(r) for r in revs)}")
+            lines.append(f"  {title + ':':24}{'; '.join(_rev(r, example) for r in revs)}")
     lines.append(f"  $ {COMMAND}  =>  {_verdict(example)}")
     return lines
 
@@ -76,7 +82,7 @@ def _example_markdown(example: Example, code: str) -> list[str]:
     for attr, title in SIDES:
         revs = getattr(example, attr)
         if revs:
-            cells = "<br>".join(f"`{_rev(r)}`" for r in revs)
+            cells = "<br>".join(f"`{_rev(r, example)}`" for r in revs)
             rows.append(f"| {title} | {cells} |")
     rows += ["", f"`{COMMAND}` reports: {_verdict(example)}", ""]
     return rows

@@ -16,6 +16,14 @@ from mergeguard.graph.scenario import MergeScenario
 from mergeguard.model import Diagnostic, Severity
 from mergeguard.rules.example_kit import Example
 
+
+def matches(pattern: str, code: str, name: str) -> bool:
+    """A selector names a rule by code (``MG102``), prefix (``MG1``) or name
+    (in selections and in waivers alike)."""
+    pattern = pattern.strip()
+    return code.startswith(pattern.upper()) or pattern.lower() == name
+
+
 Check = Callable[[MergeScenario, str], Iterable[Diagnostic]]
 
 

@@ -15,7 +15,7 @@ from mergeguard.graph.scenario import MergeScenario
 from mergeguard.model import Diagnostic, MigrationScript
 from mergeguard.rules.catalogue import RULES
 from mergeguard.rules.integrity import integrity
-from mergeguard.rules.rule import Check, Rule
+from mergeguard.rules.rule import Check, Rule, matches
 
 SCHEMA_RULES = tuple(r for r in RULES if r.code.startswith("MG2"))
 # The rules with a check of their own, in code order (the others are reported
@@ -23,12 +23,6 @@ SCHEMA_RULES = tuple(r for r in RULES if r.code.startswith("MG2"))
 CHECKED_RULES: tuple[tuple[Rule, Check], ...] = tuple(
     (r, r.check) for r in RULES if r.check is not None
 )
-
-
-def matches(pattern: str, code: str, name: str) -> bool:
-    """A selector names a rule by code (``MG102``), prefix (``MG1``) or name."""
-    pattern = pattern.strip()
-    return code.startswith(pattern.upper()) or pattern.lower() == name
 
 
 def unknown_selectors(patterns: Iterable[str]) -> list[str]:
