@@ -102,6 +102,7 @@ def in_process(
         (["check", "main..feature", "--format", "json"], 1),
         (["heads", "--format", "json"], 0),
         (["graph", "main..feature", "--format", "mermaid"], 0),
+        (["graph", "main..feature"], 0),  # the tree: printed by rich
         (["rules", "--markdown"], 0),
         (["check", "--format", "nope"], 2),
         (["check", "nosuch..feature"], 3),
@@ -132,6 +133,19 @@ def test_a_file_gets_all_the_output(project: RepoBuilder, tmp_path: Path) -> Non
     from mergeguard.rules import docs
 
     assert path.read_text() == docs.markdown()
+
+
+def test_the_summary_file_is_written_before_the_fast_exit(
+    project: RepoBuilder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``check --summary FILE`` (GitHub's job summary) holds the whole report."""
+    by_script, in_here = tmp_path / "script.md", tmp_path / "here.md"
+    done = run(project, "check", "main..feature", "--summary", str(by_script))
+    assert TORN_DOWN not in done.stderr and done.returncode == 1
+    assert main(["-C", str(project.root), "check", "main..feature", "--summary", str(in_here)])
+    capsys.readouterr()
+    assert by_script.read_text() == in_here.read_text() != ""
+    assert "MG102" in by_script.read_text()
 
 
 def test_the_cache_is_written_before_the_fast_exit(project: RepoBuilder) -> None:
