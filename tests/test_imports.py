@@ -53,6 +53,8 @@ COMMAND_LINE = {
     "mergeguard.app.exit_codes",
     "mergeguard.errors",  # the errors main() turns into messages
 }
+# What a run in a repository without a pyproject.toml has no use for.
+WITHOUT_PYPROJECT = ("tomllib", "tomli")
 COMMANDS = ("heads", "graph", "check", "fix", "apply", "rules", "explain", "demo")
 IMPORT_LINE = re.compile(r"^import time:\s+\d+ \|\s+\d+ \| *(\S+)$", re.MULTILINE)
 # Variables that would change the scenario or the terminal a run sees.
@@ -130,6 +132,7 @@ def test_reading_commands_import_no_parser_renderer_or_rules(
     assert code == 0 and shows in out
     assert heavy(modules) == set()
     assert {m for m in modules if m.startswith("mergeguard.rules")} == set()
+    assert modules.isdisjoint(WITHOUT_PYPROJECT)
 
 
 @pytest.mark.parametrize(
@@ -153,6 +156,28 @@ def test_check_imports_no_heavy_library(project: RepoBuilder, args: list[str], s
     code, out, modules = run(project, *args)
     assert code == 1 and shows in out
     assert heavy(modules) == set()
+    assert modules.isdisjoint(WITHOUT_PYPROJECT) and cold[2].isdisjoint(WITHOUT_PYPROJECT)
+
+
+def test_a_pyproject_is_read_with_tomllib(tmp_path: Path) -> None:
+    """The TOML reader is imported where there is a pyproject.toml to read
+    (its settings apply: here a base ref that does not exist)."""
+    repo = RepoBuilder(tmp_path / "repo")
+    alembic_project(repo)
+    repo.write("pyproject.toml", '[tool.mergeguard]\nbase = "no-such-base"\n')
+    repo.commit("settings")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(OUTSIDE)}
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "mergeguard", "check"],
+        cwd=repo.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 3 and "no-such-base" in done.stderr
+    assert {"tomllib", "tomli"} & set(IMPORT_LINE.findall(done.stderr))
 
 
 def test_the_import_log_shows_rich_where_the_tree_uses_it(project: RepoBuilder) -> None:

@@ -380,7 +380,50 @@ def run() -> None:
     a caller that goes on running must keep its garbage collected."""
     code = main()
     gc.freeze()
-    sys.exit(code)
+    exit_now(code)
+
+
+# Modules that leave work for the interpreter's exit once imported: any
+# ``atexit`` callback (logging's flush, weakref finalizers such as a temporary
+# directory's removal, multiprocessing's clean-up) needs ``atexit`` imported
+# first; a worker pool's shut-down (concurrent.futures) is registered with
+# threading instead.  A run that imported one of them exits the ordinary way.
+EXIT_WORK = ("atexit", "concurrent.futures", "multiprocessing")
+
+
+def exit_now(code: int) -> None:
+    """End the process with ``code`` as soon as its output is out.
+
+    The interpreter's own exit tears down every module and frees every value
+    of the run one by one (milliseconds after a large check), work the
+    operating system does at once.  So once stdout and stderr are flushed,
+    the process ends with ``os._exit`` -- when nothing else is pending: every
+    file mergeguard writes is closed before its command returns (the cache is
+    written to a temporary file renamed into place), no thread but daemon
+    ones is alive, no module that leaves work for the exit (``EXIT_WORK``) was
+    imported, and no profiler or tracer (cProfile, coverage, a debugger) is
+    waiting to write what it saw.  Otherwise, or when a stream cannot be
+    flushed (a closed pipe), the exit is the interpreter's, which reports and
+    exits exactly as it always has."""
+    watched = sys.getprofile() is not None or sys.gettrace() is not None
+    if watched or any(name in sys.modules for name in EXIT_WORK) or _threads_pending():
+        sys.exit(code)
+    try:
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            if stream is not None:
+                stream.flush()
+    except (OSError, ValueError):  # a closed pipe or stream: the interpreter reports it
+        sys.exit(code)
+    os._exit(code)
+
+
+def _threads_pending() -> bool:
+    """True when a thread the interpreter would wait for at exit is alive."""
+    threading = sys.modules.get("threading")
+    if threading is None:
+        return False
+    main_thread = threading.main_thread()
+    return any(t is not main_thread and not t.daemon for t in threading.enumerate())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

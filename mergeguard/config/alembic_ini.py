@@ -20,11 +20,6 @@ from pathlib import PurePosixPath
 from mergeguard.errors import MergeguardError
 from mergeguard.git.snapshot import Snapshot
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
-
 ROOT = PurePosixPath(".")
 INI_NAME = "alembic.ini"
 PYPROJECT_NAME = "pyproject.toml"
@@ -144,6 +139,12 @@ def _parse_ini(snapshot: Snapshot, path: PurePosixPath, data: bytes) -> configpa
 
 def _parse_toml(snapshot: Snapshot, path: PurePosixPath, data: bytes) -> dict[str, object]:
     """The TOML document ``data``; raises naming the file when it is malformed."""
+    # imported here: a repository without a pyproject.toml never pays for it
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
     try:
         document: dict[str, object] = tomllib.loads(_decoded(snapshot, path, data))
     except tomllib.TOMLDecodeError as error:
