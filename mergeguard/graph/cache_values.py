@@ -189,15 +189,28 @@ def record_from_json(data: object, listed: int) -> EnvironmentRecord:
         or len(problems) > MAX_RECORD_PROBLEMS
     ):
         raise ValueError("bad record")
-    found: list[tuple[int, object]] = []
-    for item in scripts:
-        pos, row = (item, None) if type(item) is int else _inline(item)
-        if not 0 <= pos < listed:
-            raise ValueError("bad record position")
-        found.append((pos, row))
+    found = _plain_positions(scripts, listed)
+    if found is None:
+        found = []
+        for item in scripts:
+            pos, row = (item, None) if type(item) is int else _inline(item)
+            if not 0 <= pos < listed:
+                raise ValueError("bad record position")
+            found.append((pos, row))
     if len({pos for pos, _ in found}) != len(found):
         raise ValueError("repeated record position")
     return EnvironmentRecord(files, tuple(found), tuple(map(_diagnostic_from_json, problems)))
+
+
+def _plain_positions(scripts: list[object], listed: int) -> list[tuple[int, object]] | None:
+    """The common record, every script at its cached row (positions only),
+    checked in one pass over the list; None when some script is inline."""
+    if not all(type(item) is int for item in scripts):
+        return None
+    positions: list[int] = scripts  # type: ignore[assignment]  # all ints, just checked
+    if positions and not (0 <= min(positions) and max(positions) < listed):
+        raise ValueError("bad record position")
+    return [(pos, None) for pos in positions]
 
 
 def _inline(item: object) -> tuple[int, object]:

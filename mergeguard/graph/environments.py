@@ -159,12 +159,16 @@ class Reader:
             record = record_from_json(data, len(listed))
         except (ValueError, TypeError):
             return None  # a damaged record is rebuilt, never trusted
+        memo = self._scripts
         scripts: list[MigrationScript] = []
         for pos, row in record.scripts:
-            path, blob = listed[pos]
-            script = self.known_script(path, blob) if row is None else _from_row(row, path, blob)
+            path, blob = entry = listed[pos]
+            # the run's own script first: the sides of a check share almost all
+            script = memo.get(entry) if row is None else None
             if script is None:
-                return None  # its row is gone or damaged: read the environment again
+                script = self.known_script(path, blob) if row is None else _from_row(row, path, blob)
+                if script is None:
+                    return None  # its row is gone or damaged: read the environment again
             scripts.append(script)
         self.files_read += record.files
         return tuple(scripts), record.problems
