@@ -61,14 +61,21 @@ def plausible_row(row: object, script: MigrationScript) -> bool:
     positions = row[5] if isinstance(row, list) else None  # (line, column) * 7, 0 when absent
     if not isinstance(positions, list) or not positions:
         return False
-    lists = (script.down_revisions, script.branch_labels, script.depends_on, script.ignores)
-    texts = (script.revision, script.message, *script.down_revisions, *script.branch_labels)
-    return (
-        0 <= min(positions)
-        and max(positions) <= MAX_ROW_POSITION
-        and sum(map(len, lists)) <= MAX_ROW_ITEMS
-        and max(map(len, texts + script.depends_on)) <= MAX_ROW_TEXT
-    )
+    down, labels, deps = script.down_revisions, script.branch_labels, script.depends_on
+    if (
+        min(positions) < 0
+        or max(positions) > MAX_ROW_POSITION
+        or len(down) + len(labels) + len(deps) + len(script.ignores) > MAX_ROW_ITEMS
+        or len(script.revision) > MAX_ROW_TEXT
+        or len(script.message) > MAX_ROW_TEXT
+    ):
+        return False
+    # a few short ids each, looped (thousands of rows a run: no tuple of texts built)
+    for texts in (down, labels, deps):
+        for text in texts:
+            if len(text) > MAX_ROW_TEXT:
+                return False
+    return True
 
 
 def file_operations_to_json(read: FileOperations) -> dict[str, object]:

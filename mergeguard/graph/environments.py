@@ -162,13 +162,13 @@ class Reader:
         memo = self._scripts
         scripts: list[MigrationScript] = []
         for pos, row in record.scripts:
-            path, blob = entry = listed[pos]
-            # the run's own script first: the sides of a check share almost all
-            script = memo.get(entry) if row is None else None
+            entry = listed[pos]
+            if row is not None:
+                script = _from_row(row, *entry)
+            else:  # the run's own script first: the sides of a check share almost all
+                script = memo.get(entry) or self.known_script(*entry)
             if script is None:
-                script = self.known_script(path, blob) if row is None else _from_row(row, path, blob)
-                if script is None:
-                    return None  # its row is gone or damaged: read the environment again
+                return None  # its row is gone or damaged: read the environment again
             scripts.append(script)
         self.files_read += record.files
         return tuple(scripts), record.problems
