@@ -254,13 +254,17 @@ class WorktreeSnapshot(ListedSnapshot):
     def read(self, path: PurePosixPath) -> bytes | None:
         """The bytes of one file on disk, or None when it is not part of the snapshot.
 
-        Before anything is listed, one path is asked of git alone: a range
-        check reads the work tree's settings (pyproject.toml) and nothing
-        else of it, and listing a large work tree costs three git runs."""
+        Before anything is listed, one path is asked of git alone, and only
+        when it is a file on disk: a range check reads the work tree's
+        settings (pyproject.toml) and nothing else of it, and listing a large
+        work tree costs three git runs."""
         key = _key(path)
-        listed = self._lists(key) if self._memo is None and self._lists is not None else None
-        if listed is not None:
-            return self._read_disk(key) if listed and is_regular_file(self._root / key) else None
+        if self._memo is None and self._lists is not None:
+            if not is_regular_file(self._root / key):
+                return None  # not on disk (as a file): nothing to ask git
+            listed = self._lists(key)
+            if listed is not None:
+                return self._read_disk(key) if listed else None
         self._listing()
         return self._read_disk(key) if key in self._blobs else None
 
