@@ -11,7 +11,7 @@ reads it: a value that fails is re-read from its blob, never trusted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -163,20 +163,23 @@ class EnvironmentRecord:
     (path, blob) entries of its version locations, which the record's key
     digests, so positions name the same files whenever the key matches).
 
-    ``scripts`` are (position, row): a row of None is the script's own cached
-    row (``s:`` of its blob); a script read with problems carries its row
-    inline.  ``problems`` are the read problems, without the environment name.
+    ``positions`` are the scripts' files in load order; each script is its
+    own cached row (``s:`` of its blob) but those in ``rows``: a script read
+    with problems carries its row inline.  ``problems`` are the read
+    problems, without the environment name.
     """
 
     files: int  # how many version files were read
-    scripts: tuple[tuple[int, object], ...]
+    positions: tuple[int, ...]
+    rows: Mapping[int, object]
     problems: tuple[Diagnostic, ...]
 
 
 def record_to_json(record: EnvironmentRecord) -> dict[str, object]:
+    rows = record.rows
     return {
         "files": record.files,
-        "scripts": [pos if row is None else [pos, row] for pos, row in record.scripts],
+        "scripts": [[pos, rows[pos]] if pos in rows else pos for pos in record.positions],
         "problems": [_diagnostic_to_json(d) for d in record.problems],
     }
 
@@ -196,28 +199,25 @@ def record_from_json(data: object, listed: int) -> EnvironmentRecord:
         or len(problems) > MAX_RECORD_PROBLEMS
     ):
         raise ValueError("bad record")
-    found = _plain_positions(scripts, listed)
-    if found is None:
-        found = []
-        for item in scripts:
-            pos, row = (item, None) if type(item) is int else _inline(item)
-            if not 0 <= pos < listed:
-                raise ValueError("bad record position")
-            found.append((pos, row))
-    if len({pos for pos, _ in found}) != len(found):
-        raise ValueError("repeated record position")
-    return EnvironmentRecord(files, tuple(found), tuple(map(_diagnostic_from_json, problems)))
-
-
-def _plain_positions(scripts: list[object], listed: int) -> list[tuple[int, object]] | None:
-    """The common record, every script at its cached row (positions only),
-    checked in one pass over the list; None when some script is inline."""
-    if not all(type(item) is int for item in scripts):
-        return None
-    positions: list[int] = scripts  # type: ignore[assignment]  # all ints, just checked
+    rows: dict[int, object] = {}
+    if set(map(type, scripts)) <= {int}:  # the common record: positions only
+        positions = tuple(scripts)
+    else:
+        positions = tuple(_position(item, rows) for item in scripts)
     if positions and not (0 <= min(positions) and max(positions) < listed):
         raise ValueError("bad record position")
-    return [(pos, None) for pos in positions]
+    if len(set(positions)) != len(positions):
+        raise ValueError("repeated record position")
+    return EnvironmentRecord(files, positions, rows, tuple(map(_diagnostic_from_json, problems)))
+
+
+def _position(item: object, rows: dict[int, object]) -> int:
+    """The position of one script of a record; an inline row goes to ``rows``."""
+    if type(item) is int:
+        return item
+    pos, row = _inline(item)
+    rows[pos] = row
+    return pos
 
 
 def _inline(item: object) -> tuple[int, object]:
