@@ -516,3 +516,73 @@ def test_one_file_read_from_the_work_tree_agrees_with_its_listing(repo: RepoBuil
     assert alone["untracked.toml"] == b"[untracked]\n"
     assert alone["ignored.toml"] is None and alone["deleted.toml"] is None
     assert alone["link.toml"] is None and alone["dir"] is None
+
+
+def test_a_file_absent_from_the_work_tree_is_not_asked_of_git(
+    repo: RepoBuilder, git_calls: list[list[str]]
+) -> None:
+    """A range check reads the work tree's pyproject.toml: when there is no
+    such file on disk, the answer (None) needs no git process."""
+    repo.write("tracked.toml", "[tracked]\n")
+    repo.commit()
+    git = open_repository(repo.root)
+    git_calls.clear()
+    assert git.worktree().read(PurePosixPath("pyproject.toml")) is None
+    assert git_calls == []
+    assert git.worktree().read(PurePosixPath("tracked.toml")) == b"[tracked]\n"
+    assert [c[0] for c in git_calls] == ["ls-files"]
+
+
+def test_opening_asks_one_rev_parse_and_falls_back_inside_the_git_directory(
+    repo: RepoBuilder, git_calls: list[list[str]]
+) -> None:
+    """The top level comes with the git directories; from inside ``.git``
+    (no top level to show) the work tree is still found."""
+    two_commits(repo)
+    git = open_repository(repo.root / "migrations")
+    assert [c[0] for c in git_calls] == ["rev-parse"]
+    assert git.work_tree == repo.root.resolve()
+    inside = open_repository(repo.root / ".git")
+    assert inside.work_tree == repo.root.resolve()
+    assert inside.git_dir == inside.common_dir == (repo.root / ".git").resolve()
+
+
+def test_a_resolved_commit_and_a_merge_base_are_not_asked_again(
+    repo: RepoBuilder, git_calls: list[list[str]]
+) -> None:
+    base, _ = two_commits(repo)
+    repo.branch("feature", "HEAD~1")
+    repo.write("f.py", "feature\n")
+    repo.commit("feature")
+    repo.checkout("main")
+    git = open_repository(repo.root)
+    head = git.resolve("main")
+    assert git.merge_base("main", "feature") == base
+    git_calls.clear()
+    assert git.resolve(head) == head and git.resolve(base) == base
+    assert git.merge_base(head, "main") == head  # a commit with itself: no merge-base run
+    assert git.tree(base).origin == f"{base}@{base[:7]}"
+    assert git_calls == []
+
+
+def test_listing_output_must_be_whole_records() -> None:
+    from mergeguard.git.plumbing import parse_ls_files, parse_ls_tree
+
+    sha = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+    record = f"100644 blob {sha}\tmigrations/a.py\0".encode()
+    assert parse_ls_tree(record * 2) == {"migrations/a.py": sha}
+    assert parse_ls_tree(b"") == {}
+    for bad in (
+        record + b"garbage\0",
+        record + b"garbage",
+        record[:-1],
+        b"x" + record,
+        record.replace(b"\t", b" "),
+        record + record.replace(b"blob ", b""),
+    ):
+        with pytest.raises(MergeguardError, match="ls-tree printed something"):
+            parse_ls_tree(bad)
+    staged = f"H 100644 {sha} 0\tmigrations/a.py\0".encode()
+    assert parse_ls_files(staged) == ({"migrations/a.py": sha}, set())
+    with pytest.raises(MergeguardError, match="ls-files printed something"):
+        parse_ls_files(staged + b"H 100644 0\tb.py\0")

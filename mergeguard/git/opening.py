@@ -25,18 +25,12 @@ def open_repository(start: Path) -> GitRepository:
     """
     directory = _start_directory(start)
     env = base_env()
-    proc = run_git(
-        [
-            "rev-parse",
-            "--path-format=absolute",
-            "--git-dir",
-            "--git-common-dir",
-            "--is-bare-repository",
-        ],
-        cwd=directory,
-        env=env,
-        check=False,
-    )
+    # the work tree's top level in the same process; git refuses it (and the
+    # whole call) outside a work tree: a bare repository, inside .git
+    proc = run_git([*_DISCOVER, "--show-toplevel"], cwd=directory, env=env, check=False)
+    with_top = proc.returncode == 0
+    if not with_top:
+        proc = run_git(_DISCOVER, cwd=directory, env=env, check=False)
     if proc.returncode != 0:
         raise _not_a_repository(directory, proc.stderr)
     lines = os.fsdecode(proc.stdout).splitlines()
@@ -44,8 +38,22 @@ def open_repository(start: Path) -> GitRepository:
         raise garbled("rev-parse", proc.stdout)
     git_dir = absolute_directory("rev-parse", proc.stdout, lines[0])
     common_dir = absolute_directory("rev-parse", proc.stdout, lines[1])
-    work_tree = None if lines[2] == "true" else _work_tree(directory, env, git_dir)
+    if lines[2] == "true":
+        work_tree = None
+    elif with_top and len(lines) == 4 and lines[3]:
+        work_tree = absolute_directory("rev-parse", proc.stdout, lines[3])
+    else:
+        work_tree = _work_tree(directory, env, git_dir)
     return GitRepository(work_tree, git_dir, common_dir)
+
+
+_DISCOVER = [
+    "rev-parse",
+    "--path-format=absolute",
+    "--git-dir",
+    "--git-common-dir",
+    "--is-bare-repository",
+]
 
 
 def _start_directory(start: Path) -> Path:

@@ -174,11 +174,14 @@ def split_z(out: bytes, command: str) -> list[str]:
 
 
 def _records(pattern: re.Pattern[str], out: bytes, command: str) -> list[tuple[str, ...]]:
-    """The groups of every ``pattern`` record in ``out``, which must consist of them
-    (what is left once every record is removed must be nothing)."""
+    """The groups of every ``pattern`` record in ``out``, which must consist of them.
+
+    A match starts at a record's start and ends at its NUL, so one match per
+    NUL, and a NUL at the end, mean every record matched whole: checked by
+    counting, without a second pass of the pattern."""
     text = os.fsdecode(out)
     found: list[tuple[str, ...]] = pattern.findall(text)
-    if pattern.sub("", text):
+    if len(found) != text.count("\0") or not text.endswith("\0") and text:
         raise garbled(command, out)
     return found
 

@@ -104,6 +104,7 @@ class GitRepository:
         if sha is None:
             sha = self._rev_parse_commit(ref)
             self._resolved[ref] = sha
+            self._resolved.setdefault(sha, sha)  # a commit's id names it: no second rev-parse
         return sha
 
     def _rev_parse_commit(self, ref: str) -> str:
@@ -126,7 +127,10 @@ class GitRepository:
 
     def merge_base(self, a: str, b: str) -> str | None:
         """The best common ancestor of two refs, or None when they share no history."""
-        proc = self._git("merge-base", self.resolve(a), self.resolve(b), check=False)
+        left, right = self.resolve(a), self.resolve(b)
+        if left == right:
+            return left  # a commit is its own merge base: no git process
+        proc = self._git("merge-base", left, right, check=False)
         if proc.returncode == 1 and not proc.stdout.strip():
             return None
         if proc.returncode != 0:
@@ -134,7 +138,9 @@ class GitRepository:
                 f"git merge-base {a} {b} failed: {one_line(proc.stderr)}",
                 hint="in CI fetch full history (fetch-depth: 0)",
             )
-        return object_id("merge-base", proc.stdout)
+        base = object_id("merge-base", proc.stdout)
+        self._resolved.setdefault(base, base)  # merge-base prints a commit's id
+        return base
 
     def parents(self, ref: str) -> tuple[str, ...]:
         """The parent commit ids of ``ref``, in order (two or more for a merge)."""

@@ -47,7 +47,7 @@ class _Listing:
     def __init__(self, keys: Iterable[str]) -> None:
         self._sort_keys = sorted(k.replace("/", "\0") for k in keys)
         self._keys = [k.replace("\0", "/") for k in self._sort_keys]
-        self._by_name: dict[str, list[str]] | None = None
+        self._by_name: dict[str, tuple[PurePosixPath, ...]] = {}
 
     def _span(self, directory: str) -> tuple[int, int]:
         """The slice of keys strictly below ``directory`` (a file named like
@@ -71,13 +71,21 @@ class _Listing:
         return start < end
 
     def named(self, basename: str) -> tuple[PurePosixPath, ...]:
-        """Every path whose last component is ``basename``, sorted."""
-        if self._by_name is None:
-            by_name: dict[str, list[str]] = {}
-            for key in self._keys:
-                by_name.setdefault(key.rpartition("/")[2], []).append(key)
-            self._by_name = by_name
-        return tuple(_path(k) for k in self._by_name.get(basename, ()))
+        """Every path whose last component is ``basename``, sorted (memoized).
+
+        One scan of the keys per name asked: a run asks for a name or two
+        (``alembic.ini``) of each snapshot, and indexing every key by its
+        name cost more than the scans."""
+        found = self._by_name.get(basename)
+        if found is None:
+            suffix = "/" + basename
+            found = (
+                ()
+                if "/" in basename
+                else tuple(_path(k) for k in self._keys if k.endswith(suffix) or k == basename)
+            )
+            self._by_name[basename] = found
+        return found
 
 
 _PATHS: dict[str, PurePosixPath] = {}
@@ -246,13 +254,17 @@ class WorktreeSnapshot(ListedSnapshot):
     def read(self, path: PurePosixPath) -> bytes | None:
         """The bytes of one file on disk, or None when it is not part of the snapshot.
 
-        Before anything is listed, one path is asked of git alone: a range
-        check reads the work tree's settings (pyproject.toml) and nothing
-        else of it, and listing a large work tree costs three git runs."""
+        Before anything is listed, one path is asked of git alone, and only
+        when it is a file on disk: a range check reads the work tree's
+        settings (pyproject.toml) and nothing else of it, and listing a large
+        work tree costs three git runs."""
         key = _key(path)
-        listed = self._lists(key) if self._memo is None and self._lists is not None else None
-        if listed is not None:
-            return self._read_disk(key) if listed and is_regular_file(self._root / key) else None
+        if self._memo is None and self._lists is not None:
+            if not is_regular_file(self._root / key):
+                return None  # not on disk (as a file): nothing to ask git
+            listed = self._lists(key)
+            if listed is not None:
+                return self._read_disk(key) if listed else None
         self._listing()
         return self._read_disk(key) if key in self._blobs else None
 

@@ -11,7 +11,7 @@ reads it: a value that fails is re-read from its blob, never trusted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -61,14 +61,21 @@ def plausible_row(row: object, script: MigrationScript) -> bool:
     positions = row[5] if isinstance(row, list) else None  # (line, column) * 7, 0 when absent
     if not isinstance(positions, list) or not positions:
         return False
-    lists = (script.down_revisions, script.branch_labels, script.depends_on, script.ignores)
-    texts = (script.revision, script.message, *script.down_revisions, *script.branch_labels)
-    return (
-        0 <= min(positions)
-        and max(positions) <= MAX_ROW_POSITION
-        and sum(map(len, lists)) <= MAX_ROW_ITEMS
-        and max(map(len, texts + script.depends_on)) <= MAX_ROW_TEXT
-    )
+    down, labels, deps = script.down_revisions, script.branch_labels, script.depends_on
+    if (
+        min(positions) < 0
+        or max(positions) > MAX_ROW_POSITION
+        or len(down) + len(labels) + len(deps) + len(script.ignores) > MAX_ROW_ITEMS
+        or len(script.revision) > MAX_ROW_TEXT
+        or len(script.message) > MAX_ROW_TEXT
+    ):
+        return False
+    # a few short ids each, looped (thousands of rows a run: no tuple of texts built)
+    for texts in (down, labels, deps):
+        for text in texts:
+            if len(text) > MAX_ROW_TEXT:
+                return False
+    return True
 
 
 def file_operations_to_json(read: FileOperations) -> dict[str, object]:
@@ -156,20 +163,23 @@ class EnvironmentRecord:
     (path, blob) entries of its version locations, which the record's key
     digests, so positions name the same files whenever the key matches).
 
-    ``scripts`` are (position, row): a row of None is the script's own cached
-    row (``s:`` of its blob); a script read with problems carries its row
-    inline.  ``problems`` are the read problems, without the environment name.
+    ``positions`` are the scripts' files in load order; each script is its
+    own cached row (``s:`` of its blob) but those in ``rows``: a script read
+    with problems carries its row inline.  ``problems`` are the read
+    problems, without the environment name.
     """
 
     files: int  # how many version files were read
-    scripts: tuple[tuple[int, object], ...]
+    positions: tuple[int, ...]
+    rows: Mapping[int, object]
     problems: tuple[Diagnostic, ...]
 
 
 def record_to_json(record: EnvironmentRecord) -> dict[str, object]:
+    rows = record.rows
     return {
         "files": record.files,
-        "scripts": [pos if row is None else [pos, row] for pos, row in record.scripts],
+        "scripts": [[pos, rows[pos]] if pos in rows else pos for pos in record.positions],
         "problems": [_diagnostic_to_json(d) for d in record.problems],
     }
 
@@ -189,15 +199,25 @@ def record_from_json(data: object, listed: int) -> EnvironmentRecord:
         or len(problems) > MAX_RECORD_PROBLEMS
     ):
         raise ValueError("bad record")
-    found: list[tuple[int, object]] = []
-    for item in scripts:
-        pos, row = (item, None) if type(item) is int else _inline(item)
-        if not 0 <= pos < listed:
-            raise ValueError("bad record position")
-        found.append((pos, row))
-    if len({pos for pos, _ in found}) != len(found):
+    rows: dict[int, object] = {}
+    if set(map(type, scripts)) <= {int}:  # the common record: positions only
+        positions = tuple(scripts)
+    else:
+        positions = tuple(_position(item, rows) for item in scripts)
+    if positions and not (0 <= min(positions) and max(positions) < listed):
+        raise ValueError("bad record position")
+    if len(set(positions)) != len(positions):
         raise ValueError("repeated record position")
-    return EnvironmentRecord(files, tuple(found), tuple(map(_diagnostic_from_json, problems)))
+    return EnvironmentRecord(files, positions, rows, tuple(map(_diagnostic_from_json, problems)))
+
+
+def _position(item: object, rows: dict[int, object]) -> int:
+    """The position of one script of a record; an inline row goes to ``rows``."""
+    if type(item) is int:
+        return item
+    pos, row = _inline(item)
+    rows[pos] = row
+    return pos
 
 
 def _inline(item: object) -> tuple[int, object]:

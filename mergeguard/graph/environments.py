@@ -135,7 +135,11 @@ class Reader:
 
     def read_environment(self, snapshot: Snapshot, environment: Environment) -> EnvironmentRead:
         listings = [entries_of(snapshot, loc) for loc in environment.version_locations]
-        listed = [entry for listing in listings for entry in listing]
+        listed: Sequence[tuple[str, str]] = (
+            listings[0]  # one version location, the usual case: its listing as it is
+            if len(listings) == 1
+            else [entry for listing in listings for entry in listing]
+        )
         key = record_key(CACHE_NAMESPACE, environment, self.constants, listings)
         found = self.recorded(key, listed)
         if found is None:
@@ -159,10 +163,14 @@ class Reader:
             record = record_from_json(data, len(listed))
         except (ValueError, TypeError):
             return None  # a damaged record is rebuilt, never trusted
+        memo, rows = self._scripts, record.rows
         scripts: list[MigrationScript] = []
-        for pos, row in record.scripts:
-            path, blob = listed[pos]
-            script = self.known_script(path, blob) if row is None else _from_row(row, path, blob)
+        for pos in record.positions:
+            entry = listed[pos]
+            if pos in rows:
+                script = _from_row(rows[pos], *entry)
+            else:  # the run's own script first: the sides of a check share almost all
+                script = memo.get(entry) or self.known_script(entry)
             if script is None:
                 return None  # its row is gone or damaged: read the environment again
             scripts.append(script)
@@ -178,14 +186,14 @@ class Reader:
     ) -> tuple[tuple[MigrationScript, ...], tuple[Diagnostic, ...]]:
         """Read the version files at ``positions`` of ``listed``; record the
         result when it depends on the listing alone."""
-        known = [self.known_script(*listed[pos]) for pos in positions]
+        known = [self.known_script(listed[pos]) for pos in positions]
         unknown = [_entry(*listed[p]) for p, s in zip(positions, known, strict=True) if s is None]
         facts = self.facts_for(snapshot, unknown)
         scripts: list[MigrationScript] = []
-        recorded: list[tuple[int, object]] | None = []
+        recorded: list[int] | None = []
+        rows: dict[int, object] = {}
         problems: list[Diagnostic] = []
         for pos, script in zip(positions, known, strict=True):
-            row: object = None
             if script is None:
                 entry = _entry(*listed[pos])
                 result = self.script_of(snapshot, entry, facts[entry.blob])
@@ -194,27 +202,29 @@ class Reader:
                 if not is_self_contained(facts[entry.blob]):
                     recorded = None
                 elif script is not None and result.diagnostics:
-                    row = script_to_row(script)
+                    rows[pos] = script_to_row(script)
             if script is not None:
                 scripts.append(script)
                 if recorded is not None:
-                    recorded.append((pos, row))
+                    recorded.append(pos)
         self.files_read += len(positions)
         if recorded is not None:
-            record = EnvironmentRecord(len(positions), tuple(recorded), tuple(problems))
+            record = EnvironmentRecord(len(positions), tuple(recorded), rows, tuple(problems))
             value = record_to_json(record)
             if bounded_json(value):
                 self.records.put(key, value)
         return tuple(scripts), tuple(problems)
 
-    def known_script(self, path: str, blob: str) -> MigrationScript | None:
-        """The script of (path, blob) from this run or from a cached row."""
-        script = self._scripts.get((path, blob))
+    def known_script(self, entry: tuple[str, str]) -> MigrationScript | None:
+        """The script of a listed (path, blob) from this run or from a cached row
+        (memoized under the listing's own pair: no key made per script)."""
+        script = self._scripts.get(entry)
         if script is not None:
             return script
+        path, blob = entry
         script = _from_row(self.cache.get(ROW_KIND, blob), path, blob)
         if script is not None:
-            self._scripts[(path, blob)] = script
+            self._scripts[entry] = script
         return script
 
     def script_of(self, snapshot: Snapshot, entry: FileEntry, facts: ModuleFacts) -> ScriptRead:

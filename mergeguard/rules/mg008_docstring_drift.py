@@ -19,8 +19,10 @@ def docstring_drift(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
     read = scenario.checked.reads.get(env)
     if read is None:
         return
+    touched = scenario.touched
+    names = {path.name for path in touched}  # by name first: hashing every path costs more
     for script in read.scripts:
-        if script.path in scenario.touched:
+        if script.path.name in names and script.path in touched:
             yield from script_drift(script, env)
 
 

@@ -17,8 +17,10 @@ def summaries(scenario: MergeScenario, env: str) -> dict[str, list[str]]:
     base, theirs, ours = scenario.sides
     for side in (ours, theirs):
         added = added_revisions(base, side, env)
+        if not added:
+            continue  # before the graph: a side that added nothing needs none built
         graph = side.graph(env)
-        if not added or graph is None:
+        if graph is None:
             continue
         if len(added) > SUMMARY_LIMIT:
             found[side.label] = [f"{len(added)} revisions (too many to summarise)"]
