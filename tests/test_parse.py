@@ -437,9 +437,13 @@ from mergeguard.parse.parallel import PARALLEL_THRESHOLD, in_parallel
 
 PARENT = os.getpid()
 HOW = sys.argv[1]
-sources = [b"x" * n for n in range(PARALLEL_THRESHOLD + 50)]
+sources = [b"x" * n for n in range(PARALLEL_THRESHOLD + 700)]
+pieces = []
 
 def read(chunk):
+    if HOW == "child dies after a piece" and os.getpid() != PARENT and pieces:
+        os._exit(1)
+    pieces.append(len(chunk))
     return [(os.getpid(), len(data)) for data in chunk]
 
 def load(start, stop):
@@ -480,6 +484,8 @@ except ChildProcessError:
         # in order, and nothing of the child's failure on stderr
         ("load fails in a child", "read by this process alone"),
         ("child killed", "read by this process alone"),
+        # what it sent whole is kept, the rest read here
+        ("child dies after a piece", "read by children too"),
         # the chunk fails here too: the caller gets the error, no child is left
         ("load fails here too", "raised: cannot read the blobs here either"),
     ],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
@@ -41,7 +42,7 @@ from mergeguard.model import (
     FileOperations,
     MigrationScript,
 )
-from mergeguard.parse import READER_VERSION, read_module, read_scripts
+from mergeguard.parse import READER_VERSION, ScriptOrFacts, read_module, read_scripts
 from mergeguard.parse.header import ScriptRead, read_script
 from mergeguard.parse.script_rows import is_self_contained, script_from_row, script_to_row
 from mergeguard.parse.values import (
@@ -256,7 +257,20 @@ class Reader:
         def load(start: int, stop: int) -> list[bytes]:
             return [source.text for source in snapshot.read_many(wanted[start:stop])]
 
-        for entry, (facts, row) in zip(wanted, read_scripts(len(wanted), load), strict=True):
+        with closing(read_scripts(len(wanted), load)) as reads:  # children stopped on an error
+            self._take_scripts(missing, found, zip(wanted, reads, strict=True))
+        self.files_parsed += len(wanted)
+        return found
+
+    def _take_scripts(
+        self,
+        missing: Mapping[str, Sequence[FileEntry]],
+        found: dict[str, ModuleFacts],
+        reads: Iterable[tuple[FileEntry, ScriptOrFacts]],
+    ) -> None:
+        """Keep what ``read_scripts`` gave: facts in ``found``, scripts (a
+        row, for each path of its blob) in ``_scripts`` and the cache."""
+        for entry, (facts, row) in reads:
             if row is None:
                 assert facts is not None  # read_scripts gives one of the two
                 found[entry.blob] = facts
@@ -266,8 +280,6 @@ class Reader:
                 self._scripts[(str(same.path), entry.blob)] = script_from_row(
                     row, same.path, entry.blob
                 )
-        self.files_parsed += len(wanted)
-        return found
 
     def cached_facts(self, blob: str) -> ModuleFacts | None:
         data = self.cache.get(FACTS_KIND, blob)

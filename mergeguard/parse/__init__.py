@@ -11,12 +11,13 @@ unambiguous, so the revision keeps its place in the graph.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import replace
 from pathlib import PurePosixPath
 
 from mergeguard.parse.bounds import TOO_DEEP, check_size
 from mergeguard.parse.header_walk import READER_VERSION
-from mergeguard.parse.parallel import Load, in_parallel
+from mergeguard.parse.parallel import Load, in_pieces
 from mergeguard.parse.source import UnreadableSource, decode
 from mergeguard.parse.values import ModuleFacts
 
@@ -26,6 +27,7 @@ __all__ = [
     "read_header",
     "read_module",
     "read_scripts",
+    "ScriptOrFacts",
 ]
 
 # A file's facts, and its script as a cache row (``parse.script_rows``) when
@@ -108,17 +110,18 @@ def read_header(data: bytes) -> HeaderRead:
     return facts, script_to_row(result.script)
 
 
-def read_scripts(count: int, load: Load) -> list[ScriptOrFacts]:
+def read_scripts(count: int, load: Load) -> Generator[ScriptOrFacts, None, None]:
     """``read_header`` of ``count`` sources, in order, each as ``(None, row)``
     when it gives a row (its facts then serve nothing more: the script is
-    the row) and as ``(facts, None)`` otherwise.
+    the row) and as ``(facts, None)`` otherwise; given as they are read.
 
     ``load(start, stop)`` gives the sources ``start:stop``.  A large batch
     is shared with forked children (``parse.parallel``), each loading and
     reading its own chunk.  What crosses back from a child is mostly rows,
     plain lists: pickling the facts (frozen dataclasses) both ways cost
     more than half of what a child saved."""
-    return in_parallel(_read_script_chunk, count, load)
+    for piece in in_pieces(_read_script_chunk, count, load):
+        yield from piece
 
 
 def _read_script_chunk(sources: list[bytes]) -> list[ScriptOrFacts]:

@@ -3,16 +3,19 @@
 A batch of ``count`` sources is cut into chunks: this process keeps the
 first, each child takes one of the rest.  A child loads its own chunk
 (``load(start, stop)``: for a git snapshot one ``git cat-file --batch``) and
-reads it, so the loads run side by side with the parsing, and only results
-cross back, pickled through a pipe.  Forking (no pool, no task pickled)
-lets a child call the caller's ``load`` as it is.
+reads it, so the loads run side by side with the parsing; only results cross
+back, pickled through a pipe, in pieces of ``_PIECE`` sources: the caller
+takes each piece as it comes (``in_pieces`` is a generator), so its own
+work on the results overlaps the children's parsing instead of following it.
+Forking (no pool, no task pickled) lets a child call the caller's ``load``
+as it is.
 
 A child that fails in any way (killed, out of memory, an error loading its
-chunk) exits without a result: its chunk is then loaded and read here, where
-a real error is raised with its own message, as without children.  Nothing
-waits on a child that cannot answer: its end of the pipe closes when it
-exits.  Children not collected (an error here cut the read short) are
-killed and reaped.
+chunk) stops sending: what it did not send whole is loaded and read here,
+where a real error is raised with its own message, as without children.
+Nothing waits on a child that cannot answer: its end of the pipe closes when
+it exits.  Children not collected (an error cut the read short) are killed
+and reaped.
 """
 
 from __future__ import annotations
@@ -21,26 +24,35 @@ import os
 import pickle
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 # Below this many files a second process costs more than it saves.
 PARALLEL_THRESHOLD = 400
 # The share of a batch this process reads itself, against one child's: it
-# also forks the children and unpickles their results, so it takes less.
-_OWN_SHARE = 0.95
+# also forks the children, unpickles their results and works on all of them.
+_OWN_SHARE = 0.9
+# Sources per piece a child sends: small enough that the last one leaves
+# little to do after it, large enough that the pieces cost nothing.
+_PIECE = 250
+# A pipe as large as Linux allows by default: a child's pieces fit in it, so
+# it never waits for this process to read them.
+_PIPE_BYTES = 1 << 20
+_SIZE_BYTES = 8
 
 _Result = TypeVar("_Result")
 Load = Callable[[int, int], Sequence[bytes]]
 Read = Callable[[list[bytes]], list[_Result]]
 
 
-def in_parallel(read: Read[_Result], count: int, load: Load) -> list[_Result]:
-    """``read`` of the sources ``load(0, count)`` gives, in order: in this
-    process alone for a small batch, else in chunks shared with children."""
+def in_pieces(read: Read[_Result], count: int, load: Load) -> Iterator[list[_Result]]:
+    """``read`` of the sources ``load(0, count)`` gives, in order, in
+    consecutive pieces: one for a small batch (read here alone), else this
+    process's chunk, then the children's pieces as they come."""
     children = usable_cores() - 1
     if count < PARALLEL_THRESHOLD or children < 1 or sys.platform != "linux":
-        return read(list(load(0, count)))
+        yield read(list(load(0, count)))
+        return
     own = int(count * _OWN_SHARE / (children + 1))
     size = -(-(count - own) // children)
     spans = [(start, min(start + size, count)) for start in range(own, count, size)]
@@ -48,15 +60,23 @@ def in_parallel(read: Read[_Result], count: int, load: Load) -> list[_Result]:
     sys.stderr.flush()
     forked = [_Child.start(read, load, span) for span in spans]
     try:
-        found = read(list(load(0, own)))
-        for span, child in zip(spans, forked, strict=True):
-            result = child.result() if child is not None else None
-            found += read(list(load(*span))) if result is None else result
+        yield read(list(load(0, own)))
+        for (start, stop), child in zip(spans, forked, strict=True):
+            done = start
+            for piece in child.pieces() if child is not None else ():
+                done += len(piece)
+                yield piece
+            if done < stop:  # the child failed: the rest is read here
+                yield read(list(load(done, stop)))
     finally:
         for child in forked:
             if child is not None:
                 child.stop()
-    return found
+
+
+def in_parallel(read: Read[_Result], count: int, load: Load) -> list[_Result]:
+    """``in_pieces`` joined in one list."""
+    return [result for piece in in_pieces(read, count, load) for result in piece]
 
 
 class _Child:
@@ -64,7 +84,7 @@ class _Child:
 
     def __init__(self, pid: int, pipe: int) -> None:
         self.pid: int | None = pid
-        self.pipe = pipe
+        self.pipe: int | None = pipe
 
     @classmethod
     def start(cls, read: Read[_Result], load: Load, span: tuple[int, int]) -> _Child | None:
@@ -86,48 +106,59 @@ class _Child:
         os.close(write_end)
         return cls(pid, read_end)
 
-    def result(self) -> list[Any] | None:
-        """What the child sent, or None when it sent nothing whole (it failed)."""
-        with open(self.pipe, "rb") as pipe:  # closes the pipe
-            data = pipe.read()
-        if self._reap() != 0:
-            return None
-        found: list[Any] = pickle.loads(data)  # from our own child, not outside input
-        return found
+    def pieces(self) -> Iterator[list[Any]]:
+        """Each piece the child sent whole, in order, until it stopped."""
+        assert self.pipe is not None
+        pipe, self.pipe = self.pipe, None
+        with open(pipe, "rb") as stream:
+            while len(header := stream.read(_SIZE_BYTES)) == _SIZE_BYTES:
+                data = stream.read(int.from_bytes(header, "big"))
+                if len(data) != int.from_bytes(header, "big"):
+                    break  # cut short: the child died while writing it
+                piece: list[Any] = pickle.loads(data)  # our own child's, not outside input
+                yield piece
+        self.stop()
 
     def stop(self) -> None:
-        """Kill and reap the child if it was not collected; close the pipe."""
-        if self.pid is None:
-            return
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self._reap()
-        try:
+        """Kill and reap the child if it was not reaped; close its pipe."""
+        if self.pipe is not None:
             os.close(self.pipe)
-        except OSError:
-            pass  # closed by result() already
-
-    def _reap(self) -> int:
-        assert self.pid is not None
-        _, status = os.waitpid(self.pid, 0)
-        self.pid = None
-        return os.waitstatus_to_exitcode(status)
+            self.pipe = None
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)  # done already, in the usual case
+            except ProcessLookupError:
+                pass
+            os.waitpid(self.pid, 0)
+            self.pid = None
 
 
 def _run_child(read: Read[_Result], load: Load, span: tuple[int, int], write_end: int) -> None:
     status = 1
     try:
-        data = pickle.dumps(read(list(load(*span))), protocol=pickle.HIGHEST_PROTOCOL)
-        with open(write_end, "wb") as pipe:
-            pipe.write(data)
+        _grow_pipe(write_end)
+        sources = list(load(*span))
+        with open(write_end, "wb") as stream:
+            for at in range(0, len(sources), _PIECE):
+                data = pickle.dumps(read(sources[at : at + _PIECE]), pickle.HIGHEST_PROTOCOL)
+                stream.write(len(data).to_bytes(_SIZE_BYTES, "big"))
+                stream.write(data)
+                stream.flush()
         status = 0
     finally:
         # whatever happened, end here: no traceback printed, no atexit handler
-        # or buffered output of the parent run twice; when the status is not
-        # 0 the parent reads the chunk itself and reports what fails there
+        # or buffered output of the parent run twice; the parent reads what
+        # was not sent itself and reports what fails there
         os._exit(status)
+
+
+def _grow_pipe(fd: int) -> None:
+    import fcntl
+
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+    except OSError:
+        pass  # over the system's limit: the child then waits for the reads
 
 
 def usable_cores() -> int:
