@@ -20,6 +20,7 @@ and reaped.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
@@ -30,8 +31,11 @@ from typing import Any, TypeVar
 # Below this many files a second process costs more than it saves.
 PARALLEL_THRESHOLD = 400
 # The share of a batch this process reads itself, against one child's: it
-# also forks the children, unpickles their results and works on all of them.
-_OWN_SHARE = 0.9
+# also forks the children, unpickles their results and works on them (a few
+# hundredths of a second at 5,000 files), while a child, whose inherited
+# heap is frozen (see ``in_pieces``), reads a file in about 0.93 of the time
+# this process takes (process times of both, six runs, 5,000 files).
+_OWN_SHARE = 0.95
 # Sources per piece a child sends: small enough that the last one leaves
 # little to do after it, large enough that the pieces cost nothing.
 _PIECE = 250
@@ -58,7 +62,16 @@ def in_pieces(read: Read[_Result], count: int, load: Load) -> Iterator[list[_Res
     spans = [(start, min(start + size, count)) for start in range(own, count, size)]
     sys.stdout.flush()  # a child must not print again what this process buffered
     sys.stderr.flush()
-    forked = [_Child.start(read, load, span) for span in spans]
+    # A child's collections then leave alone what it inherited: walking it
+    # would write to every object's header and copy the whole heap, page by
+    # page (what the gc module's documentation advises before a fork).
+    thaw = gc.get_freeze_count() == 0  # (a caller's own freeze is left as it was)
+    gc.freeze()
+    try:
+        forked = [_Child.start(read, load, span) for span in spans]
+    finally:
+        if thaw:
+            gc.unfreeze()
     try:
         yield read(list(load(0, own)))
         for (start, stop), child in zip(spans, forked, strict=True):
