@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import gc
 import os
-import pickle
-import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -121,6 +119,8 @@ class _Child:
 
     def pieces(self) -> Iterator[list[Any]]:
         """Each piece the child sent whole, in order, until it stopped."""
+        import pickle  # (here: a warm run reads no batch and skips the import)
+
         assert self.pipe is not None
         pipe, self.pipe = self.pipe, None
         with open(pipe, "rb") as stream:
@@ -138,6 +138,8 @@ class _Child:
             os.close(self.pipe)
             self.pipe = None
         if self.pid is not None:
+            import signal
+
             try:
                 os.kill(self.pid, signal.SIGKILL)  # done already, in the usual case
             except ProcessLookupError:
@@ -149,6 +151,8 @@ class _Child:
 def _run_child(read: Read[_Result], load: Load, span: tuple[int, int], write_end: int) -> None:
     status = 1
     try:
+        import pickle
+
         _grow_pipe(write_end)
         sources = list(load(*span))
         with open(write_end, "wb") as stream:
