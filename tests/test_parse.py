@@ -398,7 +398,7 @@ def test_short_cut_error_is_the_full_parse_error() -> None:
 
 _DYING_WORKER = """
 import os, sys
-from mergeguard.parse import PARALLEL_THRESHOLD, _in_parallel
+from mergeguard.parse.parallel import PARALLEL_THRESHOLD, in_parallel
 
 PARENT = os.getpid()
 
@@ -408,7 +408,8 @@ def dies_in_a_worker(chunk):
     return [len(data) for data in chunk]
 
 sources = [b"x" * n for n in range(PARALLEL_THRESHOLD + 50)]
-assert _in_parallel(dies_in_a_worker, sources) == [len(s) for s in sources]
+found = in_parallel(dies_in_a_worker, len(sources), lambda start, stop: sources[start:stop])
+assert found == [len(s) for s in sources]
 print("read")
 """
 
@@ -428,3 +429,73 @@ def test_a_parse_worker_that_dies_does_not_hang_the_read() -> None:
         check=False,
     )
     assert done.returncode == 0 and done.stdout.strip() == "read", done.stderr
+
+
+_CHILDREN = """
+import os, signal, sys
+from mergeguard.parse.parallel import PARALLEL_THRESHOLD, in_parallel
+
+PARENT = os.getpid()
+HOW = sys.argv[1]
+sources = [b"x" * n for n in range(PARALLEL_THRESHOLD + 700)]
+pieces = []
+
+def read(chunk):
+    if HOW == "child dies after a piece" and os.getpid() != PARENT and pieces:
+        os._exit(1)
+    pieces.append(len(chunk))
+    return [(os.getpid(), len(data)) for data in chunk]
+
+def load(start, stop):
+    in_child = os.getpid() != PARENT
+    if HOW == "load fails in a child" and in_child:
+        raise OSError("cannot read the blobs")  # as git failing there
+    if HOW == "child killed" and in_child:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if HOW == "load fails here too" and not in_child:
+        raise ValueError("cannot read the blobs here either")
+    return sources[start:stop]
+
+try:
+    found = in_parallel(read, len(sources), load)
+except ValueError as exc:
+    print("raised:", exc)
+else:
+    assert [n for _, n in found] == [len(s) for s in sources], "out of order"
+    readers = {pid for pid, _ in found}
+    print("read by", "children too" if readers != {PARENT} else "this process alone")
+try:
+    os.waitpid(-1, os.WNOHANG)
+    print("a child is left")
+except ChildProcessError:
+    pass
+"""
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="the parse workers run only with a second core",
+)
+@pytest.mark.parametrize(
+    ("how", "expected"),
+    [
+        ("children work", "read by children too"),
+        # a failed child's chunk is loaded and read here: the whole answer,
+        # in order, and nothing of the child's failure on stderr
+        ("load fails in a child", "read by this process alone"),
+        ("child killed", "read by this process alone"),
+        # what it sent whole is kept, the rest read here
+        ("child dies after a piece", "read by children too"),
+        # the chunk fails here too: the caller gets the error, no child is left
+        ("load fails here too", "raised: cannot read the blobs here either"),
+    ],
+)
+def test_parse_children_give_the_whole_answer_or_the_error(how: str, expected: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILDREN, how],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, expected, "")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
@@ -41,7 +42,7 @@ from mergeguard.model import (
     FileOperations,
     MigrationScript,
 )
-from mergeguard.parse import READER_VERSION, read_headers
+from mergeguard.parse import READER_VERSION, ScriptOrFacts, read_module, read_scripts
 from mergeguard.parse.header import ScriptRead, read_script
 from mergeguard.parse.script_rows import is_self_contained, script_from_row, script_to_row
 from mergeguard.parse.values import (
@@ -195,6 +196,8 @@ class Reader:
         problems: list[Diagnostic] = []
         for pos, script in zip(positions, known, strict=True):
             if script is None:
+                script = self._scripts.get(listed[pos])  # facts_for read it whole
+            if script is None:
                 entry = _entry(*listed[pos])
                 result = self.script_of(snapshot, entry, facts[entry.blob])
                 problems.extend(result.diagnostics)
@@ -242,31 +245,51 @@ class Reader:
         return result
 
     def facts_for(self, snapshot: Snapshot, entries: Sequence[FileEntry]) -> dict[str, ModuleFacts]:
-        """Facts of every entry's blob: cached ones, the rest read in one batch
-        (one ``cat-file --batch``) and parsed (in parallel when many)."""
+        """Facts of the entries' blobs, cached ones and the rest read in one
+        batch (parsed in parallel when many) -- except a blob whose script
+        depends on its bytes alone and reads without problems: its script is
+        kept instead (``_scripts``, for each of its paths), its facts not."""
         found: dict[str, ModuleFacts] = {}
-        missing: dict[str, FileEntry] = {}
+        missing: dict[str, list[FileEntry]] = {}
         for entry in entries:
-            if entry.blob in found or entry.blob in missing:
+            if entry.blob in found:
+                continue
+            if entry.blob in missing:
+                missing[entry.blob].append(entry)
                 continue
             cached = self.cached_facts(entry.blob)
             if cached is None:
-                missing[entry.blob] = entry
+                missing[entry.blob] = [entry]
             else:
                 found[entry.blob] = cached
-        sources = snapshot.read_many(list(missing.values()))
-        for source, (facts, row) in zip(
-            sources, read_headers([s.text for s in sources]), strict=True
-        ):
-            found[source.blob] = facts
-            if row is not None:  # the script too, read where the file was parsed
-                entry = missing[source.blob]
-                self.cache.put(ROW_KIND, source.blob, row)
-                self._scripts[(str(entry.path), source.blob)] = script_from_row(
-                    row, entry.path, source.blob
-                )
-        self.files_parsed += len(sources)
+        wanted = [paths[0] for paths in missing.values()]
+
+        def load(start: int, stop: int) -> list[bytes]:
+            return [source.text for source in snapshot.read_many(wanted[start:stop])]
+
+        with closing(read_scripts(len(wanted), load)) as reads:  # children stopped on an error
+            self._take_scripts(missing, found, zip(wanted, reads, strict=True))
+        self.files_parsed += len(wanted)
         return found
+
+    def _take_scripts(
+        self,
+        missing: Mapping[str, Sequence[FileEntry]],
+        found: dict[str, ModuleFacts],
+        reads: Iterable[tuple[FileEntry, ScriptOrFacts]],
+    ) -> None:
+        """Keep what ``read_scripts`` gave: facts in ``found``, scripts (a
+        row, for each path of its blob) in ``_scripts`` and the cache."""
+        for entry, (facts, row) in reads:
+            if row is None:
+                assert facts is not None  # read_scripts gives one of the two
+                found[entry.blob] = facts
+                continue
+            self.cache.put(ROW_KIND, entry.blob, row)  # read where the file was parsed
+            for same in missing[entry.blob]:
+                self._scripts[(str(same.path), entry.blob)] = script_from_row(
+                    row, same.path, entry.blob
+                )
 
     def cached_facts(self, blob: str) -> ModuleFacts | None:
         data = self.cache.get(FACTS_KIND, blob)
@@ -308,7 +331,10 @@ class Reader:
         if not entries:
             return None
         blob = entries[0].blob
-        facts = self.facts_for(snapshot, entries)[blob]
+        facts = self.cached_facts(blob)
+        if facts is None:
+            facts = read_module(snapshot.read_many(entries[:1])[0].text)
+            self.files_parsed += 1
         self.cache.put(FACTS_KIND, blob, facts_to_json(facts))
         return facts
 

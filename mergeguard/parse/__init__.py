@@ -11,15 +11,13 @@ unambiguous, so the revision keeps its place in the graph.
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Generator
 from dataclasses import replace
 from pathlib import PurePosixPath
-from typing import TypeVar
 
 from mergeguard.parse.bounds import TOO_DEEP, check_size
 from mergeguard.parse.header_walk import READER_VERSION
+from mergeguard.parse.parallel import Load, in_pieces
 from mergeguard.parse.source import UnreadableSource, decode
 from mergeguard.parse.values import ModuleFacts
 
@@ -27,21 +25,17 @@ __all__ = [
     "READER_VERSION",
     "HeaderRead",
     "read_header",
-    "read_headers",
     "read_module",
+    "read_scripts",
+    "ScriptOrFacts",
 ]
-
-# Below this many files a second process costs more than it saves.
-PARALLEL_THRESHOLD = 400
-# The share of a batch this process reads itself, against one worker's: it
-# also unpickles the workers' results and starts them, so it takes less.
-_OWN_SHARE = 0.9
 
 # A file's facts, and its script as a cache row (``parse.script_rows``) when
 # reading the script needs nothing but the file: a header of literals, read
 # without problems.  The row does not hold the path (the caller adds it).
 HeaderRead = tuple[ModuleFacts, list[object] | None]
-_Result = TypeVar("_Result")
+# ``read_scripts``'s form of it: the row alone when there is one, else the facts.
+ScriptOrFacts = tuple[ModuleFacts | None, list[object] | None]
 _ANY_PATH = PurePosixPath("migration.py")
 
 
@@ -116,46 +110,23 @@ def read_header(data: bytes) -> HeaderRead:
     return facts, script_to_row(result.script)
 
 
-def read_headers(sources: Sequence[bytes]) -> list[HeaderRead]:
-    """``read_header`` of each source, in order; large batches (a cold cache)
-    are split between this process and forked workers, one per extra core."""
-    return _in_parallel(_read_header_chunk, sources)
+def read_scripts(count: int, load: Load) -> Generator[ScriptOrFacts, None, None]:
+    """``read_header`` of ``count`` sources, in order, each as ``(None, row)``
+    when it gives a row (its facts then serve nothing more: the script is
+    the row) and as ``(facts, None)`` otherwise; given as they are read.
+
+    ``load(start, stop)`` gives the sources ``start:stop``.  A large batch
+    is shared with forked children (``parse.parallel``), each loading and
+    reading its own chunk.  What crosses back from a child is mostly rows,
+    plain lists: pickling the facts (frozen dataclasses) both ways cost
+    more than half of what a child saved."""
+    for piece in in_pieces(_read_script_chunk, count, load):
+        yield from piece
 
 
-def _in_parallel(
-    read: Callable[[list[bytes]], list[_Result]], sources: Sequence[bytes]
-) -> list[_Result]:
-    workers = _usable_cores() - 1
-    if len(sources) < PARALLEL_THRESHOLD or workers < 1 or sys.platform != "linux":
-        return read(list(sources))
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    own = int(len(sources) * _OWN_SHARE / (workers + 1))
-    size = -(-(len(sources) - own) // workers)
-    chunks = [list(sources[:own])]
-    chunks += [list(sources[i : i + size]) for i in range(own, len(sources), size)]
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=len(chunks) - 1, mp_context=context) as pool:
-        pending = [pool.submit(read, chunk) for chunk in chunks[1:]]
-        found = read(chunks[0])
-        for chunk, future in zip(chunks[1:], pending, strict=True):
-            try:
-                found += future.result()
-            except BrokenProcessPool:
-                # a worker died (killed, out of memory): a Pool would wait
-                # for it forever; this chunk is read here instead
-                found += read(chunk)
+def _read_script_chunk(sources: list[bytes]) -> list[ScriptOrFacts]:
+    found: list[ScriptOrFacts] = []
+    for data in sources:
+        facts, row = read_header(data)
+        found.append((facts, None) if row is None else (None, row))
     return found
-
-
-def _read_header_chunk(sources: list[bytes]) -> list[HeaderRead]:
-    return [read_header(data) for data in sources]
-
-
-def _usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
