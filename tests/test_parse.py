@@ -432,8 +432,11 @@ def test_a_parse_worker_that_dies_does_not_hang_the_read() -> None:
 
 
 _CHILDREN = """
-import os, signal, sys
+import os, signal, sys, time
+from mergeguard.parse import parallel
 from mergeguard.parse.parallel import PARALLEL_THRESHOLD, in_parallel
+
+parallel._SILENCE_SECONDS = 2.0  # a stuck child is given up on soon
 
 PARENT = os.getpid()
 HOW = sys.argv[1]
@@ -452,6 +455,8 @@ def load(start, stop):
         raise OSError("cannot read the blobs")  # as git failing there
     if HOW == "child killed" and in_child:
         os.kill(os.getpid(), signal.SIGKILL)
+    if HOW == "child hangs" and in_child:
+        time.sleep(3600)  # as a child stuck on a lock it inherited
     if HOW == "load fails here too" and not in_child:
         raise ValueError("cannot read the blobs here either")
     return sources[start:stop]
@@ -484,6 +489,8 @@ except ChildProcessError:
         # in order, and nothing of the child's failure on stderr
         ("load fails in a child", "read by this process alone"),
         ("child killed", "read by this process alone"),
+        # a child that sends nothing is killed after the silence: no hang
+        ("child hangs", "read by this process alone"),
         # what it sent whole is kept, the rest read here
         ("child dies after a piece", "read by children too"),
         # the chunk fails here too: the caller gets the error, no child is left

@@ -41,6 +41,10 @@ _PIECE = 250
 # it never waits for this process to read them.
 _PIPE_BYTES = 1 << 20
 _SIZE_BYTES = 8
+# A child that sends nothing for this long is taken as failed (killed, its
+# rest read here): a child reads under the same bounds as this process, so
+# only a stuck process goes this long, and nothing may wait on it forever.
+_SILENCE_SECONDS = 60.0
 
 _Result = TypeVar("_Result")
 Load = Callable[[int, int], Sequence[bytes]]
@@ -118,18 +122,21 @@ class _Child:
         return cls(pid, read_end)
 
     def pieces(self) -> Iterator[list[Any]]:
-        """Each piece the child sent whole, in order, until it stopped."""
+        """Each piece the child sent whole, in order, until it stopped (or
+        sent nothing for ``_SILENCE_SECONDS``: it is then taken as failed)."""
         import pickle  # (here: a warm run reads no batch and skips the import)
 
         assert self.pipe is not None
         pipe, self.pipe = self.pipe, None
-        with open(pipe, "rb") as stream:
-            while len(header := stream.read(_SIZE_BYTES)) == _SIZE_BYTES:
-                data = stream.read(int.from_bytes(header, "big"))
-                if len(data) != int.from_bytes(header, "big"):
-                    break  # cut short: the child died while writing it
+        try:
+            while (header := _read_exactly(pipe, _SIZE_BYTES)) is not None:
+                data = _read_exactly(pipe, int.from_bytes(header, "big"))
+                if data is None:
+                    break  # cut short: the child died (or went silent) while writing it
                 piece: list[Any] = pickle.loads(data)  # our own child's, not outside input
                 yield piece
+        finally:
+            os.close(pipe)
         self.stop()
 
     def stop(self) -> None:
@@ -146,6 +153,23 @@ class _Child:
                 pass
             os.waitpid(self.pid, 0)
             self.pid = None
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    """``size`` bytes from the pipe ``fd``; None when it ends first or stays
+    silent for ``_SILENCE_SECONDS``."""
+    import select
+
+    parts: list[bytes] = []
+    left = size
+    while left:
+        ready, _, _ = select.select([fd], [], [], _SILENCE_SECONDS)
+        part = os.read(fd, min(left, _PIPE_BYTES)) if ready else b""
+        if not part:
+            return None
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 def _run_child(read: Read[_Result], load: Load, span: tuple[int, int], write_end: int) -> None:
