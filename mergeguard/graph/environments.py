@@ -26,7 +26,6 @@ from mergeguard.graph.cache_values import (
     bounded_json,
     file_operations_from_json,
     file_operations_to_json,
-    plausible_row,
     record_from_json,
     record_to_json,
 )
@@ -318,10 +317,9 @@ def _from_row(row: object, path: str, blob: str) -> MigrationScript | None:
     if row is None:
         return None
     try:
-        script = script_from_row(row, path_of(path), blob)
+        return script_from_row(row, path_of(path), blob, bounded=True)
     except (ValueError, TypeError):
-        return None  # a damaged row is re-read, never trusted
-    return script if plausible_row(row, script) else None
+        return None  # a damaged or implausible row is re-read, never trusted
 
 
 class _RefResolver:
