@@ -169,7 +169,7 @@ class Reader:
             if pos in rows:
                 script = _from_row(rows[pos], *entry)
             else:  # the run's own script first: the sides of a check share almost all
-                script = memo.get(entry) or self.known_script(entry)
+                script = memo.get(entry) or self.row_script(entry)
             if script is None:
                 return None  # its row is gone or damaged: read the environment again
             scripts.append(script)
@@ -217,9 +217,10 @@ class Reader:
     def known_script(self, entry: tuple[str, str]) -> MigrationScript | None:
         """The script of a listed (path, blob) from this run or from a cached row
         (memoized under the listing's own pair: no key made per script)."""
-        script = self._scripts.get(entry)
-        if script is not None:
-            return script
+        return self._scripts.get(entry) or self.row_script(entry)
+
+    def row_script(self, entry: tuple[str, str]) -> MigrationScript | None:
+        """The script of a listed (path, blob) from its cached row, memoized."""
         path, blob = entry
         script = _from_row(self.cache.get(ROW_KIND, blob), path, blob)
         if script is not None:
