@@ -506,3 +506,40 @@ def test_parse_children_give_the_whole_answer_or_the_error(how: str, expected: s
         check=False,
     )
     assert (done.returncode, done.stdout.strip(), done.stderr) == (0, expected, "")
+
+
+def test_a_cached_row_beyond_what_a_reader_writes_is_refused() -> None:
+    from mergeguard.parse import script_rows
+    from mergeguard.parse.script_rows import script_from_row, script_to_row
+
+    text = migration_text("r2", ("r1",))
+    script = read_script(read_module(text.encode()), PATH, blob="b" * 40).script
+    assert script is not None
+    good = script_to_row(script)
+    assert script_from_row(good, PATH, "b" * 40, bounded=True) == script
+    long = "x" * (script_rows.MAX_ROW_TEXT + 1)
+    too_many = ["r"] * (script_rows.MAX_ROW_ITEMS + 1)
+    far = script_rows.MAX_ROW_POSITION + 1
+    spans = good[5]
+    assert isinstance(spans, list)
+    implausible = {
+        "negative position": {5: [-1, *spans[1:]]},
+        "far position": {5: [far, *spans[1:]]},
+        "long revision": {0: long},
+        "long message": {4: long},
+        "long parent": {1: [long]},
+        "long label": {2: [long]},
+        "long dependency": {3: [long]},
+        "too many items": {8: too_many},
+    }
+    for name, changes in implausible.items():
+        row = [changes.get(i, value) for i, value in enumerate(good)]
+        with pytest.raises(ValueError):
+            script_from_row(row, PATH, "b" * 40, bounded=True)
+        # the same row as the reader's own (unbounded) decoding reads it: only
+        # the limits refuse it, so each case tests its own limit
+        assert script_from_row(row, PATH, "b" * 40).revision == row[0], name
+    damaged = [*good[:1], "not a list", *good[2:]]
+    for bounded in (False, True):
+        with pytest.raises(ValueError):
+            script_from_row(damaged, PATH, "b" * 40, bounded=bounded)

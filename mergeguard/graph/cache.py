@@ -84,7 +84,8 @@ class ParseCache:
         """The value stored for ``blob`` under ``kind``, or None on a miss
         (also when the row claims another blob or reader version)."""
         key = kind + blob
-        envelope = self._load().get(key)
+        entries = self._entries  # loaded already, but on a run's first get
+        envelope = (self._load() if entries is None else entries).get(key)
         if (
             type(envelope) is not list
             or len(envelope) != 3

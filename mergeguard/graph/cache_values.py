@@ -16,17 +16,17 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from mergeguard.codes import MG001, MG002, MG003, MG004, MG005, MG006, MG007, MG008
-from mergeguard.model import Diagnostic, FileOperations, Location, MigrationScript, Operation, Span
+from mergeguard.model import Diagnostic, FileOperations, Location, Operation, Span
+from mergeguard.parse.script_rows import MAX_ROW_ITEMS, MAX_ROW_POSITION, MAX_ROW_TEXT
 
 ROW_KIND = "s:"
 FACTS_KIND = "f:"
 OPS_KIND = "o3:"  # o3: operations (read with ast since issue 12) and the upgrade digest
 
 # Sizes a cached value may have; anything beyond them is re-read from its blob
-# (the reader's own limits are lower, so a row it wrote always fits).
-MAX_ROW_TEXT = 64 * 1024
-MAX_ROW_ITEMS = 10_000
-MAX_ROW_POSITION = 10_000_000
+# (the reader's own limits are lower, so a row it wrote always fits).  A
+# script's row is checked against them where it is decoded
+# (``script_from_row(..., bounded=True)``), in the same pass as its types.
 MAX_FILE_TEXT = 16 * 1024 * 1024  # a docstring is at most a whole file
 MAX_DIGEST = 128
 
@@ -52,29 +52,6 @@ def bounded_json(data: object) -> bool:
             todo.extend((item, depth + 1) for item in value.values())
         elif isinstance(value, list):
             todo.extend((item, depth + 1) for item in value)
-    return True
-
-
-def plausible_row(row: object, script: MigrationScript) -> bool:
-    """A cached script whose sizes and positions a reader could have produced
-    (``row`` is the script's row, already type-checked by script_from_row)."""
-    positions = row[5] if isinstance(row, list) else None  # (line, column) * 7, 0 when absent
-    if not isinstance(positions, list) or not positions:
-        return False
-    down, labels, deps = script.down_revisions, script.branch_labels, script.depends_on
-    if (
-        min(positions) < 0
-        or max(positions) > MAX_ROW_POSITION
-        or len(down) + len(labels) + len(deps) + len(script.ignores) > MAX_ROW_ITEMS
-        or len(script.revision) > MAX_ROW_TEXT
-        or len(script.message) > MAX_ROW_TEXT
-    ):
-        return False
-    # a few short ids each, looped (thousands of rows a run: no tuple of texts built)
-    for texts in (down, labels, deps):
-        for text in texts:
-            if len(text) > MAX_ROW_TEXT:
-                return False
     return True
 
 

@@ -27,7 +27,6 @@ from mergeguard.graph.cache_values import (
     bounded_json,
     file_operations_from_json,
     file_operations_to_json,
-    plausible_row,
     record_from_json,
     record_to_json,
 )
@@ -171,7 +170,7 @@ class Reader:
             if pos in rows:
                 script = _from_row(rows[pos], *entry)
             else:  # the run's own script first: the sides of a check share almost all
-                script = memo.get(entry) or self.known_script(entry)
+                script = memo.get(entry) or self.row_script(entry)
             if script is None:
                 return None  # its row is gone or damaged: read the environment again
             scripts.append(script)
@@ -221,9 +220,10 @@ class Reader:
     def known_script(self, entry: tuple[str, str]) -> MigrationScript | None:
         """The script of a listed (path, blob) from this run or from a cached row
         (memoized under the listing's own pair: no key made per script)."""
-        script = self._scripts.get(entry)
-        if script is not None:
-            return script
+        return self._scripts.get(entry) or self.row_script(entry)
+
+    def row_script(self, entry: tuple[str, str]) -> MigrationScript | None:
+        """The script of a listed (path, blob) from its cached row, memoized."""
         path, blob = entry
         script = _from_row(self.cache.get(ROW_KIND, blob), path, blob)
         if script is not None:
@@ -344,10 +344,9 @@ def _from_row(row: object, path: str, blob: str) -> MigrationScript | None:
     if row is None:
         return None
     try:
-        script = script_from_row(row, path_of(path), blob)
+        return script_from_row(row, path_of(path), blob, bounded=True)
     except (ValueError, TypeError):
-        return None  # a damaged row is re-read, never trusted
-    return script if plausible_row(row, script) else None
+        return None  # a damaged or implausible row is re-read, never trusted
 
 
 class _RefResolver:
