@@ -106,6 +106,23 @@ def test_hooks_make_the_file_alembic_merge_makes(
     assert undated(theirs.read_bytes()) == undated(mine)
 
 
+def test_a_hook_runs_where_alembic_finds_its_ini(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An environment in a sub-directory, mergeguard run from the top (as
+    pre-commit runs it): a hook's relative executable and its default cwd
+    are the ini's directory, where `alembic merge` runs."""
+    with_hooks(repo, "hooks = stamp\nstamp.type = exec\nstamp.executable = tools/stamp\n")
+    (repo.root / "svc").mkdir()
+    for name in ("alembic.ini", "migrations", "tools"):
+        repo.git("mv", name, f"svc/{name}")
+    repo.commit("the environment in a sub-directory")
+    code, err = fix(capsys, repo)
+    assert code == 0, err
+    [written] = sorted((repo.root / "svc" / VERSIONS).glob("m1_*.py"))
+    assert written.read_bytes().endswith(b"# stamped in svc\n")
+
+
 def test_a_failing_hook_keeps_the_file_and_exits_1(
     repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -239,21 +256,21 @@ def test_a_hook_that_runs_too_long_is_stopped(tmp_path: Path) -> None:
         P("alembic.ini"),
         4,
     )
-    [command] = hooks.prepare([hook], tmp_path, tmp_path)
+    [command] = hooks.prepare([hook], tmp_path)
     [result] = hooks.run([command], tmp_path / "file.py", timeout=0.5)
     assert result.failure == "did not finish within 0.5 s and was stopped"
 
 
 def test_a_missing_executable_is_a_failure_not_a_traceback(tmp_path: Path) -> None:
     hook = WriteHook("gone", "exec", (("executable", "/nonexistent/fmt"),), P("alembic.ini"))
-    [result] = hooks.run(hooks.prepare([hook], tmp_path, tmp_path), tmp_path / "f.py")
+    [result] = hooks.run(hooks.prepare([hook], tmp_path), tmp_path / "f.py")
     assert result.failure is not None and result.failure.startswith("cannot be started")
 
 
 def test_prepare_errors_name_the_hook() -> None:
     hook = WriteHook("x", "console_scripts", (("entrypoint", "nope-nope"),), P("a.ini"), 7)
     with pytest.raises(MergeguardError, match=r"a.ini:7: post-write hook 'x'"):
-        hooks.prepare([hook], Path("."), Path("."))
+        hooks.prepare([hook], Path("."))
 
 
 @pytest.mark.parametrize(

@@ -60,3 +60,30 @@ def test_a_project_selector_naming_no_rule_is_a_usage_error(repo: RepoBuilder, k
     )
     assert result.returncode == 2, result.stdout + result.stderr
     assert "MG1O2" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("spec", ["%(here)900000000s", "%(here)r", "%d"])
+def test_a_toml_percent_spec_other_than_here_is_refused_at_once(
+    repo: RepoBuilder, spec: str
+) -> None:
+    """Python's ``%`` would build a string as wide as the spec says (900 MB,
+    minutes); only ``%(here)s`` and ``%%`` are read, the rest is exit 3."""
+    repo.write("pyproject.toml", f'[tool.alembic]\nscript_location = "{spec}/migrations"\n')
+    repo.write("migrations/versions/a1_x.py", "revision = 'a1'\ndown_revision = None\n")
+    repo.commit()
+    code, out, err = mergeguard(repo.root, "heads")
+    assert code == 3 and out == "", err
+    assert "pyproject.toml: script_location in [tool.alembic]" in err
+    assert "only %(here)s and %% are read" in err and len(err) < 2000
+
+
+def test_toml_here_and_a_literal_percent_are_read(repo: RepoBuilder) -> None:
+    repo.write(
+        "pyproject.toml",
+        '[tool.alembic]\nscript_location = "%(here)s/migrations"\n'
+        'file_template = "%%(rev)s_100%%%%"\n',
+    )
+    repo.write("migrations/versions/a1_x.py", "revision = 'a1'\ndown_revision = None\n")
+    repo.commit()
+    code, out, err = mergeguard(repo.root, "heads")
+    assert code == 0 and "a1" in out, err

@@ -45,7 +45,7 @@ def fix(request: FixRequest, *, warn: Notify) -> fixing.Outcome:
         _require_checked_out(workspace, request.range_spec or "")
     tree = workspace.snapshot()
     conflicts = judge(workspace, scenario, CheckRequest(families=SCHEMA_FAMILY))
-    inputs = fixing.FixInputs(root, tree, scenario, conflicts, request.options.directory)
+    inputs = fixing.FixInputs(root, tree, scenario, conflicts)
     outcome = fixing.run(
         inputs,
         request.mode,

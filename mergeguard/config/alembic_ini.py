@@ -48,6 +48,27 @@ _SEPARATOR_HINT = "use path_separator = os, space, newline, ':' or ';'"
 # ---------------------------------------------------------------- paths
 
 
+# ``%(here)s`` and ``%%``: all a TOML value may use.  Python's ``%`` would take
+# any spec (``%(here)900000000s`` builds a string of that width); Alembic's
+# values use these two, and the ini's own interpolation knows no others.
+_TOML_PERCENT = re.compile(r"%(?:\(here\)s|%)?")
+
+
+def expand_here(value: str, here: str) -> str:
+    """``value % {"here": here}`` for the two forms Alembic's TOML values use;
+    ValueError (naming the offending spec, not the value) for any other."""
+
+    def substitute(found: re.Match[str]) -> str:
+        if found.group() == "%(here)s":
+            return here
+        if found.group() == "%%":
+            return "%"
+        spec = value[found.start() : found.start() + 12]
+        raise ValueError(f"unsupported % spec {spec!r}: only %(here)s and %% are read")
+
+    return _TOML_PERCENT.sub(substitute, value)
+
+
 def _here(directory: PurePosixPath) -> str:
     """The absolute stand-in for ``directory`` that ``%(here)s`` expands to."""
     return _REPO if directory == ROOT else f"{_REPO}/{directory}"
@@ -249,8 +270,8 @@ class AlembicOptions:
         if not isinstance(value, str):
             raise self.toml_error(key, "must be a string", f"write {key} as a quoted string")
         try:
-            return value % {"here": _here(self.toml_dir)}
-        except (KeyError, ValueError, TypeError) as error:
+            return expand_here(value, _here(self.toml_dir))
+        except ValueError as error:
             problem = f"cannot be interpolated ({error})"
             raise self.toml_error(key, problem, "write % as %%") from error
 

@@ -25,6 +25,7 @@ from mergeguard.config.alembic_ini import (
     INI_NAME,
     PYPROJECT_NAME,
     DiscoveryContext,
+    expand_here,
     here_stand_in,
 )
 from mergeguard.errors import MergeguardError
@@ -189,8 +190,8 @@ def _toml_string(key: str, value: object, where: str, here: str) -> str:
             hint=f'write {key} = "..."',
         )
     try:
-        return value % {"here": here}
-    except (KeyError, ValueError, TypeError) as error:
+        return expand_here(value, here)
+    except ValueError as error:
         raise MergeguardError(
             f"{where}: post_write_hooks option {key} cannot be interpolated ({error})",
             hint="write a literal % as %%",

@@ -14,8 +14,9 @@ input, in its own process group and for a bounded time (killed after
 ``TIMEOUT_SECONDS``, or ``MERGEGUARD_HOOK_TIMEOUT``); its output is
 captured (the last ``OUTPUT_LIMIT`` bytes kept) and shown when it fails;
 a hook that exits non-zero stops the hooks after it and fails the fix
-(Alembic ignores the exit status).  A relative ``cwd`` is taken from the
-directory mergeguard works in (``-C``), as Alembic takes it from its own.
+(Alembic ignores the exit status).  A hook runs in the directory of the
+file that configures it (a relative ``cwd`` is taken from there), where
+``alembic`` runs to find that file, whichever directory mergeguard runs in.
 """
 
 from __future__ import annotations
@@ -72,16 +73,16 @@ class HookRun:
     output: str
 
 
-def prepare(hooks: Sequence[WriteHook], root: Path, start: Path) -> list[HookCommand]:
+def prepare(hooks: Sequence[WriteHook], root: Path) -> list[HookCommand]:
     """The commands of ``hooks``, checked before anything is written.
 
     Raises MergeguardError, naming the hook's file and line, for an entry
     point or module that is not installed and options ``shlex`` cannot split.
     """
-    return [_command(hook, root, start) for hook in hooks]
+    return [_command(hook, root) for hook in hooks]
 
 
-def _command(hook: WriteHook, root: Path, start: Path) -> HookCommand:
+def _command(hook: WriteHook, root: Path) -> HookCommand:
     real = {key: in_work_tree(value, str(root)) for key, value in hook.options}
     target = in_work_tree(hook.target, str(root))
     if hook.type == "console_scripts":
@@ -92,7 +93,8 @@ def _command(hook: WriteHook, root: Path, start: Path) -> HookCommand:
     else:
         command = (target,)
     cwd = real.get("cwd")
-    return HookCommand(hook, command, _options(hook, real.get("options", "")), _cwd(cwd, start))
+    home = root / hook.source.parent
+    return HookCommand(hook, command, _options(hook, real.get("options", "")), _cwd(cwd, home))
 
 
 def _entry_point_script(hook: WriteHook, name: str) -> str:
@@ -156,10 +158,14 @@ def _options(hook: WriteHook, text: str) -> tuple[str, ...]:
         ) from error
 
 
-def _cwd(value: str | None, start: Path) -> Path | None:
-    if not value:
-        return None if start == Path(".") else start
-    return start / value
+def _cwd(value: str | None, home: Path) -> Path:
+    """Where the hook runs: its ``cwd``, a relative one (and none) taken from
+    ``home``, the directory of the file that configures it.  ``alembic``
+    runs from there (it finds ``alembic.ini`` in its working directory), so
+    a hook's relative paths mean what they mean to ``alembic merge`` even
+    when mergeguard runs from the repository's top (pre-commit) for an
+    environment in a sub-directory."""
+    return home / value if value else home
 
 
 def run(

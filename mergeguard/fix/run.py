@@ -35,7 +35,6 @@ class FixInputs:
     tree: Snapshot
     scenario: MergeScenario
     conflicts: Report
-    start: Path = Path(".")  # where mergeguard works (-C): a hook's relative cwd starts here
 
 
 @dataclass
@@ -131,7 +130,7 @@ def _hook_commands(inputs: FixInputs, plan: Plan) -> dict[PurePosixPath, list[ho
         environment = plan.environments.get(path)
         found = hooks_of(context, environment) if environment is not None else ()
         if found:
-            commands[path] = hooks.prepare(found, inputs.root, inputs.start)
+            commands[path] = hooks.prepare(found, inputs.root)
     return commands
 
 
