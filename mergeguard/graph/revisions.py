@@ -106,10 +106,12 @@ class NodeMap(Mapping[str, Node]):
         return len(self.links.scripts)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class GraphMemo:
     """Facts of a graph computed once, on first use (``build`` fills in the
-    topological order it computes anyway)."""
+    topological order it computes anyway).  State, not a value: compared by
+    identity and never printed (the graph leaves it out of its own ``==`` and
+    repr), so no ``__eq__`` or ``__repr__`` is generated at import."""
 
     topological: tuple[str, ...] | None = None
     position: dict[str, int] | None = None

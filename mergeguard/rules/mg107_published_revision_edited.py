@@ -154,9 +154,10 @@ def _where_published(
     return None
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class _BodyReader:
-    """The bodies of the few files MG107 compares, read once per blob."""
+    """The bodies of the few files MG107 compares, read once per blob (state
+    of one check: no ``__eq__`` or ``__repr__`` generated at import)."""
 
     by_blob: dict[str, Bodies | None] | None = None
 
