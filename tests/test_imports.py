@@ -156,6 +156,7 @@ def test_check_imports_no_heavy_library(project: RepoBuilder, args: list[str], s
     code, out, modules = run(project, *args)
     assert code == 1 and shows in out
     assert heavy(modules) == set()
+    assert "mergeguard.rules.example_kit" not in cold[2] | modules  # docs and tests build examples
     assert modules.isdisjoint(WITHOUT_PYPROJECT) and cold[2].isdisjoint(WITHOUT_PYPROJECT)
 
 

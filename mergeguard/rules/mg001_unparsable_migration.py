@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from mergeguard import codes
-from mergeguard.rules.example_kit import LINE, Example, Rev
 from mergeguard.rules.rule import Rule
+
+if TYPE_CHECKING:
+    from mergeguard.rules.example_kit import Example
 
 CODE = codes.MG001
 
@@ -12,6 +16,35 @@ PYTHON2_C3 = (
     '"""add nothing\n\nRevision ID: c3\nRevises: b2\n"""\n'
     "revision = 'c3'\ndown_revision = 'b2'\n\n\ndef upgrade():\n    print \"upgrading\"\n"
 )
+
+
+def _examples() -> tuple[Example, ...]:
+    """Built when the docs or the tests ask (a check never reads them)."""
+    from mergeguard.rules.example_kit import LINE, Example, Rev
+
+    return (
+        Example(
+            "a syntax error in a new migration",
+            LINE,
+            ours=(Rev("c3", text="revision = 'c3'\ndown_revision = 'b2'\ndef upgrade(:\n"),),
+            expect=("MG001",),
+        ),
+        Example(
+            "a helper module in the versions directory",
+            LINE,
+            ours=(Rev("helpers", file="helpers.py", text="def helper():\n    return 1\n"),),
+            expect=("MG001",),
+        ),
+        Example(
+            "a Python 2 migration: its header is recovered, so the fork with main is found",
+            LINE,
+            ours=(Rev("c3", text=PYTHON2_C3),),
+            theirs=(Rev("d4", "b2"),),
+            expect=("MG001", "MG102"),
+        ),
+        Example("a valid migration", LINE, ours=(Rev("c3", "b2"),)),
+    )
+
 
 RULE = Rule(
     CODE,
@@ -34,26 +67,5 @@ RULE = Rule(
         "Fix the syntax (the finding names the line), re-save the file as UTF-8, or move "
         "helper modules out of the versions directory (`__init__.py` is skipped)."
     ),
-    examples=(
-        Example(
-            "a syntax error in a new migration",
-            LINE,
-            ours=(Rev("c3", text="revision = 'c3'\ndown_revision = 'b2'\ndef upgrade(:\n"),),
-            expect=("MG001",),
-        ),
-        Example(
-            "a helper module in the versions directory",
-            LINE,
-            ours=(Rev("helpers", file="helpers.py", text="def helper():\n    return 1\n"),),
-            expect=("MG001",),
-        ),
-        Example(
-            "a Python 2 migration: its header is recovered, so the fork with main is found",
-            LINE,
-            ours=(Rev("c3", text=PYTHON2_C3),),
-            theirs=(Rev("d4", "b2"),),
-            expect=("MG001", "MG102"),
-        ),
-        Example("a valid migration", LINE, ours=(Rev("c3", "b2"),)),
-    ),
+    build_examples=_examples,
 )

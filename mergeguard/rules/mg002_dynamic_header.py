@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from mergeguard import codes
-from mergeguard.rules.example_kit import LINE, Example, Rev
 from mergeguard.rules.rule import Rule
 
+if TYPE_CHECKING:
+    from mergeguard.rules.example_kit import Example
+
 CODE = codes.MG002
+
+
+def _examples() -> tuple[Example, ...]:
+    """Built when the docs or the tests ask (a check never reads them)."""
+    from mergeguard.rules.example_kit import LINE, Example, Rev
+
+    return (
+        Example(
+            "down_revision computed by a call",
+            LINE,
+            ours=(
+                Rev("c3", text="revision = 'c3'\ndown_revision = get_down_revision(revision)\n"),
+            ),
+            expect=("MG002",),
+        ),
+        Example("literal values", LINE, ours=(Rev("c3", "b2"),)),
+    )
+
 
 RULE = Rule(
     CODE,
@@ -24,15 +46,5 @@ RULE = Rule(
         "the same repository are read statically; for anything else declare the value under "
         "`[tool.mergeguard.constants]` in pyproject.toml."
     ),
-    examples=(
-        Example(
-            "down_revision computed by a call",
-            LINE,
-            ours=(
-                Rev("c3", text="revision = 'c3'\ndown_revision = get_down_revision(revision)\n"),
-            ),
-            expect=("MG002",),
-        ),
-        Example("literal values", LINE, ours=(Rev("c3", "b2"),)),
-    ),
+    build_examples=_examples,
 )

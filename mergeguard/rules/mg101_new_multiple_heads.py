@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from mergeguard.codes import Code, diagnostic
 from mergeguard.graph.queries import conflict_groups, head_count
 from mergeguard.graph.revisions import location_of
 from mergeguard.graph.scenario import MERGE, RANGE, MergeScenario, added_revisions
 from mergeguard.model import Diagnostic
-from mergeguard.rules.example_kit import A1, LINE, Example, Rev
 from mergeguard.rules.heads import (
     describe_heads,
     fix_command,
@@ -19,6 +19,9 @@ from mergeguard.rules.heads import (
     upgrade_target,
 )
 from mergeguard.rules.rule import Rule
+
+if TYPE_CHECKING:
+    from mergeguard.rules.example_kit import Example
 
 CODE = Code(
     "MG101",
@@ -74,22 +77,11 @@ def _heads_hint(scenario: MergeScenario, heads: tuple[str, ...], added: set[str]
     )
 
 
-RULE = Rule(
-    CODE,
-    what=(
-        "The checked tree has several heads on one line: heads whose ancestries share a "
-        "branch label, or heads without any label.  Labelled independent lines "
-        "(expand/contract, several labelled bases) are fine."
-    ),
-    why=(
-        '`alembic upgrade head` (or `label@head`) fails with "Multiple head revisions are '
-        'present".  In a range, heads the left side already had are one warning.'
-    ),
-    fix=(
-        "Join the heads with a merge revision: `mergeguard fix --merge` (under "
-        "pre-commit: `pre-commit run --hook-stage manual mergeguard-fix-merge`)."
-    ),
-    examples=(
+def _examples() -> tuple[Example, ...]:
+    """Built when the docs or the tests ask (a check never reads them)."""
+    from mergeguard.rules.example_kit import A1, LINE, Example, Rev
+
+    return (
         Example(
             "the branch itself forks",
             LINE,
@@ -107,6 +99,24 @@ RULE = Rule(
             LINE,
             ours=(Rev("x1", None, labels=("audit",)), Rev("x2", "x1")),
         ),
+    )
+
+
+RULE = Rule(
+    CODE,
+    what=(
+        "The checked tree has several heads on one line: heads whose ancestries share a "
+        "branch label, or heads without any label.  Labelled independent lines "
+        "(expand/contract, several labelled bases) are fine."
     ),
+    why=(
+        '`alembic upgrade head` (or `label@head`) fails with "Multiple head revisions are '
+        'present".  In a range, heads the left side already had are one warning.'
+    ),
+    fix=(
+        "Join the heads with a merge revision: `mergeguard fix --merge` (under "
+        "pre-commit: `pre-commit run --hook-stage manual mergeguard-fix-merge`)."
+    ),
+    build_examples=_examples,
     check=new_multiple_heads,
 )

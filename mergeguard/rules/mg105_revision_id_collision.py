@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from mergeguard.codes import Code, diagnostic
 from mergeguard.graph.revisions import location_of
 from mergeguard.graph.scenario import MergeScenario, added_revisions
 from mergeguard.model import Diagnostic
-from mergeguard.rules.example_kit import LINE, Example, Rev
 from mergeguard.rules.rule import Rule
+
+if TYPE_CHECKING:
+    from mergeguard.rules.example_kit import Example
 
 CODE = Code(
     "MG105",
@@ -39,19 +42,11 @@ def revision_id_collision(scenario: MergeScenario, env: str) -> Iterator[Diagnos
         )
 
 
-RULE = Rule(
-    CODE,
-    what=(
-        'Both sides add the same revision id with different content (two "003" files). '
-        "The sides are the branch the work merges into and the checked side; the branch's "
-        "own remote copy is not a side, so a rebased revision is no collision."
-    ),
-    why=(
-        "After the merge Alembic keeps one file and drops the other (MG003), so one "
-        "branch's migration never runs."
-    ),
-    fix="Give one of them a new id and re-point what follows it.",
-    examples=(
+def _examples() -> tuple[Example, ...]:
+    """Built when the docs or the tests ask (a check never reads them)."""
+    from mergeguard.rules.example_kit import LINE, Example, Rev
+
+    return (
         Example(
             "both sides add revision c3 with different content",
             LINE,
@@ -65,6 +60,21 @@ RULE = Rule(
             theirs=(Rev("c3", "b2"),),
             ours=(Rev("c3", "b2"),),
         ),
+    )
+
+
+RULE = Rule(
+    CODE,
+    what=(
+        'Both sides add the same revision id with different content (two "003" files). '
+        "The sides are the branch the work merges into and the checked side; the branch's "
+        "own remote copy is not a side, so a rebased revision is no collision."
     ),
+    why=(
+        "After the merge Alembic keeps one file and drops the other (MG003), so one "
+        "branch's migration never runs."
+    ),
+    fix="Give one of them a new id and re-point what follows it.",
+    build_examples=_examples,
     check=revision_id_collision,
 )

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from mergeguard.codes import Code, diagnostic
 from mergeguard.graph.revisions import RevisionGraph, location_of
 from mergeguard.graph.scenario import MERGE, MergeScenario, Side, added_revisions
 from mergeguard.model import Diagnostic, MigrationScript
-from mergeguard.rules.example_kit import LINE, Example, Rev
 from mergeguard.rules.rule import Rule
+
+if TYPE_CHECKING:
+    from mergeguard.rules.example_kit import Example
 
 CODE = Code(
     "MG106",
@@ -129,22 +132,11 @@ def _already_joined(graph: RevisionGraph, script: MigrationScript) -> tuple[str,
     return None
 
 
-RULE = Rule(
-    CODE,
-    what=(
-        "A new merge revision joins heads that another merge revision already joins, or "
-        "joins a revision with its own ancestor (a warning).  Across the two sides of a "
-        "range: each side adds a merge revision of the same heads (two people ran "
-        "`alembic merge` or `mergeguard fix --merge` on their own branches), so the tree "
-        "the merge leaves has both; the finding names both files and the one to keep, "
-        "the one the target branch already has (theirs in a range, HEAD during a merge)."
-    ),
-    why="It adds a no-op node that makes the history harder to read and to rebase.",
-    fix=(
-        "Delete the redundant merge revision, or make it join only the heads that remain; "
-        "of two merges from the two sides, delete the one the target branch lacks."
-    ),
-    examples=(
+def _examples() -> tuple[Example, ...]:
+    """Built when the docs or the tests ask (a check never reads them)."""
+    from mergeguard.rules.example_kit import LINE, Example, Rev
+
+    return (
         Example(
             "a merge revision joins a revision with its own ancestor",
             LINE,
@@ -163,6 +155,24 @@ RULE = Rule(
             LINE,
             ours=(Rev("c3", "b2"), Rev("d4", "b2"), Rev("m1", ("c3", "d4"))),
         ),
+    )
+
+
+RULE = Rule(
+    CODE,
+    what=(
+        "A new merge revision joins heads that another merge revision already joins, or "
+        "joins a revision with its own ancestor (a warning).  Across the two sides of a "
+        "range: each side adds a merge revision of the same heads (two people ran "
+        "`alembic merge` or `mergeguard fix --merge` on their own branches), so the tree "
+        "the merge leaves has both; the finding names both files and the one to keep, "
+        "the one the target branch already has (theirs in a range, HEAD during a merge)."
     ),
+    why="It adds a no-op node that makes the history harder to read and to rebase.",
+    fix=(
+        "Delete the redundant merge revision, or make it join only the heads that remain; "
+        "of two merges from the two sides, delete the one the target branch lacks."
+    ),
+    build_examples=_examples,
     check=redundant_merge,
 )

@@ -10,8 +10,10 @@ from mergeguard.codes import Code, diagnostic
 from mergeguard.graph.revisions import location_of
 from mergeguard.graph.scenario import MERGE, MergeScenario, Side
 from mergeguard.model import Diagnostic, FileEntry, Location, MigrationScript
-from mergeguard.rules.example_kit import A1, B2, Example, Rev
 from mergeguard.rules.rule import Rule, matches
+
+if TYPE_CHECKING:
+    from mergeguard.rules.example_kit import Example
 
 if TYPE_CHECKING:  # the reader is imported when a published file changed: most checks never
     from mergeguard.parse.bodies import Body, Change
@@ -175,9 +177,52 @@ class _BodyReader:
         return (self.by_blob or {}).get(script.blob)
 
 
-B2_WIDER = Rev(
-    "b2", "a1", message=B2.message, upgrade=B2.upgrade.replace("String(50)", "String(100)")
-)
+def _examples() -> tuple[Example, ...]:
+    """Built when the docs or the tests ask (a check never reads them)."""
+    from mergeguard.rules.example_kit import A1, B2, Example, Rev
+
+    b2_wider = Rev(
+        "b2", "a1", message=B2.message, upgrade=B2.upgrade.replace("String(50)", "String(100)")
+    )
+
+    return (
+        Example(
+            "a published revision's upgrade() is edited in place",
+            (A1, B2),
+            ours=(b2_wider,),
+            expect=("MG107",),
+        ),
+        Example(
+            "only a comment is added to a published revision",
+            (A1, B2),
+            ours=(Rev("b2", "a1", message=B2.message, upgrade=f"# users.name\n{B2.upgrade}"),),
+        ),
+        Example(
+            "a deliberate fix, waived in the edited function",
+            (A1, B2),
+            ours=(
+                Rev(
+                    "b2",
+                    "a1",
+                    message=B2.message,
+                    upgrade=f"# mergeguard: ignore[MG107] (no database has run b2)\n"
+                    f"{b2_wider.upgrade}",
+                ),
+            ),
+        ),
+        Example(
+            "the change goes into a new revision",
+            (A1, B2),
+            ours=(
+                Rev(
+                    "c3",
+                    "b2",
+                    upgrade="op.alter_column('users', 'name', type_=sa.String(100))",
+                ),
+            ),
+        ),
+    )
+
 
 RULE = Rule(
     CODE,
@@ -207,42 +252,6 @@ RULE = Rule(
         "deployed databases, or that they already have) with "
         "`# mergeguard: ignore[MG107]` in the edited function."
     ),
-    examples=(
-        Example(
-            "a published revision's upgrade() is edited in place",
-            (A1, B2),
-            ours=(B2_WIDER,),
-            expect=("MG107",),
-        ),
-        Example(
-            "only a comment is added to a published revision",
-            (A1, B2),
-            ours=(Rev("b2", "a1", message=B2.message, upgrade=f"# users.name\n{B2.upgrade}"),),
-        ),
-        Example(
-            "a deliberate fix, waived in the edited function",
-            (A1, B2),
-            ours=(
-                Rev(
-                    "b2",
-                    "a1",
-                    message=B2.message,
-                    upgrade=f"# mergeguard: ignore[MG107] (no database has run b2)\n"
-                    f"{B2_WIDER.upgrade}",
-                ),
-            ),
-        ),
-        Example(
-            "the change goes into a new revision",
-            (A1, B2),
-            ours=(
-                Rev(
-                    "c3",
-                    "b2",
-                    upgrade="op.alter_column('users', 'name', type_=sa.String(100))",
-                ),
-            ),
-        ),
-    ),
+    build_examples=_examples,
     check=published_revision_edited,
 )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from mergeguard.codes import Code
 from mergeguard.graph.scenario import MergeScenario
 from mergeguard.model import Diagnostic
-from mergeguard.rules.example_kit import ADD_EMAIL, LINE, Example, Rev
 from mergeguard.rules.rule import Rule
 from mergeguard.rules.schema_pairs import (
     Found,
@@ -16,6 +16,9 @@ from mergeguard.rules.schema_pairs import (
     duplicated_columns,
     schema_findings,
 )
+
+if TYPE_CHECKING:
+    from mergeguard.rules.example_kit import Example
 
 CODE = Code(
     "MG201",
@@ -48,6 +51,28 @@ def check(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
     return schema_findings(scenario, env, CODE, HINT, duplicated_column, history=True)
 
 
+def _examples() -> tuple[Example, ...]:
+    """Built when the docs or the tests ask (a check never reads them)."""
+    from mergeguard.rules.example_kit import ADD_EMAIL, LINE, Example, Rev
+
+    return (
+        Example(
+            "both branches add users.email",
+            LINE,
+            theirs=(Rev("c3", "b2", upgrade=ADD_EMAIL),),
+            ours=(Rev("d4", "b2", upgrade=ADD_EMAIL),),
+            expect=("MG102", "MG201"),
+        ),
+        Example(
+            "the same column name on different tables",
+            LINE,
+            theirs=(Rev("c3", "b2", upgrade=ADD_EMAIL),),
+            ours=(Rev("d4", "b2", upgrade=ADD_ORG_EMAIL),),
+            expect=("MG102",),
+        ),
+    )
+
+
 RULE = Rule(
     CODE,
     what=(
@@ -66,21 +91,6 @@ RULE = Rule(
     ),
     why='Whichever side runs second fails with "duplicate column".',
     fix="Keep the column on one side, or move it into the merge revision.",
-    examples=(
-        Example(
-            "both branches add users.email",
-            LINE,
-            theirs=(Rev("c3", "b2", upgrade=ADD_EMAIL),),
-            ours=(Rev("d4", "b2", upgrade=ADD_EMAIL),),
-            expect=("MG102", "MG201"),
-        ),
-        Example(
-            "the same column name on different tables",
-            LINE,
-            theirs=(Rev("c3", "b2", upgrade=ADD_EMAIL),),
-            ours=(Rev("d4", "b2", upgrade=ADD_ORG_EMAIL),),
-            expect=("MG102",),
-        ),
-    ),
+    build_examples=_examples,
     check=check,
 )

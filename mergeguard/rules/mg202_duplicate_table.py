@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from mergeguard.codes import Code
 from mergeguard.graph.scenario import MergeScenario
 from mergeguard.model import Diagnostic
-from mergeguard.rules.example_kit import LINE, Example, Rev
 from mergeguard.rules.rule import Rule
 from mergeguard.rules.schema_pairs import (
     Found,
@@ -15,6 +15,9 @@ from mergeguard.rules.schema_pairs import (
     duplicate,
     schema_findings,
 )
+
+if TYPE_CHECKING:
+    from mergeguard.rules.example_kit import Example
 
 CODE = Code(
     "MG202",
@@ -41,18 +44,11 @@ def check(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
     return schema_findings(scenario, env, CODE, HINT, duplicated_table, history=True)
 
 
-RULE = Rule(
-    CODE,
-    what=(
-        "Both sides of the merge (the two sides of the range, or sibling branches within "
-        "one side) create the same table, in the same schema."
-    ),
-    why=(
-        'Whichever side runs second fails with "table already exists"; a rebase does not '
-        "change that."
-    ),
-    fix="Keep the table on one side, or move it into the merge revision.",
-    examples=(
+def _examples() -> tuple[Example, ...]:
+    """Built when the docs or the tests ask (a check never reads them)."""
+    from mergeguard.rules.example_kit import LINE, Example, Rev
+
+    return (
         Example(
             "both branches create table audit_log",
             LINE,
@@ -67,6 +63,20 @@ RULE = Rule(
             ours=(Rev("d4", "b2", upgrade=CREATE_AUDIT[:-1] + ", schema='archive')"),),
             expect=("MG102",),
         ),
+    )
+
+
+RULE = Rule(
+    CODE,
+    what=(
+        "Both sides of the merge (the two sides of the range, or sibling branches within "
+        "one side) create the same table, in the same schema."
     ),
+    why=(
+        'Whichever side runs second fails with "table already exists"; a rebase does not '
+        "change that."
+    ),
+    fix="Keep the table on one side, or move it into the merge revision.",
+    build_examples=_examples,
     check=check,
 )

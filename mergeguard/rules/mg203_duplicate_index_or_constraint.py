@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from mergeguard.codes import Code
 from mergeguard.graph.scenario import MergeScenario
 from mergeguard.model import Diagnostic
-from mergeguard.rules.example_kit import INDEX_NAME, LINE, Example, Rev
 from mergeguard.rules.rule import Rule
 from mergeguard.rules.schema_effects import Key, column_key, same_namespace
 from mergeguard.rules.schema_pairs import (
@@ -18,6 +18,9 @@ from mergeguard.rules.schema_pairs import (
     schema_findings,
 )
 from mergeguard.rules.schema_sides import Change
+
+if TYPE_CHECKING:
+    from mergeguard.rules.example_kit import Example
 
 CODE = Code(
     "MG203",
@@ -56,18 +59,11 @@ def check(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
     return schema_findings(scenario, env, CODE, HINT, duplicated_name, history=True)
 
 
-RULE = Rule(
-    CODE,
-    what=(
-        "Both sides of the merge create an index, unique or primary-key constraint or named "
-        "type with the same name in one schema, or a foreign-key or check constraint with "
-        "the same name on the same table.  An object a side drops and creates again "
-        "existed before: recreating it is not a duplicate.  An index both sides put on a "
-        "column both add (`index=True`) is part of that column's MG201."
-    ),
-    why='Whichever side runs second fails with "already exists".',
-    fix="Keep it on one side, or rename one of them.",
-    examples=(
+def _examples() -> tuple[Example, ...]:
+    """Built when the docs or the tests ask (a check never reads them)."""
+    from mergeguard.rules.example_kit import INDEX_NAME, LINE, Example, Rev
+
+    return (
         Example(
             "both branches create index ix_users_name",
             LINE,
@@ -82,6 +78,20 @@ RULE = Rule(
             ours=(Rev("d4", "b2", upgrade=INDEX_NAME.replace("ix_users_name", "ix_name")),),
             expect=("MG102",),
         ),
+    )
+
+
+RULE = Rule(
+    CODE,
+    what=(
+        "Both sides of the merge create an index, unique or primary-key constraint or named "
+        "type with the same name in one schema, or a foreign-key or check constraint with "
+        "the same name on the same table.  An object a side drops and creates again "
+        "existed before: recreating it is not a duplicate.  An index both sides put on a "
+        "column both add (`index=True`) is part of that column's MG201."
     ),
+    why='Whichever side runs second fails with "already exists".',
+    fix="Keep it on one side, or rename one of them.",
+    build_examples=_examples,
     check=check,
 )

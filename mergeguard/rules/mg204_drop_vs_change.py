@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from mergeguard.codes import Code
 from mergeguard.graph.scenario import MergeScenario
 from mergeguard.model import Diagnostic
-from mergeguard.rules.example_kit import ADD_EMAIL, INDEX_NAME, LINE, Example, Rev
 from mergeguard.rules.rule import Rule
 from mergeguard.rules.schema_effects import Effects, show
 from mergeguard.rules.schema_pairs import (
@@ -16,6 +16,9 @@ from mergeguard.rules.schema_pairs import (
     schema_findings,
 )
 from mergeguard.rules.schema_sides import Branch
+
+if TYPE_CHECKING:
+    from mergeguard.rules.example_kit import Example
 
 CODE = Code(
     "MG204",
@@ -59,15 +62,11 @@ def check(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
     return schema_findings(scenario, env, CODE, HINT, drop_vs_change)
 
 
-RULE = Rule(
-    CODE,
-    what=(
-        "One side drops a table or column that the other adds to, alters, renames or "
-        "indexes (a column dropped and re-added on the same side is not a drop)."
-    ),
-    why="The result depends on the order the sides run in, and one order fails.",
-    fix="Reconcile the two changes in one branch, or in the merge revision.",
-    examples=(
+def _examples() -> tuple[Example, ...]:
+    """Built when the docs or the tests ask (a check never reads them)."""
+    from mergeguard.rules.example_kit import ADD_EMAIL, INDEX_NAME, LINE, Example, Rev
+
+    return (
         Example(
             "one branch drops users.name, the other indexes it",
             LINE,
@@ -82,6 +81,17 @@ RULE = Rule(
             ours=(Rev("d4", "b2", upgrade=INDEX_NAME),),
             expect=("MG102",),
         ),
+    )
+
+
+RULE = Rule(
+    CODE,
+    what=(
+        "One side drops a table or column that the other adds to, alters, renames or "
+        "indexes (a column dropped and re-added on the same side is not a drop)."
     ),
+    why="The result depends on the order the sides run in, and one order fails.",
+    fix="Reconcile the two changes in one branch, or in the merge revision.",
+    build_examples=_examples,
     check=check,
 )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from mergeguard.codes import Code
 from mergeguard.graph.scenario import MergeScenario
 from mergeguard.model import Diagnostic, Operation
-from mergeguard.rules.example_kit import LINE, Example, Rev
 from mergeguard.rules.rule import Rule
 from mergeguard.rules.schema_effects import show
 from mergeguard.rules.schema_pairs import (
@@ -15,6 +15,9 @@ from mergeguard.rules.schema_pairs import (
     Pair,
     schema_findings,
 )
+
+if TYPE_CHECKING:
+    from mergeguard.rules.example_kit import Example
 
 CODE = Code(
     "MG205",
@@ -55,18 +58,11 @@ def check(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
     return schema_findings(scenario, env, CODE, HINT, conflicting_alter)
 
 
-RULE = Rule(
-    CODE,
-    what=(
-        "Both sides alter the same column to different states (a setting both give, with "
-        "different values; types compared as spelled the same, `sa.VARCHAR(100)` = "
-        "`sa.String(length=100)`), or one side renames a column the other alters.  "
-        "Alterations that set the same state, or settings that do not touch each other, "
-        "are not conflicts."
-    ),
-    why="The second alteration fails or silently wins.",
-    fix="Decide on one change and keep it in one branch.",
-    examples=(
+def _examples() -> tuple[Example, ...]:
+    """Built when the docs or the tests ask (a check never reads them)."""
+    from mergeguard.rules.example_kit import LINE, Example, Rev
+
+    return (
         Example(
             "both branches rename users.name",
             LINE,
@@ -88,6 +84,20 @@ RULE = Rule(
             ours=(Rev("d4", "b2", upgrade="op.alter_column('users', 'id', nullable=False)"),),
             expect=("MG102",),
         ),
+    )
+
+
+RULE = Rule(
+    CODE,
+    what=(
+        "Both sides alter the same column to different states (a setting both give, with "
+        "different values; types compared as spelled the same, `sa.VARCHAR(100)` = "
+        "`sa.String(length=100)`), or one side renames a column the other alters.  "
+        "Alterations that set the same state, or settings that do not touch each other, "
+        "are not conflicts."
     ),
+    why="The second alteration fails or silently wins.",
+    fix="Decide on one change and keep it in one branch.",
+    build_examples=_examples,
     check=check,
 )

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mergeguard.codes import Code
 from mergeguard.graph.scenario import MergeScenario
 from mergeguard.model import Diagnostic, Severity
-from mergeguard.rules.example_kit import Example
+
+if TYPE_CHECKING:  # examples are built by the docs and the tests, never by a check
+    from mergeguard.rules.example_kit import Example
 
 
 def matches(pattern: str, code: str, name: str) -> bool:
@@ -31,14 +34,19 @@ Check = Callable[[MergeScenario, str], Iterable[Diagnostic]]
 class Rule:
     """One rule: its code's facts, the sections of its documentation
     (``mergeguard explain CODE``, docs/rules.md), its examples (also its
-    tests) and its check."""
+    tests) and its check.  ``build_examples`` makes the examples when they are
+    asked for: a check runs without importing their building blocks."""
 
     facts: Code
     what: str
     why: str
     fix: str
-    examples: tuple[Example, ...] = ()
+    build_examples: Callable[[], tuple[Example, ...]] = tuple
     check: Check | None = None
+
+    @property
+    def examples(self) -> tuple[Example, ...]:
+        return self.build_examples()
 
     @property
     def code(self) -> str:
