@@ -23,6 +23,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -110,7 +111,12 @@ class _Child:
         except OSError:
             return None
         try:
-            pid = os.fork()
+            with warnings.catch_warnings():
+                # 3.12+ warns when another thread is alive (a git call's
+                # drain thread a moment longer); under -W error the warning
+                # would raise here after the child exists, leaving it unreaped
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
         except OSError:
             os.close(read_end)
             os.close(write_end)
