@@ -5,15 +5,19 @@ findings on the checked side, narrowed to what the range is responsible for
 A linter that nags about history nobody can change gets switched off, so a
 problem in a file the range did not touch is reported only when it breaks the
 graph (MG003-MG006), and as a warning when the left side already had it.
+Two files of one merge revision, one from each side (MG106's twins), are left
+to MG106: deleting one copy is the fix, not a new id.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
+from pathlib import PurePosixPath
 
 from mergeguard.graph.scenario import MERGE, MergeScenario
-from mergeguard.model import Diagnostic
+from mergeguard.model import Diagnostic, MigrationScript
+from mergeguard.rules.mg106_redundant_merge import twin_files
 
 GRAPH_BREAKING = frozenset({"MG003", "MG004", "MG005", "MG006"})
 
@@ -30,7 +34,13 @@ def integrity(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
         s.revision for s in read.scripts if s.path.name in names and s.path in touched
     }
     known: set[tuple[str, str]] | None = None  # the left side's findings, when needed
+    twins: dict[str, frozenset[PurePosixPath]] | None = None  # MG106's, when needed
     for item in read.diagnostics:
+        if item.code == "MG003":
+            if twins is None:
+                twins = twin_files(scenario, env)
+            if _twin_copy(item, read.scripts, twins):
+                continue  # one merge written twice: MG106 names the copy to delete
         path = item.location.path if item.location else None
         if path in scenario.touched or touched_revisions.intersection(item.revisions):
             yield _parent_on_the_other_side(item, scenario, env)
@@ -38,6 +48,18 @@ def integrity(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
             if known is None:
                 known = _left_findings(scenario, env)
             yield _already_there(item, scenario, known)
+
+
+def _twin_copy(
+    item: Diagnostic,
+    scripts: Sequence[MigrationScript],
+    twins: Mapping[str, frozenset[PurePosixPath]],
+) -> bool:
+    """Whether an MG003 is about exactly the two files of a twin merge."""
+    if len(item.revisions) != 1 or item.revisions[0] not in twins:
+        return False
+    [revision] = item.revisions
+    return frozenset(s.path for s in scripts if s.revision == revision) == twins[revision]
 
 
 def _left_findings(scenario: MergeScenario, env: str) -> set[tuple[str, str]]:

@@ -30,7 +30,11 @@ def _examples() -> tuple[Example, ...]:
 
 RULE = Rule(
     CODE,
-    what="Two files declare the same `revision` id.",
+    what=(
+        "Two files declare the same `revision` id.  Two files of one merge revision that "
+        "the two sides of a merge wrote (the same id joining the same heads) are left to "
+        "MG106, which names the copy to delete."
+    ),
     why=(
         "Alembic keeps only one of them (the later file it loads) and warns; the other "
         "migration silently never runs."

@@ -9,6 +9,7 @@ from mergeguard.codes import Code, diagnostic
 from mergeguard.graph.revisions import location_of
 from mergeguard.graph.scenario import MergeScenario, added_revisions
 from mergeguard.model import Diagnostic
+from mergeguard.rules.mg106_redundant_merge import is_twin_file
 from mergeguard.rules.rule import Rule
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ def revision_id_collision(scenario: MergeScenario, env: str) -> Iterator[Diagnos
         mine, other = ours[revision], theirs[revision]
         if mine.blob == other.blob:
             continue  # the same migration on both sides (a cherry-pick)
+        if is_twin_file(mine, other):
+            continue  # one merge of the same heads written twice: MG106 names the copy
         yield diagnostic(
             CODE,
             f"revision id {revision} is added by both {scenario.ours.label} ({mine.path}) and "
@@ -68,7 +71,10 @@ RULE = Rule(
     what=(
         'Both sides add the same revision id with different content (two "003" files). '
         "The sides are the branch the work merges into and the checked side; the branch's "
-        "own remote copy is not a side, so a rebased revision is no collision."
+        "own remote copy is not a side, so a rebased revision is no collision.  Two "
+        "files of one merge revision (the same id joining the same heads under two names, "
+        "as `fix --merge` writes with two messages) are no collision either: MG106 names "
+        "the copy to delete."
     ),
     why=(
         "After the merge Alembic keeps one file and drops the other (MG003), so one "
