@@ -221,8 +221,15 @@ def module_code(text: str) -> ModuleCode:
         ),
         MODULE.replace('down_revision = "a1"', 'down_revision = "a0"'),  # MG103's, not this
         MODULE.replace("Revision ID: b2", "Revision ID: b2 (edited)"),
-        MODULE.replace('    op.add_column(NAME, sa.Column("name", sa.String(50)))', "    pass"),
+        MODULE.replace(
+            '    op.add_column(NAME, sa.Column("name", sa.String(50)))',
+            '    op.drop_column(NAME, "x")',
+        ),
         MODULE + "\n\ndef upgrade_notes():\n    pass\n",  # a function: bodies compares it
+        MODULE.replace(
+            "import sqlalchemy as sa\n", "import sqlalchemy as sa\nimport os\n"
+        ),  # unused
+        MODULE.replace("from alembic import op\n", "from alembic import op, context\n"),
     ],
 )
 def test_layout_only_module_edits_keep_the_module_digest(edited: str) -> None:
@@ -249,16 +256,14 @@ def test_layout_only_module_edits_keep_the_module_digest(edited: str) -> None:
         ),
         (MODULE.replace('NAME = "users"\n', ""), "def _helper", "removes `NAME = 'users'`"),
         (
-            MODULE.replace(
-                "import sqlalchemy as sa\n", "import sqlalchemy as sa\nimport myapp.models\n"
-            ),
-            "myapp",
-            "adds `import myapp.models`",
+            MODULE.replace("import sqlalchemy as sa\n", "import sqlalchemy_utils as sa\n"),
+            "sqlalchemy",
+            "adds `import sqlalchemy_utils as sa`",
         ),
         (
-            MODULE.replace("import sqlalchemy as sa\n", "import sqlalchemy as sq\n"),
-            "sqlalchemy",
-            "adds `import sqlalchemy as sq`",
+            MODULE.replace("from alembic import op\n", "from alembic import op as ops\nop = ops\n"),
+            "op = ops",
+            "adds `op = ops`",
         ),
     ],
 )
@@ -281,3 +286,14 @@ def test_module_level_waivers_are_per_statement() -> None:
     name = next(i for i, t in enumerate(text.split("\n"), 1) if t.startswith("NAME"))
     assert code.ignores_at(helper) == ("MG107",) and code.ignores_at(helper + 2) == ("MG107",)
     assert code.ignores_at(name) == ()
+
+
+def test_an_import_only_newly_used_is_the_using_code_s_change() -> None:
+    """The multidb template imports `op` that its empty functions never use:
+    an edit that starts using it changes a function, not the imports."""
+    unused = MODULE.replace("    _helper(NAME)", "    sa.table('x')").replace(
+        '    op.add_column(NAME, sa.Column("name", sa.String(50)))', "    sa.table('y')"
+    )
+    assert module_code(unused).digest != module_code(MODULE).digest  # `op` unused
+    assert module_change(module_code(unused), module_code(MODULE)) is None
+    assert module_change(module_code(MODULE), module_code(unused)) is None

@@ -403,6 +403,16 @@ def test_an_edited_constant_or_helper_of_a_published_revision_is_mg107(
     repo.commit("waived")
     assert_alembic_reads(repo)
     assert run_check(repo, capsys) == (0, [])
+    # or on the header's down_revision line
+    header = re.sub(
+        r"^(down_revision.*)$",
+        r"\1  # mergeguard: ignore[MG107]",
+        text.replace(old, new),
+        flags=re.M,
+    )
+    repo.write(B2_PATH, header)
+    repo.commit("waived on the header")
+    assert run_check(repo, capsys) == (0, [])
 
 
 def test_reordered_imports_and_layout_of_module_code_are_quiet(

@@ -8,8 +8,10 @@ judges them), the ``upgrade*()`` / ``downgrade*()`` functions (``bodies``
 compares them) and imports from ``__future__``, ``typing``,
 ``typing_extensions`` and ``collections.abc``, which carry annotations only
 (the annotated template's ``from typing import Sequence, Union`` comes with
-annotating the identifiers).  The other imports are compared as a set of
-bound names, so isort/ruff reordering, merging or splitting them is quiet.
+annotating the identifiers), and imports of names the module never uses (ruff
+removing an unused import is no edit; a side-effect-only import is not
+compared either).  The other imports are compared as a set of what they bind,
+so isort/ruff reordering, merging or splitting them is quiet.
 The other statements are compared in order, as ``bodies`` compares a
 function's: comments, layout, quotes, ``pass``, docstrings and the signature
 annotations of helper functions and classes do not count.
@@ -42,22 +44,26 @@ _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 @dataclass(frozen=True, slots=True)
 class Imported:
-    """One name an import binds: ``key`` what it binds to what, ``text`` its
-    statement as written (normalised), ``line`` the statement's."""
+    """One name an import binds: ``key`` what it binds to what, ``bound``
+    the name, ``text`` its statement as written (normalised), ``line`` the
+    statement's."""
 
     key: str
     line: int
     text: str
+    bound: str = "*"
 
 
 @dataclass(frozen=True, slots=True)
 class ModuleCode:
     """``digest`` fingerprints the imports (as a set) and the other
     statements (in order, ``statements`` as normalised); ``spans`` are
-    (first line, last line, waived codes) per top-level statement compared."""
+    (first line, last line, waived codes) per top-level statement compared;
+    ``used`` the names the file uses (an import of another name is none)."""
 
     digest: str
     imports: tuple[Imported, ...] = ()
+    used: frozenset[str] = frozenset()
     statements: tuple[ast.stmt, ...] = field(default=(), compare=False, repr=False)
     spans: tuple[tuple[int, int, tuple[str, ...]], ...] = ()
 
@@ -92,6 +98,7 @@ def read_module_code(module: ast.Module, lines: list[str]) -> ModuleCode:
     ``source_lines``, empty when it has no ``mergeguard`` comment)."""
     imports: list[Imported] = []
     statements: list[ast.stmt] = []
+    used = {n.id for n in ast.walk(module) if isinstance(n, ast.Name)}
     spans: list[tuple[int, int, tuple[str, ...]]] = []
     for node in _without_docstring(module.body):
         if _left_out(node):
@@ -106,33 +113,39 @@ def read_module_code(module: ast.Module, lines: list[str]) -> ModuleCode:
         first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
         end = node.end_lineno or node.lineno
         spans.append((first, end, ignore_codes(lines, first, end) if lines else ()))
-    keys = sorted({i.key for i in imports})
+    keys = sorted({i.key for i in imports if _counts(i, used)})
     digest = hashlib.sha256(
         "\n".join((*keys, "--", *(ast.dump(s) for s in statements))).encode()
     ).hexdigest()
-    return ModuleCode(digest, tuple(imports), tuple(statements), tuple(spans))
+    return ModuleCode(digest, tuple(imports), frozenset(used), tuple(statements), tuple(spans))
 
 
 def module_change(before: ModuleCode, after: ModuleCode) -> Change | None:
     """Where ``after``'s module-level code first differs from ``before``'s:
-    a statement first, else an import added, else one removed."""
+    a statement first, else an import added, else one removed, of the names
+    both versions use (a name that only one uses is in code that changed)."""
     if before.digest == after.digest:
         return None
     first_line = after.spans[0][0] if after.spans else 1
     found = _first_difference(before.statements, after.statements, first_line)
     if found is not None:
         return found
-    old = {i.key for i in before.imports}
-    new = {i.key for i in after.imports}
-    added = [i for i in after.imports if i.key not in old]
+    used = before.used & after.used
+    old = {i.key for i in before.imports if _counts(i, used)}
+    new = {i.key for i in after.imports if _counts(i, used)}
+    added = [i for i in after.imports if i.key not in old and _counts(i, used)]
     if added:
         first = min(added, key=lambda i: i.line)
         return Change(first.line, f"adds `{first.text}`")
-    removed = [i for i in before.imports if i.key not in new]
+    removed = [i for i in before.imports if i.key not in new and _counts(i, used)]
     if removed:
         line = after.imports[0].line if after.imports else first_line
         return Change(line, f"removes `{removed[0].text}`")
-    return Change(first_line, "changes the module-level code")  # not reached: equal parts
+    return None
+
+
+def _counts(imported: Imported, used: set[str] | frozenset[str]) -> bool:
+    return imported.bound == "*" or imported.bound in used
 
 
 def _left_out(node: ast.stmt) -> bool:
@@ -164,13 +177,14 @@ def _imported(node: ast.Import | ast.ImportFrom) -> list[Imported]:
     text = " ".join(ast.unparse(node).split())
     found = []
     for alias in node.names:
+        name = alias.asname or (alias.name if isinstance(node, ast.ImportFrom) else "")
         bound = f" as {alias.asname}" if alias.asname else ""
         key = (
             f"from {source} import {alias.name}{bound}"
             if isinstance(node, ast.ImportFrom)
             else f"import {alias.name}{bound}"
         )
-        found.append(Imported(key, node.lineno, text))
+        found.append(Imported(key, node.lineno, text, name or alias.name.split(".")[0]))
     return found
 
 
