@@ -10,6 +10,7 @@ import pytest
 
 from mergeguard.parse.bodies import body_fingerprints, first_change, read_bodies
 from mergeguard.parse.bounds import MAX_FILE_BYTES, MAX_NESTING
+from mergeguard.parse.module_code import ModuleCode, module_change, read_code
 
 BASE = """\
 from alembic import op
@@ -141,3 +142,158 @@ def test_waiver_comments_anywhere_in_the_function_are_collected() -> None:
 )
 def test_unreadable_files_give_none(data: bytes) -> None:
     assert read_bodies(data) is None and body_fingerprints(data) == {}
+    assert read_code(data) is None
+
+
+def test_a_form_feed_line_does_not_shift_the_waiver() -> None:
+    """``ast`` counts lines at \\n, \\r\\n and \\r only; ``str.splitlines``
+    also breaks at \\x0c (and \\x1c-\\x1e, \\x85, \\u2028, \\u2029)."""
+    waived = BASE.replace(
+        "        batch.drop_column('b')",
+        "        batch.drop_column('b')  # mergeguard: ignore[MG107]",
+    )
+    for extra in ("\x0c", "x = 1  # \x1c\x85\u2028"):
+        text = waived.replace("def upgrade():", f"{extra}\ndef upgrade():")
+        bodies = read_bodies(text.encode())
+        assert bodies is not None and bodies["upgrade"].ignores == ("MG107",), repr(extra)
+        assert bodies["downgrade"].ignores == ()
+
+
+MODULE = '''\
+"""Add users.name.
+
+Revision ID: b2
+"""
+from alembic import op
+import sqlalchemy as sa
+
+# revision identifiers, used by Alembic.
+revision = "b2"
+down_revision = "a1"
+branch_labels = None
+depends_on = None
+
+NAME = "users"
+
+
+def _helper(table):
+    """Why it exists."""
+    return sa.table(table)
+
+
+def upgrade():
+    op.add_column(NAME, sa.Column("name", sa.String(50)))
+
+
+def downgrade():
+    _helper(NAME)
+'''
+
+
+def module_code(text: str) -> ModuleCode:
+    code = read_code(text.encode())
+    assert code is not None
+    return code.module
+
+
+@pytest.mark.parametrize(
+    "edited",
+    [
+        MODULE.replace(
+            "from alembic import op\nimport sqlalchemy as sa",
+            "import sqlalchemy as sa\nfrom alembic import op",
+        ),
+        MODULE.replace('NAME = "users"', "NAME = 'users'  # the table"),
+        MODULE.replace('    """Why it exists."""\n', ""),
+        MODULE.replace("def _helper(table):", "def _helper(table: str) -> sa.TableClause:"),
+        MODULE.replace("\n\nNAME", "\n\n\n\nNAME"),
+        MODULE.replace(
+            '"""\nfrom alembic', '"""\nfrom __future__ import annotations\n\nfrom alembic'
+        ),
+        MODULE.replace(
+            'revision = "b2"\ndown_revision = "a1"\nbranch_labels = None\ndepends_on = None',
+            'revision: str = "b2"\ndown_revision: Union[str, None] = "a1"\n'
+            "branch_labels: Union[str, Sequence[str], None] = None\n"
+            "depends_on: Union[str, Sequence[str], None] = None",
+        ).replace(
+            "import sqlalchemy as sa\n",
+            "import sqlalchemy as sa\nfrom typing import Sequence, Union\n",
+        ),
+        MODULE.replace('down_revision = "a1"', 'down_revision = "a0"'),  # MG103's, not this
+        MODULE.replace("Revision ID: b2", "Revision ID: b2 (edited)"),
+        MODULE.replace(
+            '    op.add_column(NAME, sa.Column("name", sa.String(50)))',
+            '    op.drop_column(NAME, "x")',
+        ),
+        MODULE + "\n\ndef upgrade_notes():\n    pass\n",  # a function: bodies compares it
+        MODULE.replace(
+            "import sqlalchemy as sa\n", "import sqlalchemy as sa\nimport os\n"
+        ),  # unused
+        MODULE.replace("from alembic import op\n", "from alembic import op, context\n"),
+    ],
+)
+def test_layout_only_module_edits_keep_the_module_digest(edited: str) -> None:
+    assert edited != MODULE and module_code(edited).digest == module_code(MODULE).digest
+
+
+@pytest.mark.parametrize(
+    ("edited", "needle", "what"),
+    [
+        (
+            MODULE.replace('NAME = "users"', 'NAME = "accounts"'),
+            "NAME =",
+            "changes `NAME = 'users'` to `NAME = 'accounts'`",
+        ),
+        (
+            MODULE.replace("return sa.table(table)", "return sa.table(table, schema='x')"),
+            "return sa.table",
+            "changes `return sa.table(table)` to `return sa.table(table, schema='x')`",
+        ),
+        (
+            MODULE.replace('NAME = "users"\n', 'NAME = "users"\nSCHEMA = "x"\n'),
+            "SCHEMA",
+            "adds `SCHEMA = 'x'`",
+        ),
+        (MODULE.replace('NAME = "users"\n', ""), "def _helper", "removes `NAME = 'users'`"),
+        (
+            MODULE.replace("import sqlalchemy as sa\n", "import sqlalchemy_utils as sa\n"),
+            "sqlalchemy",
+            "adds `import sqlalchemy_utils as sa`",
+        ),
+        (
+            MODULE.replace("from alembic import op\n", "from alembic import op as ops\nop = ops\n"),
+            "op = ops",
+            "adds `op = ops`",
+        ),
+    ],
+)
+def test_a_module_level_change_is_located_and_described(
+    edited: str, needle: str, what: str
+) -> None:
+    change = module_change(module_code(MODULE), module_code(edited))
+    assert change is not None
+    line = next(i for i, text in enumerate(edited.split("\n"), 1) if needle in text)
+    assert (change.line, change.what) == (line, what)
+
+
+def test_module_level_waivers_are_per_statement() -> None:
+    text = MODULE.replace(
+        "    return sa.table(table)", "    return sa.table(table)  # mergeguard: ignore[MG107]"
+    )
+    text = text.replace("\x0c", "").replace('NAME = "users"', '\x0c\nNAME = "users"')
+    code = module_code(text)
+    helper = next(i for i, t in enumerate(text.split("\n"), 1) if t.startswith("def _helper"))
+    name = next(i for i, t in enumerate(text.split("\n"), 1) if t.startswith("NAME"))
+    assert code.ignores_at(helper) == ("MG107",) and code.ignores_at(helper + 2) == ("MG107",)
+    assert code.ignores_at(name) == ()
+
+
+def test_an_import_only_newly_used_is_the_using_code_s_change() -> None:
+    """The multidb template imports `op` that its empty functions never use:
+    an edit that starts using it changes a function, not the imports."""
+    unused = MODULE.replace("    _helper(NAME)", "    sa.table('x')").replace(
+        '    op.add_column(NAME, sa.Column("name", sa.String(50)))', "    sa.table('y')"
+    )
+    assert module_code(unused).digest != module_code(MODULE).digest  # `op` unused
+    assert module_change(module_code(unused), module_code(MODULE)) is None
+    assert module_change(module_code(MODULE), module_code(unused)) is None

@@ -106,6 +106,19 @@ def test_imported_names_become_references() -> None:
     assert facts.ignores == ("MG101",)
 
 
+@pytest.mark.parametrize("breaks", ["\x0c\n", "x = 1  # \x1c\x1d\x1e\x85\u2028\u2029\n"])
+def test_the_down_revision_waiver_counts_lines_as_ast_does(breaks: str) -> None:
+    """Only \\n, \\r\\n and \\r end a line for ``ast``, libcst and the
+    tokenizer; ``str.splitlines`` would shift the waiver's line."""
+    source = (
+        f"{breaks}revision = 'b2'\ndown_revision = 'a1'  # mergeguard: ignore[MG101]\n"
+        "branch_labels = None\n"
+    )
+    assert read_ast(source).ignores == ("MG101",)
+    assert read_ast(source, short_cut=False).ignores == ("MG101",)
+    assert read_cst(source).ignores == ("MG101",)
+
+
 @pytest.mark.parametrize(
     ("source", "name", "what"),
     [

@@ -53,7 +53,7 @@ def b2_text(
     return migration_text("b2", "a1", style=style, upgrade=upgrade, downgrade=downgrade)
 
 
-def published_history(repo: RepoBuilder, style: str) -> None:
+def published_history(repo: RepoBuilder, style: str, b2: str | None = None) -> None:
     """main: a1 creates users, b2 adds users.name (published); feature forks."""
     repo.init_alembic()
     repo.write(
@@ -66,7 +66,7 @@ def published_history(repo: RepoBuilder, style: str) -> None:
             downgrade="op.drop_table('users')",
         ),
     )
-    repo.write(B2_PATH, b2_text(style))
+    repo.write(B2_PATH, b2 or b2_text(style))
     repo.commit("a1, b2")
     repo.branch("feature")
 
@@ -294,6 +294,12 @@ def test_revisions_made_by_alembic_generic_and_multidb(
     assert code == 1 and codes(findings) == ["MG107"], findings
     assert "upgrade_engine2()" in findings[0]["message"]
     assert "adds `op.create_table('audit')`" in findings[0]["message"]
+    # a new upgrade_<x>() in a multidb file is one env.py may run
+    made.write_text(text + "\n\ndef upgrade_engine3():\n    op.create_table('audit')\n")
+    multi.commit("add upgrade_engine3")
+    code, findings = run_check(multi, capsys)
+    assert code == 1 and codes(findings) == ["MG107"], findings
+    assert "edits its upgrade_engine3() (adds upgrade_engine3())" in findings[0]["message"]
 
 
 def test_a_revision_on_a_published_tag_is_published(
@@ -338,3 +344,112 @@ def test_an_unedited_history_reads_no_function_bodies(repo: RepoBuilder, style: 
     repo.write(B2_PATH, b2_text(style, upgrade=f"{ADD_NAME}\n{INDEX}"))
     repo.commit("edit b2")
     assert reads_bodies() == "True"
+
+
+HELPERS = (
+    '\nNAME = "users"\n\n\ndef _column(length):\n    """The name column."""\n'
+    "    return sa.Column('name', sa.String(length))\n"
+)
+HELPED = "op.add_column(NAME, _column(50))"
+
+
+def helped_history(repo: RepoBuilder, style: str) -> str:
+    """main: b2's upgrade() uses a module constant and a helper (published)."""
+    text = migration_text("b2", "a1", style=style, upgrade=HELPED, prelude=HELPERS)
+    published_history(repo, style, text)
+    return text
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "at", "what"),
+    [
+        (
+            'NAME = "users"',
+            'NAME = "accounts"',
+            "NAME =",
+            "changes `NAME = 'users'` to `NAME = 'accounts'`",
+        ),
+        (
+            "sa.String(length))",
+            "sa.String(length), nullable=False)",
+            "return sa.Column",
+            "changes `return sa.Column('name', sa.String(length))` to "
+            "`return sa.Column('name', sa.String(length), nullable=False)`",
+        ),
+    ],
+)
+def test_an_edited_constant_or_helper_of_a_published_revision_is_mg107(
+    repo: RepoBuilder,
+    style: str,
+    capsys: pytest.CaptureFixture[str],
+    old: str,
+    new: str,
+    at: str,
+    what: str,
+) -> None:
+    text = helped_history(repo, style)
+    repo.write(B2_PATH, text.replace(old, new))
+    repo.commit("edit module-level code")
+    assert_alembic_reads(repo)
+    code, findings = run_check(repo, capsys)
+    assert code == 1 and codes(findings) == ["MG107"], findings
+    [finding] = findings
+    assert finding["line"] == line_of(repo, B2_PATH, at)
+    assert f"edits module-level code ({what})" in finding["message"], finding["message"]
+    assert "restore module-level code of revision b2" in finding["hint"]
+    # the waiver: on the statement (anywhere in the helper function)
+    waived = text.replace(old, new).replace(new, f"{new}  # mergeguard: ignore[MG107]", 1)
+    repo.write(B2_PATH, waived)
+    repo.commit("waived")
+    assert_alembic_reads(repo)
+    assert run_check(repo, capsys) == (0, [])
+    # or on the header's down_revision line
+    header = re.sub(
+        r"^(down_revision.*)$",
+        r"\1  # mergeguard: ignore[MG107]",
+        text.replace(old, new),
+        flags=re.M,
+    )
+    repo.write(B2_PATH, header)
+    repo.commit("waived on the header")
+    assert run_check(repo, capsys) == (0, [])
+
+
+def test_reordered_imports_and_layout_of_module_code_are_quiet(
+    repo: RepoBuilder, style: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = helped_history(repo, style)
+    edited = text.replace(
+        "from alembic import op\nimport sqlalchemy as sa\n",
+        "import sqlalchemy as sa\n\nfrom alembic import op\n",
+    ).replace('\n"""\n', '\n"""\nfrom __future__ import annotations\n\n', 1)
+    edited = edited.replace('    """The name column."""\n', "").replace(
+        'NAME = "users"', "\n\nNAME = 'users'  # the table"
+    )
+    assert edited != text
+    repo.write(B2_PATH, edited)
+    repo.commit("isort, quotes, comments")
+    assert_alembic_reads(repo)
+    assert run_check(repo, capsys) == (0, [])
+
+
+def test_a_new_function_no_env_py_runs_is_quiet(
+    repo: RepoBuilder, style: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    published_history(repo, style)
+    notes = "\n\ndef upgrade_notes():\n    return 'b2 adds users.name'\n"
+    repo.write(B2_PATH, b2_text(style) + notes)
+    repo.commit("an uncalled helper named upgrade_notes")
+    assert_alembic_reads(repo)
+    assert run_check(repo, capsys) == (0, [])
+
+
+def test_the_plain_file_rewritten_in_the_annotated_template_is_quiet(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The typing import, the identifiers' and the functions' annotations."""
+    published_history(repo, "plain")
+    repo.write(B2_PATH, b2_text("annotated"))
+    repo.commit("annotated")
+    assert_alembic_reads(repo)
+    assert run_check(repo, capsys) == (0, [])

@@ -18,7 +18,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from mergeguard.parse.bounds import check_nesting, check_size
-from mergeguard.parse.header_walk import ignore_codes
+from mergeguard.parse.header_walk import ignore_codes, source_lines
 from mergeguard.parse.source import UnreadableSource, decode
 
 FUNCTION_PREFIXES = ("upgrade", "downgrade")
@@ -71,23 +71,41 @@ class Change:
 def read_bodies(data: bytes) -> dict[str, Body] | None:
     """Function name -> Body for the upgrade and downgrade functions of a
     migration file; None when the file cannot be read (MG001 says why)."""
+    parsed = parse_migration(data)
+    if parsed is None:
+        return None
+    try:
+        return bodies_of(*parsed)
+    except (RecursionError, MemoryError):  # deeper than ast's own walks go
+        return None
+
+
+def parse_migration(data: bytes) -> tuple[ast.Module, list[str], bool] | None:
+    """The syntax tree of a file within the reader's bounds, its lines (as
+    ``ast`` numbers them; empty when no ``mergeguard`` comment can be in
+    them) and whether it may hold a ``pass``; None when it cannot be read."""
     try:
         check_size(data)
         text = decode(data)
         check_nesting(text)
         module = ast.parse(text)
-        lines = text.splitlines() if "mergeguard" in text else []
-        passes = "pass" in text  # else no walk looks for `pass` statements
-        return {
-            node.name: _body(node, lines, passes)
-            for node in module.body
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and node.name.startswith(FUNCTION_PREFIXES)
-        }
     except (UnreadableSource, SyntaxError, ValueError):
         return None
-    except (RecursionError, MemoryError):  # deeper than ast's own walks go
+    except (RecursionError, MemoryError):
         return None
+    lines = source_lines(text) if "mergeguard" in text else []
+    return module, lines, "pass" in text  # no `pass`: no walk looks for one
+
+
+def bodies_of(module: ast.Module, lines: list[str], passes: bool = True) -> dict[str, Body]:
+    """The upgrade*/downgrade* functions of a parsed file (may raise
+    RecursionError on trees deeper than ``ast`` walks)."""
+    return {
+        node.name: _body(node, lines, passes)
+        for node in module.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.name.startswith(FUNCTION_PREFIXES)
+    }
 
 
 def body_fingerprints(data: bytes) -> dict[str, tuple[str, int]]:

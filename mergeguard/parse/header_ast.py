@@ -23,6 +23,7 @@ from mergeguard.parse.header_walk import (
     assemble,
     char_column,
     relative_target,
+    source_lines,
     token_span,
 )
 from mergeguard.parse.source import UnreadableSource, syntax_message
@@ -56,7 +57,7 @@ def read_ast(text: str, *, short_cut: bool = True) -> ModuleFacts:
     module = None if split is None else parse_head(text, split)
     if module is None:
         module = _parse(text)
-    lines = text.splitlines()
+    lines = source_lines(text)
     events = list(_events(module.body, lines))
     return assemble(text, events, _convert, _docstring(module), lines)
 

@@ -97,6 +97,16 @@ def walk(events: Iterable[Event], convert: Converter) -> dict[str, Binding]:
     return bindings
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def source_lines(text: str) -> list[str]:
+    """The lines of ``text`` as ``ast`` and the tokenizer number them: broken
+    at ``\\n``, ``\\r\\n`` and ``\\r`` only (``str.splitlines`` also breaks at
+    form feeds, ``\\x1c``-``\\x1e``, ``\\x85``, ``\\u2028``, ``\\u2029``)."""
+    return _LINE_BREAK.split(text)
+
+
 def ignore_codes(lines: list[str], start: int, end: int) -> tuple[str, ...]:
     """Codes named by ``# mergeguard: ignore[...]`` comments on lines start..end."""
     codes: list[str] = []
@@ -115,13 +125,13 @@ def assemble(
 ) -> ModuleFacts:
     """ModuleFacts from a front end's events: bindings in name order, ignores
     from the comment on the ``down_revision`` statement (``lines``: the
-    text's ``splitlines()``, when the caller has them)."""
+    text's ``source_lines``, when the caller has them)."""
     bindings = walk(events, convert)
     ignores: tuple[str, ...] = ()
     last = [e for e in events if isinstance(e, AssignEvent) and "down_revision" in e.names]
     if last and "mergeguard" in text:  # no comment, no codes: skip the scan
         if lines is None:
-            lines = text.splitlines()
+            lines = source_lines(text)
         ignores = ignore_codes(lines, last[-1].span.line, last[-1].end_line)
     return ModuleFacts(
         docstring=docstring[0] if docstring else None,
