@@ -162,3 +162,6 @@ def test_create_date_rules() -> None:
     assert merge_create_date([aware], None) == datetime(2026, 5, 1, 13, 30)
     with pytest.raises(MergeFileError, match="Can't locate timezone"):
         merge_create_date([naive], "Nowhere/Atlantis")
+    # one instant in two zones: the same date whichever head comes first
+    same = aware.astimezone(timezone(timedelta(hours=-5)))
+    assert merge_create_date([aware, same], None) == merge_create_date([same, aware], None)

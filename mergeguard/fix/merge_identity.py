@@ -62,7 +62,8 @@ def merge_create_date(dates: Sequence[datetime], tz_name: str | None) -> datetim
     """
     if not dates:
         return None
-    latest = max(dates, key=_instant)
+    # the same instant written in two zones: the text decides, not the heads' order
+    latest = max(dates, key=lambda date: (_instant(date), date.isoformat()))
     if tz_name is None:
         return latest.replace(tzinfo=None)
     zone = find_zone(tz_name)
