@@ -140,9 +140,9 @@ def mutate(source: bytes, rng: random.Random) -> bytes:
 def worker(directory: Path, start: int) -> None:
     """Read mutants from ``start`` on; one ``begin``/``ok``/``error`` line each."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout
-    from mergeguard.parse import read_module
     from mergeguard.parse.header import read_script
     from mergeguard.parse.operations import read_operations
+    from mergeguard.parse.reading import read_module
 
     path = PurePosixPath("migrations/versions/fuzzed.py")
     files = sorted(directory.glob("*.py"), key=lambda p: int(p.stem))

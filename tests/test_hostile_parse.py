@@ -21,10 +21,10 @@ from conftest import RepoBuilder, migration_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mergeguard.parse import read_module
 from mergeguard.parse.bounds import MAX_FILE_BYTES, TOO_DEEP, check_nesting
 from mergeguard.parse.digest import upgrade_digest
 from mergeguard.parse.operations import read_operations
+from mergeguard.parse.reading import read_module
 from mergeguard.parse.source import UnreadableSource
 from mergeguard.parse.values import Dyn, Lit, bounded, first_unresolved
 

@@ -55,6 +55,12 @@ COMMAND_LINE = {
 }
 # What a run in a repository without a pyproject.toml has no use for.
 WITHOUT_PYPROJECT = ("tomllib", "tomli")
+# the header readers: a warm check reads every script from the cache
+WARM_CHECK_UNUSED = (
+    "mergeguard.parse.header_walk",
+    "mergeguard.parse.header_ast",
+    "mergeguard.parse.header_split",
+)
 COMMANDS = ("heads", "graph", "check", "fix", "apply", "rules", "explain", "demo")
 IMPORT_LINE = re.compile(r"^import time:\s+\d+ \|\s+\d+ \| *(\S+)$", re.MULTILINE)
 # Variables that would change the scenario or the terminal a run sees.
@@ -157,6 +163,8 @@ def test_check_imports_no_heavy_library(project: RepoBuilder, args: list[str], s
     assert code == 1 and shows in out
     assert heavy(modules) == set()
     assert "mergeguard.rules.example_kit" not in cold[2] | modules  # docs and tests build examples
+    assert modules.isdisjoint(WARM_CHECK_UNUSED), sorted(modules & set(WARM_CHECK_UNUSED))
+    assert "mergeguard.parse.header_walk" in cold[2]  # the cold run read headers
     assert modules.isdisjoint(WITHOUT_PYPROJECT) and cold[2].isdisjoint(WITHOUT_PYPROJECT)
 
 

@@ -12,10 +12,10 @@ from conftest import STYLES, migration_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mergeguard.parse import read_module
 from mergeguard.parse.header import doc_message, doc_revises, read_script
 from mergeguard.parse.header_ast import read_ast
 from mergeguard.parse.header_cst import read_cst
+from mergeguard.parse.reading import read_module
 from mergeguard.parse.source import UnreadableSource, decode
 from mergeguard.parse.values import Dyn, Lit, Ref, Seq, facts_from_json, facts_to_json
 

@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 
 from mergeguard.app.cli import main
 from mergeguard.model import MigrationScript
-from mergeguard.parse import read_module
 from mergeguard.parse.header import read_script
 from mergeguard.parse.header_ast import read_ast
 from mergeguard.parse.header_tokens import recover_header, scan
+from mergeguard.parse.reading import read_module
 from mergeguard.parse.source import UnreadableSource
 from mergeguard.parse.values import HEADER_NAMES, Lit, Seq, facts_from_json, facts_to_json
 

@@ -23,8 +23,8 @@ from libcst import CSTNodeT
 
 from mergeguard.fix.assignment import NAME, TargetError, assignment_at
 from mergeguard.model import Span, Spans
-from mergeguard.parse import read_module
 from mergeguard.parse.header_cst import parse_module
+from mergeguard.parse.reading import read_module
 from mergeguard.parse.source import UnreadableSource, decode
 
 # The docstring line that header.py's ``_REVISES`` reads, in the literal's

@@ -26,8 +26,8 @@ from mergeguard.graph.scenario import (
     published_revisions,
 )
 from mergeguard.model import Diagnostic, Environment, FilePatch, MigrationScript
-from mergeguard.parse import read_module
 from mergeguard.parse.header import read_script
+from mergeguard.parse.reading import read_module
 
 
 @dataclass

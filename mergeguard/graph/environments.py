@@ -41,8 +41,9 @@ from mergeguard.model import (
     FileOperations,
     MigrationScript,
 )
-from mergeguard.parse import READER_VERSION, ScriptOrFacts, read_module, read_scripts
+from mergeguard.parse import READER_VERSION
 from mergeguard.parse.header import ScriptRead, read_script
+from mergeguard.parse.reading import ScriptOrFacts, read_module, read_scripts
 from mergeguard.parse.script_rows import is_self_contained, script_from_row, script_to_row
 from mergeguard.parse.values import (
     Dyn,

@@ -16,9 +16,6 @@ from dataclasses import dataclass
 from mergeguard.model import Span
 from mergeguard.parse.values import Binding, Dyn, Expr, ModuleFacts, Ref, bounded
 
-# Bump when readers change what they produce: the cache is keyed by it.
-READER_VERSION = "6"
-
 
 @dataclass(frozen=True, slots=True)
 class ImportEvent:
