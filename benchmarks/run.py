@@ -38,7 +38,6 @@ from measure import MemoryProbe, Series, measure
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 MIB = 1024.0
-END_MARK = "    # ### end Alembic commands ###"
 
 
 @dataclass(frozen=True)
@@ -236,31 +235,37 @@ def remove_pycache(root: Path) -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+STAGED_REVISION = "be0c57a9ed00"  # the staged migration's id: a name the generator never makes
+
+
 @contextmanager
 def staged_change(repo: Path, relative: str) -> Iterator[None]:
-    """Stage one edited migration (a column added), and restore it afterwards."""
-    path = repo / relative
-    original = path.read_text()
-    up_end, rest = original.split(END_MARK, 1)
-    found = re.search(r"op\.(?:add_column|create_table)\('(\w+)'", up_end)
+    """Stage one new migration on the main head (a column added, as a
+    developer commits it), and remove it afterwards.  Not an edit of the head:
+    that revision is on origin/main, published, and editing it is MG107."""
+    head = repo / relative
+    text = head.read_text()
+    revision = re.search(r"^revision(?:: str)? = '(\w+)'", text, re.MULTILINE)
+    assert revision is not None, f"no revision id in {relative}"
+    found = re.search(r"op\.(?:add_column|create_table)\('(\w+)'", text)
     table = found.group(1) if found else "bench_table"
-    added = f"    op.add_column('{table}', sa.Column('bench_note', sa.Text(), nullable=True))\n"
-    dropped = f"    op.drop_column('{table}', 'bench_note')\n"
-    down_end, tail = rest.split(END_MARK, 1)
+    path = head.with_name(f"{STAGED_REVISION}_bench_note.py")
     path.write_text(
-        up_end
-        + added
-        + END_MARK
-        + down_end.replace("###\n", "###\n" + dropped, 1)
-        + END_MARK
-        + tail
+        f'"""bench note\n\nRevision ID: {STAGED_REVISION}\nRevises: {revision.group(1)}\n'
+        'Create Date: 2026-01-01 00:00:00\n\n"""\n'
+        "from alembic import op\nimport sqlalchemy as sa\n\n\n"
+        f"revision = '{STAGED_REVISION}'\ndown_revision = '{revision.group(1)}'\n"
+        "branch_labels = None\ndepends_on = None\n\n\n"
+        f"def upgrade():\n    op.add_column('{table}', sa.Column('bench_note', sa.Text()))\n\n\n"
+        f"def downgrade():\n    op.drop_column('{table}', 'bench_note')\n"
     )
-    git(repo, "add", relative)
+    staged = str(path.relative_to(repo))
+    git(repo, "add", staged)
     try:
         yield
     finally:
-        git(repo, "reset", "-q", "--", relative)
-        path.write_text(original)
+        git(repo, "rm", "-q", "--cached", "--", staged)
+        path.unlink()
 
 
 def run_scenario(bench: Bench, scenario: Scenario) -> tuple[Series, str]:
