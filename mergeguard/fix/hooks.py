@@ -37,6 +37,7 @@ from typing import IO
 from mergeguard.config.alembic_ini import in_work_tree
 from mergeguard.config.write_hooks import WriteHook
 from mergeguard.errors import MergeguardError
+from mergeguard.git.plumbing import seconds_from
 
 REVISION_SCRIPT_TOKEN = "REVISION_SCRIPT_FILENAME"
 TIMEOUT_SECONDS = 120.0
@@ -129,19 +130,7 @@ def _require_module(hook: WriteHook, name: str) -> None:
 
 def hook_timeout(env: Mapping[str, str]) -> float:
     """Seconds one hook may run: ``MERGEGUARD_HOOK_TIMEOUT``, else the default."""
-    value = env.get(TIMEOUT_VARIABLE, "").strip()
-    if not value:
-        return TIMEOUT_SECONDS
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 < seconds < float("inf"):
-        raise MergeguardError(
-            f"{TIMEOUT_VARIABLE}={value!r} is not a number of seconds",
-            hint=f"set {TIMEOUT_VARIABLE} to a positive number, or unset it",
-        )
-    return seconds
+    return seconds_from(env, TIMEOUT_VARIABLE, TIMEOUT_SECONDS)
 
 
 def _options(hook: WriteHook, text: str) -> tuple[str, ...]:

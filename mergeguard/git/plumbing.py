@@ -76,17 +76,23 @@ def run_git(
 
 def git_timeout(env: Mapping[str, str]) -> float:
     """Seconds one git call may take: ``MERGEGUARD_GIT_TIMEOUT``, else the default."""
-    value = env.get(GIT_TIMEOUT_VARIABLE, "").strip()
+    return seconds_from(env, GIT_TIMEOUT_VARIABLE, GIT_TIMEOUT_SECONDS)
+
+
+def seconds_from(env: Mapping[str, str], variable: str, default: float) -> float:
+    """A time limit set in the environment as ``variable``, else ``default``;
+    MergeguardError for anything but a positive, finite number of seconds."""
+    value = env.get(variable, "").strip()
     if not value:
-        return GIT_TIMEOUT_SECONDS
+        return default
     try:
         seconds = float(value)
     except ValueError:
         seconds = -1.0
     if not 0 < seconds < float("inf"):
         raise MergeguardError(
-            f"{GIT_TIMEOUT_VARIABLE}={value!r} is not a number of seconds",
-            hint=f"set {GIT_TIMEOUT_VARIABLE} to a positive number, or unset it",
+            f"{variable}={value!r} is not a number of seconds",
+            hint=f"set {variable} to a positive number, or unset it",
         )
     return seconds
 

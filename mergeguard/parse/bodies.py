@@ -18,12 +18,13 @@ import hashlib
 from dataclasses import dataclass, field
 
 from mergeguard.parse.bounds import check_nesting, check_size
+from mergeguard.parse.digest import without_docstring
 from mergeguard.parse.header_walk import ignore_codes, source_lines
 from mergeguard.parse.source import UnreadableSource, decode
 
 FUNCTION_PREFIXES = ("upgrade", "downgrade")
 MAX_SHOWN = 60  # characters of code quoted in a change's description
-_NESTED = ("body", "orelse", "finalbody")  # statement lists a compound statement holds
+NESTED = ("body", "orelse", "finalbody")  # statement lists a compound statement holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +119,13 @@ def _body(
 ) -> Body:
     """One dump per statement (and, when the file has a ``pass``, one walk
     to drop them from nested blocks)."""
-    statements = _without_pass(_without_docstring(node.body))
+    statements = without_pass(without_docstring(node.body))
     signature = _signature(node)
     for inner in ast.walk(ast.Module(body=statements, type_ignores=[])) if passes else ():
-        for name in _NESTED:  # a `pass` runs nothing wherever it stands
+        for name in NESTED:  # a `pass` runs nothing wherever it stands
             block = getattr(inner, name, None)
             if isinstance(block, list) and any(isinstance(s, ast.Pass) for s in block):
-                setattr(inner, name, _without_pass(block))
+                setattr(inner, name, without_pass(block))
     digest = hashlib.sha256(
         "\n".join((signature, *(ast.dump(s) for s in statements))).encode()
     ).hexdigest()
@@ -134,7 +135,7 @@ def _body(
     return Body(node.name, digest, node.lineno, end, signature, tuple(statements), ignores)
 
 
-def _without_pass(block: list[ast.stmt]) -> list[ast.stmt]:
+def without_pass(block: list[ast.stmt]) -> list[ast.stmt]:
     return [s for s in block if not isinstance(s, ast.Pass)]
 
 
@@ -156,23 +157,12 @@ def _signature(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     return "|".join((type(node).__name__, ",".join(names), *defaults, "@", *decorators))
 
 
-def _without_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
-    first = body[0] if body else None
-    if (
-        isinstance(first, ast.Expr)
-        and isinstance(first.value, ast.Constant)
-        and isinstance(first.value.value, str)
-    ):
-        return body[1:]
-    return body
-
-
 def _statement(node: ast.stmt) -> Statement:
-    blocks = [getattr(node, n) for n in _NESTED if isinstance(getattr(node, n, None), list)]
+    blocks = [getattr(node, n) for n in NESTED if isinstance(getattr(node, n, None), list)]
     head = ast.dump(node)
     if blocks:
         bare = copy.copy(node)  # shallow: the statement's own fields, its blocks emptied
-        for name in _NESTED:
+        for name in NESTED:
             if hasattr(bare, name):
                 setattr(bare, name, [])
         head = ast.dump(bare)
@@ -194,7 +184,7 @@ def _shown(node: ast.stmt) -> str:
         text = f"{ast.unparse(call.func)}({first}{rest})"
     else:
         text = ast.unparse(node).split("\n", 1)[0]
-        if any(isinstance(getattr(node, name, None), list) for name in _NESTED):
+        if any(isinstance(getattr(node, name, None), list) for name in NESTED):
             text = text.rstrip(":") + ": ..."
     return _cut(text, MAX_SHOWN)
 
@@ -207,11 +197,11 @@ def first_change(before: Body, after: Body) -> Change:
     """Where ``after`` first differs from ``before`` (same name, other digest)."""
     if before.signature != after.signature:
         return Change(after.line, f"changes the signature of {after.name}()")
-    found = _first_difference(before.statements, after.statements, after.line)
+    found = first_difference(before.statements, after.statements, after.line)
     return found or Change(after.line, f"changes {after.name}()")
 
 
-def _first_difference(
+def first_difference(
     old_block: tuple[ast.stmt, ...], new_block: tuple[ast.stmt, ...], enclosing: int
 ) -> Change | None:
     """The first differing statement of two blocks, looked into when one
@@ -235,7 +225,7 @@ def _first_difference(
         was, now = _statement(old_block[i1]), _statement(new_block[j1])
         if was.head == now.head and len(was.nested) == len(now.nested):
             for old_inner, new_inner in zip(was.nested, now.nested, strict=True):
-                inner = _first_difference(old_inner, new_inner, now.line)
+                inner = first_difference(old_inner, new_inner, now.line)
                 if inner is not None:
                     return inner
         if was.text == now.text:  # the short forms hide the difference: show more

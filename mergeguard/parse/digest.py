@@ -19,7 +19,7 @@ def upgrade_digest(data: bytes) -> str:
     try:
         module = ast.parse(decode(data))
         bodies = [
-            ast.dump(ast.Module(body=_without_docstring(node.body), type_ignores=[]))
+            ast.dump(ast.Module(body=without_docstring(node.body), type_ignores=[]))
             for node in module.body
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
             and (node.name == "upgrade" or node.name.startswith("upgrade_"))
@@ -33,7 +33,8 @@ def upgrade_digest(data: bytes) -> str:
     return hashlib.sha256("\n".join(bodies).encode()).hexdigest()
 
 
-def _without_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
+def without_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
+    """``body`` without its docstring (a first statement that is a string)."""
     first = body[0] if body else None
     if (
         isinstance(first, ast.Expr)

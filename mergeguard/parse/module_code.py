@@ -25,16 +25,16 @@ import hashlib
 from dataclasses import dataclass, field
 
 from mergeguard.parse.bodies import (
-    _NESTED,
     FUNCTION_PREFIXES,
+    NESTED,
     Body,
     Change,
-    _first_difference,
-    _without_docstring,
-    _without_pass,
     bodies_of,
+    first_difference,
     parse_migration,
+    without_pass,
 )
+from mergeguard.parse.digest import without_docstring
 from mergeguard.parse.header_walk import ignore_codes
 
 REVISION_NAMES = frozenset({"revision", "down_revision", "branch_labels", "depends_on"})
@@ -100,7 +100,7 @@ def read_module_code(module: ast.Module, lines: list[str]) -> ModuleCode:
     statements: list[ast.stmt] = []
     used = {n.id for n in ast.walk(module) if isinstance(n, ast.Name)}
     spans: list[tuple[int, int, tuple[str, ...]]] = []
-    for node in _without_docstring(module.body):
+    for node in without_docstring(module.body):
         if _left_out(node):
             continue
         if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -127,7 +127,7 @@ def module_change(before: ModuleCode, after: ModuleCode) -> Change | None:
     if before.digest == after.digest:
         return None
     first_line = after.spans[0][0] if after.spans else 1
-    found = _first_difference(before.statements, after.statements, first_line)
+    found = first_difference(before.statements, after.statements, first_line)
     if found is not None:
         return found
     used = before.used & after.used
@@ -198,7 +198,7 @@ def _normalised(node: ast.stmt) -> ast.stmt:
     node = copy.deepcopy(node)
     for inner in ast.walk(node):
         if isinstance(inner, _DEFINITIONS):
-            inner.body = _without_docstring(inner.body)
+            inner.body = without_docstring(inner.body)
         if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)):
             inner.returns = None
             arguments = inner.args
@@ -209,8 +209,8 @@ def _normalised(node: ast.stmt) -> ast.stmt:
                 *(a for a in (arguments.vararg, arguments.kwarg) if a is not None),
             ):
                 argument.annotation = None
-        for name in _NESTED:
+        for name in NESTED:
             block = getattr(inner, name, None)
             if isinstance(block, list) and any(isinstance(s, ast.Pass) for s in block):
-                setattr(inner, name, _without_pass(block))
+                setattr(inner, name, without_pass(block))
     return node
