@@ -297,3 +297,72 @@ def test_an_import_only_newly_used_is_the_using_code_s_change() -> None:
     assert module_code(unused).digest != module_code(MODULE).digest  # `op` unused
     assert module_change(module_code(unused), module_code(MODULE)) is None
     assert module_change(module_code(MODULE), module_code(unused)) is None
+
+
+WITH_BIND = MODULE.replace(
+    "def upgrade():\n", "def upgrade():\n    bind = op.get_bind()\n    bind.execute(NAME)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        # an annotation on a constant, or on a value inside upgrade(), runs nothing
+        (MODULE, MODULE.replace('NAME = "users"', 'NAME: str = "users"')),
+        (MODULE, MODULE.replace('NAME = "users"', 'NAME: "Final[str]" = "users"\nCOUNT: int')),
+        (WITH_BIND, WITH_BIND.replace("bind = op", 'bind: "Connection" = op')),
+        # imports for annotations only
+        (
+            MODULE,
+            MODULE.replace(
+                "import sqlalchemy as sa\n",
+                "import sqlalchemy as sa\nfrom typing import TYPE_CHECKING\n\n"
+                "if TYPE_CHECKING:\n    from sqlalchemy.engine import Connection\n",
+            ),
+        ),
+    ],
+)
+def test_annotation_edits_are_quiet(before: str, after: str) -> None:
+    old, new = read_code(before.encode()), read_code(after.encode())
+    assert old is not None and new is not None
+    assert module_change(old.module, new.module) is None
+    assert {n: b.digest for n, b in old.bodies.items()} == {
+        n: b.digest for n, b in new.bodies.items()
+    }
+
+
+def test_nested_import_names_in_any_order_are_the_same() -> None:
+    guarded = MODULE.replace(
+        "import sqlalchemy as sa\n",
+        "import sqlalchemy as sa\ntry:\n    from sqlalchemy.dialects import mysql, postgresql\n"
+        "except ImportError:\n    mysql = postgresql = None\n",
+    )
+    reordered = guarded.replace("import mysql, postgresql", "import postgresql, mysql")
+    assert module_change(module_code(guarded), module_code(reordered)) is None
+
+
+def test_every_module_level_change_is_listed_so_a_waiver_hides_only_its_own() -> None:
+    from mergeguard.parse.module_code import module_changes
+
+    waived = MODULE.replace(
+        'NAME = "users"', 'NAME = "users"\nOTHER = "x"  # mergeguard: ignore[MG107]'
+    )
+    edited = waived.replace('OTHER = "x"', 'OTHER = "y"').replace('NAME = "users"', 'NAME = "n"')
+    changes = list(module_changes(module_code(waived), module_code(edited)))
+    assert [c.what for c in changes] == [
+        "changes `NAME = 'users'` to `NAME = 'n'`",
+        "changes `OTHER = 'x'` to `OTHER = 'y'`",
+    ]
+
+
+def test_many_repeated_statements_are_compared_in_linear_time() -> None:
+    """difflib's matching is quadratic: 100,000 equal statements took minutes.
+    The common head and tail are stripped first; the change is still found."""
+    old = MODULE + "x = 1\n" * 100_000
+    new = old[: -len("x = 1\n")] + "y = 1\n"
+    change = module_change(module_code(old), module_code(new))
+    assert change is not None and change.what == "changes `x = 1` to `y = 1`"
+    middle = MODULE + "x = 1\n" * 600 + "z = 2\n" + "x = 1\n" * 600
+    shifted = MODULE + "x = 1\n" * 601 + "x = 1\n" * 600  # z removed: a long, equal middle
+    found = module_change(module_code(middle), module_code(shifted))
+    assert found is not None and "z = 2" in found.what

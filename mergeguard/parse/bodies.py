@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import copy
 import hashlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from mergeguard.parse.bounds import check_nesting, check_size
@@ -119,7 +120,7 @@ def _body(
 ) -> Body:
     """One dump per statement (and, when the file has a ``pass``, one walk
     to drop them from nested blocks)."""
-    statements = without_pass(without_docstring(node.body))
+    statements = unannotated(without_pass(without_docstring(node.body)))
     signature = _signature(node)
     for inner in ast.walk(ast.Module(body=statements, type_ignores=[])) if passes else ():
         for name in NESTED:  # a `pass` runs nothing wherever it stands
@@ -133,6 +134,37 @@ def _body(
     first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
     ignores = ignore_codes(lines, first, end) if lines else ()
     return Body(node.name, digest, node.lineno, end, signature, tuple(statements), ignores)
+
+
+class _Unannotated(ast.NodeTransformer):
+    """``x: T = v`` read as ``x = v`` (an annotation runs nothing that a
+    migration does; ``x: T`` alone binds nothing), and the names of an import
+    sorted (isort, ruff): what runs, not how it is spelled."""
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.stmt | None:
+        if node.value is None:
+            return None
+        plain = ast.Assign(targets=[node.target], value=self.visit(node.value))
+        return ast.copy_location(plain, node)
+
+    def visit_Import(self, node: ast.Import) -> ast.Import:
+        node.names.sort(key=lambda alias: (alias.name, alias.asname or ""))
+        return node
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> ast.ImportFrom:
+        node.names.sort(key=lambda alias: (alias.name, alias.asname or ""))
+        return node
+
+
+_REWRITTEN = (ast.AnnAssign, ast.Import, ast.ImportFrom)
+
+
+def unannotated(block: list[ast.stmt]) -> list[ast.stmt]:
+    """``block`` as ``_Unannotated`` reads it (a copy where it changes anything)."""
+    if not any(isinstance(n, _REWRITTEN) for s in block for n in ast.walk(s)):
+        return block
+    module = _Unannotated().visit(ast.Module(body=copy.deepcopy(block), type_ignores=[]))
+    return list(module.body)
 
 
 def without_pass(block: list[ast.stmt]) -> list[ast.stmt]:
@@ -204,31 +236,76 @@ def first_change(before: Body, after: Body) -> Change:
 def first_difference(
     old_block: tuple[ast.stmt, ...], new_block: tuple[ast.stmt, ...], enclosing: int
 ) -> Change | None:
-    """The first differing statement of two blocks, looked into when one
-    compound statement replaces another with the same head."""
-    import difflib  # only when a published function changed
+    """The first differing statement of two blocks (see ``differences``)."""
+    return next(differences(old_block, new_block, enclosing), None)
 
+
+# Above this many differing statements (between the common head and tail)
+# the blocks are compared position by position: difflib's matching is
+# quadratic, and a hostile file of 100,000 repeated statements took minutes.
+_MATCHED_AT_MOST = 500
+
+
+def differences(
+    old_block: Sequence[ast.stmt], new_block: Sequence[ast.stmt], enclosing: int
+) -> Iterator[Change]:
+    """Each differing statement of two blocks, in order, looked into when one
+    compound statement replaces another with the same head."""
     old_dumps, new_dumps = [ast.dump(s) for s in old_block], [ast.dump(s) for s in new_block]
-    matcher = difflib.SequenceMatcher(None, old_dumps, new_dumps, False)
-    for tag, i1, _, j1, _ in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        if tag == "insert":
-            return Change(new_block[j1].lineno, f"adds `{_statement(new_block[j1]).text}`")
-        if tag == "delete":
-            line = (
-                new_block[j1].lineno
-                if j1 < len(new_block)
-                else (new_block[-1].lineno if new_block else enclosing)
-            )
-            return Change(line, f"removes `{_statement(old_block[i1]).text}`")
-        was, now = _statement(old_block[i1]), _statement(new_block[j1])
-        if was.head == now.head and len(was.nested) == len(now.nested):
-            for old_inner, new_inner in zip(was.nested, now.nested, strict=True):
-                inner = first_difference(old_inner, new_inner, now.line)
-                if inner is not None:
-                    return inner
-        if was.text == now.text:  # the short forms hide the difference: show more
-            return Change(now.line, f"changes `{was.full}` to `{now.full}`")
-        return Change(now.line, f"changes `{was.text}` to `{now.text}`")
-    return None
+    head = 0
+    while head < min(len(old_dumps), len(new_dumps)) and old_dumps[head] == new_dumps[head]:
+        head += 1
+    tail = 0
+    while (
+        tail < min(len(old_dumps), len(new_dumps)) - head
+        and old_dumps[-1 - tail] == new_dumps[-1 - tail]
+    ):
+        tail += 1
+    old_end, new_end = len(old_dumps) - tail, len(new_dumps) - tail
+    for i1, i2, j1, j2 in _spans(old_dumps, new_dumps, head, old_end, new_end):
+        for k in range(max(i2 - i1, j2 - j1)):
+            i, j = i1 + k, j1 + k
+            if j >= j2:  # removed: placed at the statement now in its stead
+                at = new_block[j2].lineno if j2 < len(new_block) else _last_line(new_block)
+                yield Change(at or enclosing, f"removes `{_statement(old_block[i]).text}`")
+            elif i >= i2:
+                yield Change(new_block[j].lineno, f"adds `{_statement(new_block[j]).text}`")
+            else:
+                yield from _changed(old_block[i], new_block[j])
+
+
+def _spans(
+    old: list[str], new: list[str], head: int, old_end: int, new_end: int
+) -> Iterator[tuple[int, int, int, int]]:
+    """The differing (old start, old end, new start, new end) runs between
+    the common head and tail."""
+    if old_end - head > _MATCHED_AT_MOST or new_end - head > _MATCHED_AT_MOST:
+        yield head, old_end, head, new_end
+        return
+    import difflib  # only when a published file changed
+
+    matcher = difflib.SequenceMatcher(None, old[head:old_end], new[head:new_end], False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":
+            yield head + i1, head + i2, head + j1, head + j2
+
+
+def _last_line(block: Sequence[ast.stmt]) -> int:
+    return (block[-1].end_lineno or block[-1].lineno) if block else 0
+
+
+def _changed(old: ast.stmt, new: ast.stmt) -> Iterator[Change]:
+    was, now = _statement(old), _statement(new)
+    if was.head == now.head and len(was.nested) == len(now.nested):
+        inner = [
+            change
+            for old_inner, new_inner in zip(was.nested, now.nested, strict=True)
+            for change in differences(old_inner, new_inner, now.line)
+        ]
+        if inner:
+            yield from inner
+            return
+    if was.text == now.text:  # the short forms hide the difference: show more
+        yield Change(now.line, f"changes `{was.full}` to `{now.full}`")
+    else:
+        yield Change(now.line, f"changes `{was.text}` to `{now.text}`")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import copy
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from mergeguard.parse.bodies import (
@@ -30,8 +31,9 @@ from mergeguard.parse.bodies import (
     Body,
     Change,
     bodies_of,
-    first_difference,
+    differences,
     parse_migration,
+    unannotated,
     without_pass,
 )
 from mergeguard.parse.digest import without_docstring
@@ -109,7 +111,7 @@ def read_module_code(module: ast.Module, lines: list[str]) -> ModuleCode:
                 continue
             imports.extend(found)
         else:
-            statements.append(_normalised(node))
+            statements.extend(unannotated([_normalised(node)]))
         first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
         end = node.end_lineno or node.lineno
         spans.append((first, end, ignore_codes(lines, first, end) if lines else ()))
@@ -121,27 +123,29 @@ def read_module_code(module: ast.Module, lines: list[str]) -> ModuleCode:
 
 
 def module_change(before: ModuleCode, after: ModuleCode) -> Change | None:
-    """Where ``after``'s module-level code first differs from ``before``'s:
-    a statement first, else an import added, else one removed, of the names
-    both versions use (a name that only one uses is in code that changed)."""
+    """Where ``after``'s module-level code first differs from ``before``'s."""
+    return next(module_changes(before, after), None)
+
+
+def module_changes(before: ModuleCode, after: ModuleCode) -> Iterator[Change]:
+    """Each place ``after``'s module-level code differs from ``before``'s:
+    the statements in order, then the imports added, then those removed, of
+    the names both versions use (a name only one uses is in code that changed)."""
     if before.digest == after.digest:
-        return None
+        return
     first_line = after.spans[0][0] if after.spans else 1
-    found = first_difference(before.statements, after.statements, first_line)
-    if found is not None:
-        return found
+    yield from differences(before.statements, after.statements, first_line)
     used = before.used & after.used
     old = {i.key for i in before.imports if _counts(i, used)}
     new = {i.key for i in after.imports if _counts(i, used)}
-    added = [i for i in after.imports if i.key not in old and _counts(i, used)]
-    if added:
-        first = min(added, key=lambda i: i.line)
-        return Change(first.line, f"adds `{first.text}`")
-    removed = [i for i in before.imports if i.key not in new and _counts(i, used)]
-    if removed:
-        line = after.imports[0].line if after.imports else first_line
-        return Change(line, f"removes `{removed[0].text}`")
-    return None
+    added = sorted(
+        (i for i in after.imports if i.key not in old and _counts(i, used)), key=lambda i: i.line
+    )
+    for imported in added:
+        yield Change(imported.line, f"adds `{imported.text}`")
+    line = after.imports[0].line if after.imports else first_line
+    for imported in (i for i in before.imports if i.key not in new and _counts(i, used)):
+        yield Change(line, f"removes `{imported.text}`")
 
 
 def _counts(imported: Imported, used: set[str] | frozenset[str]) -> bool:
@@ -149,6 +153,10 @@ def _counts(imported: Imported, used: set[str] | frozenset[str]) -> bool:
 
 
 def _left_out(node: ast.stmt) -> bool:
+    if isinstance(node, ast.If) and not node.orelse and _is_type_checking(node.test):
+        return True  # imports for annotations only: nothing runs at migration time
+    if isinstance(node, ast.AnnAssign) and node.value is None:
+        return True  # `NAME: int` binds nothing
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return node.name.startswith(FUNCTION_PREFIXES)
     if isinstance(node, ast.AnnAssign):
@@ -157,6 +165,13 @@ def _left_out(node: ast.stmt) -> bool:
         names = [n for t in node.targets for n in _target_names(t)]
         return bool(names) and all(n in REVISION_NAMES for n in names)
     return False
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    """``TYPE_CHECKING`` or ``typing.TYPE_CHECKING`` (any module's attribute of that name)."""
+    if isinstance(test, ast.Name):
+        return test.id == "TYPE_CHECKING"
+    return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
 
 
 def _target_names(target: ast.expr) -> list[str]:

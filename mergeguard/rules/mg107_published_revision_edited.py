@@ -123,7 +123,7 @@ def _first_edit(old: MigrationCode, new: MigrationCode) -> tuple[str, Change] | 
     function last), skipping those that waive MG107: a function's, or the
     module-level code's (``module_code``)."""
     from mergeguard.parse.bodies import Change, first_change
-    from mergeguard.parse.module_code import module_change
+    from mergeguard.parse.module_code import module_changes
 
     edits: list[tuple[str, Change]] = []
     for name, body in new.bodies.items():
@@ -136,10 +136,15 @@ def _first_edit(old: MigrationCode, new: MigrationCode) -> tuple[str, Change] | 
             continue  # `# mergeguard: ignore[MG107]` inside the edited function
         change = first_change(was, body) if was else Change(body.line, f"adds {name}()")
         edits.append((f"its {name}()", change))
-    module = module_change(old.module, new.module)
-    if module is not None and not any(
-        matches(p, CODE.code, CODE.name) for p in new.module.ignores_at(module.line)
-    ):
+    module = next(  # the first module-level change not waived where it stands
+        (
+            change
+            for change in module_changes(old.module, new.module)
+            if not any(matches(p, CODE.code, CODE.name) for p in new.module.ignores_at(change.line))
+        ),
+        None,
+    )
+    if module is not None:
         edits.append((MODULE_CODE, module))
     if edits:
         return min(edits, key=lambda edit: edit[1].line)
@@ -296,9 +301,11 @@ RULE = Rule(
         "helper functions they use.  Published means what it means for MG103: the "
         "revision is on the branch the work merges into, or on a `[tool.mergeguard] "
         "published` ref.  The code is compared as normalised syntax: comments, blank "
-        "lines, line breaks, quote style, docstrings, `pass` and the signature's "
-        "annotations do not count, so a formatting-only, comment-only or docstring-only "
-        "edit is quiet.  Imports are compared as a set (isort or ruff reordering, "
+        "lines, line breaks, quote style, docstrings, `pass`, annotations (of a "
+        "signature, or of an assignment: `NAME: str = ...` is `NAME = ...`) and "
+        "module-level `if TYPE_CHECKING:` blocks do not count, so a formatting-only, "
+        "comment-only or docstring-only edit is quiet.  Imports are compared as a set "
+        "(isort or ruff reordering, "
         "merging or splitting them is quiet); imports from `__future__`, `typing`, "
         "`typing_extensions` and `collections.abc`, and imports of names the file never "
         "uses (ruff removing one is no edit), do not count; the module docstring and "
