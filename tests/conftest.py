@@ -295,6 +295,21 @@ def alembic_revision(repo: RepoBuilder, rev: str, message: str, head: str = "hea
     return path
 
 
+def diverged_alembic_project(repo: RepoBuilder) -> RepoBuilder:
+    """``alembic init``; main and feature each add a revision on a1 (MG102
+    when merged), feature's adding a column; feature checked out."""
+    alembic_project(repo, users=True)
+    repo.branch("feature")
+    added = alembic_revision(repo, "b2", "add email")
+    set_upgrade(added, "op.add_column('users', sa.Column('email', sa.String()))")
+    repo.commit("feature")
+    repo.checkout("main")
+    alembic_revision(repo, "c3", "add phone")
+    repo.commit("main")
+    repo.checkout("feature")
+    return repo
+
+
 def set_upgrade(path: Path, upgrade: str, downgrade: str = "pass") -> None:
     """Replace the bodies of upgrade() and downgrade() of an alembic-made file."""
     text = path.read_text()

@@ -110,6 +110,13 @@ def cloned(repo: RepoBuilder, tmp_path: Path) -> RepoBuilder:
     repo.checkout("main")
     repo.migration("ccc3", "aaa1", message="add phone")
     repo.commit("add phone")
+    ci = ci_clone(repo, tmp_path)
+    ci.checkout("feature")
+    return ci
+
+
+def ci_clone(repo: RepoBuilder, tmp_path: Path) -> RepoBuilder:
+    """``repo`` pushed to a bare origin and cloned from there, as CI clones."""
     origin = tmp_path / "origin.git"
     repo.git("clone", "--quiet", "--bare", str(repo.root), str(origin))
     clone = tmp_path / "ci"
@@ -120,7 +127,6 @@ def cloned(repo: RepoBuilder, tmp_path: Path) -> RepoBuilder:
     )
     ci = RepoBuilder.__new__(RepoBuilder)
     ci.root = clone
-    ci.checkout("feature")
     return ci
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import RepoBuilder, alembic_project, alembic_revision, set_upgrade
+from conftest import RepoBuilder, diverged_alembic_project
 
 from mergeguard.app.cli import main
 from mergeguard.graph.cache import default_cache_path, parse_document
@@ -58,16 +58,7 @@ OUTSIDE = (
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RepoBuilder]:
     """main and feature each add a revision on a1 (MG102); feature checked out."""
     repo = RepoBuilder(tmp_path_factory.mktemp("exit") / "repo")
-    alembic_project(repo, users=True)
-    repo.branch("feature")
-    added = alembic_revision(repo, "b2", "add email")
-    set_upgrade(added, "op.add_column('users', sa.Column('email', sa.String()))")
-    repo.commit("feature")
-    repo.checkout("main")
-    alembic_revision(repo, "c3", "add phone")
-    repo.commit("main")
-    repo.checkout("feature")
-    yield repo
+    yield diverged_alembic_project(repo)
 
 
 def run(

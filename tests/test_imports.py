@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 import pytest
-from conftest import RepoBuilder, alembic_project, alembic_revision, set_upgrade
+from conftest import RepoBuilder, alembic_project, diverged_alembic_project
 from rich.console import Console
 
 from mergeguard import codes
@@ -72,16 +72,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RepoBuilder]:
     """``alembic init``; main and feature each add a revision on a1 (MG102),
     feature's adding a column; feature checked out."""
     repo = RepoBuilder(tmp_path_factory.mktemp("imports") / "repo")
-    alembic_project(repo, users=True)
-    repo.branch("feature")
-    added = alembic_revision(repo, "b2", "add email")
-    set_upgrade(added, "op.add_column('users', sa.Column('email', sa.String()))")
-    repo.commit("feature")
-    repo.checkout("main")
-    alembic_revision(repo, "c3", "add phone")
-    repo.commit("main")
-    repo.checkout("feature")
-    yield repo
+    yield diverged_alembic_project(repo)
 
 
 def run(repo: RepoBuilder, *args: str, cache: bool = True) -> tuple[int, str, set[str]]:

@@ -11,13 +11,11 @@ bash on a CI-style clone of a bare origin (see tests/test_action.py).
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import GIT_ENV, RepoBuilder
-from test_action import GITHUB, run_check_step
+from conftest import RepoBuilder
+from test_action import GITHUB, ci_clone, run_check_step
 
 QUEUE_BRANCH = "gh-readonly-queue/main/pr-2-{sha}"
 
@@ -41,17 +39,8 @@ def queued(repo: RepoBuilder, tmp_path: Path) -> tuple[RepoBuilder, RepoBuilder,
     repo.git("merge", "-q", "--no-ff", "-m", "Merge pull request #2", "pr-2")
     head_sha = repo.git("rev-parse", "HEAD")
     repo.checkout("main")
-    origin = tmp_path / "origin.git"
-    repo.git("clone", "--quiet", "--bare", str(repo.root), str(origin))
-    repo.git("remote", "add", "origin", str(origin))
-    clone = tmp_path / "ci"
-    subprocess.run(
-        ["git", "clone", "--quiet", str(origin), str(clone)],
-        check=True,
-        env={**os.environ, **GIT_ENV},
-    )
-    ci = RepoBuilder.__new__(RepoBuilder)
-    ci.root = clone
+    ci = ci_clone(repo, tmp_path)
+    repo.git("remote", "add", "origin", str(tmp_path / "origin.git"))
     ci.git("checkout", "-q", "--detach", head_sha)  # what actions/checkout does on merge_group
     context = {
         **GITHUB,
