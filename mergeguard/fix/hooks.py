@@ -5,7 +5,7 @@ runs ``sys.executable -c "import MOD; MOD.ATTR()"`` for the entry point of
 that name, ``exec`` runs the executable, ``module`` runs
 ``sys.executable -m MODULE``; each with ``options`` split by ``shlex`` and
 ``REVISION_SCRIPT_FILENAME`` replaced by the file's absolute path (put
-first when the options do not name it), in ``cwd`` when set.  The entry
+first when the options do not name it), in the working directory below.  The entry
 points are those of the Python environment mergeguard runs in, as
 Alembic's are those of the one it runs in.
 
@@ -53,7 +53,7 @@ class HookCommand:
     hook: WriteHook
     command: tuple[str, ...]
     options: tuple[str, ...]
-    cwd: Path | None
+    cwd: Path
 
     def argv(self, path: Path) -> list[str]:
         """The whole command line for the file at ``path``."""
