@@ -45,8 +45,8 @@ class Deployed:
         )
         try:
             with engine.connect() as conn:
-                for statement in statements:
-                    conn.exec_driver_sql(statement)
+                for statement in statements:  # the drivers' paramstyle: % doubled
+                    conn.exec_driver_sql(statement.replace("%", "%%"))
         finally:
             engine.dispose()
 
