@@ -234,3 +234,36 @@ def test_cannot_run_is_exit_3_with_a_hint(
     assert code == 3
     assert out == ""
     assert says in err and "hint:" in err
+
+
+def test_a_sqlite_wal_database_gets_no_files_beside_it(
+    capsys: pytest.CaptureFixture[str], repo: RepoBuilder, tmp_path: Path
+) -> None:
+    """Even ``mode=ro`` makes ``-wal`` and ``-shm`` files for a WAL database;
+    with everything in the main file, it is read as immutable.  While a
+    writer holds it open, its latest commit (in the ``-wal``) is what is read."""
+    import sqlite3
+
+    project(repo)
+    (tmp_path / "db").mkdir()
+    path = tmp_path / "db" / "wal.db"
+    writer = sqlite3.connect(path)
+    writer.execute("PRAGMA journal_mode = WAL")
+    writer.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+    writer.execute("INSERT INTO alembic_version VALUES ('a1')")
+    writer.commit()
+    writer.close()
+    before = path.read_bytes()
+    code, out, _ = status(capsys, repo, "--url", f"sqlite:///{path}")
+    assert (code, "url1: behind" in out) == (0, True)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["wal.db"]
+    assert path.read_bytes() == before
+
+    writer = sqlite3.connect(path)
+    writer.execute("UPDATE alembic_version SET version_num = 'b2'")
+    writer.commit()  # in the -wal file only, while the writer is open
+    try:
+        _, out, _ = status(capsys, repo, "--url", f"sqlite:///{path}")
+    finally:
+        writer.close()
+    assert "url1: up-to-date" in out

@@ -172,7 +172,7 @@ def _read_sqlite(url: URL, target: Target, timeout: float) -> tuple[str, ...] | 
     from sqlalchemy.pool import NullPool
 
     path = _sqlite_path(url, target.base_dir)
-    uri = f"file:{urllib.parse.quote(str(path))}?mode=ro"
+    uri = f"file:{urllib.parse.quote(str(path))}?mode=ro{_sqlite_quiet(path)}"
 
     def connect() -> sqlite3.Connection:
         connection = sqlite3.connect(uri, uri=True, timeout=timeout)
@@ -187,6 +187,20 @@ def _read_sqlite(url: URL, target: Target, timeout: float) -> tuple[str, ...] | 
         raise ReadFailure(f"{path}: {_driver_message(error)}") from None
     finally:
         engine.dispose()
+
+
+def _sqlite_quiet(path: Path) -> str:
+    """``&immutable=1`` for a WAL database with no ``-wal`` file: everything is
+    in the main file, and even a ``mode=ro`` connection would otherwise
+    create ``-wal`` and ``-shm`` beside it (and leave them).  When a ``-wal``
+    file exists its pages may not be in the main file yet: read through it."""
+    try:
+        with path.open("rb") as file:
+            header = file.read(20)
+    except OSError:
+        return ""
+    is_wal = header[:16] == b"SQLite format 3\x00" and header[18:20] == b"\x02\x02"
+    return "&immutable=1" if is_wal and not Path(f"{path}-wal").exists() else ""
 
 
 def _sqlite_path(url: URL, base_dir: Path) -> Path:
