@@ -20,8 +20,10 @@ reading with an ``error`` (the password taken out), never an exception.
 from __future__ import annotations
 
 import os
+import threading
+import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,6 +54,50 @@ def timeout_seconds(environ: dict[str, str] | None = None) -> float:
     except ValueError:
         return DEFAULT_TIMEOUT
     return min(max(seconds, 1.0), 300.0) if seconds == seconds else DEFAULT_TIMEOUT
+
+
+# past the driver's own timeouts (connect, then a few statements), a read that
+# has not ended is abandoned: a hung name lookup or driver must not hang the run
+_GRACE_FACTOR, _GRACE_SECONDS = 4, 5.0
+
+
+def read_databases(
+    targets: Sequence[Target], timeout: float | None = None
+) -> tuple[DatabaseReading, ...]:
+    """``read_database`` of each target, side by side (one daemon thread
+    each: the run takes as long as the slowest database, not their sum), in
+    ``targets`` order.  One that has not answered by the deadline
+    (``timeout`` x 4 + 5 s) is an unreachable reading; its thread is left to
+    end on its own (a daemon: it never holds the process up)."""
+    seconds = timeout or timeout_seconds()
+    _import_sqlalchemy()  # once, here: not raced by the threads
+    found: dict[int, DatabaseReading] = {}
+
+    def run(index: int, target: Target) -> None:
+        found[index] = read_database(target, seconds)
+
+    threads = [
+        threading.Thread(target=run, args=(i, t), name=f"mergeguard-db-{i}", daemon=True)
+        for i, t in enumerate(targets)
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + seconds * _GRACE_FACTOR + _GRACE_SECONDS
+    for thread in threads:
+        thread.join(max(deadline - time.monotonic(), 0.0))
+    waited = seconds * _GRACE_FACTOR + _GRACE_SECONDS
+    late = f"no answer within {waited:.0f} seconds (see {TIMEOUT_VARIABLE})"
+    return tuple(found.get(i) or target.reading(error=late) for i, target in enumerate(targets))
+
+
+def _import_sqlalchemy() -> None:
+    """SQLAlchemy's modules the readers use; a missing one is each reading's error."""
+    try:
+        import sqlalchemy.engine
+        import sqlalchemy.exc
+        import sqlalchemy.pool  # noqa: F401
+    except ImportError:
+        return
 
 
 def read_database(target: Target, timeout: float | None = None) -> DatabaseReading:
