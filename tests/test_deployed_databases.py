@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import RepoBuilder, alembic_project, alembic_revision, run_alembic
-from deployedkit import ENGINES, Deployed, deployed_database, upgraded
+from conftest import RepoBuilder, alembic_revision
+from deployedkit import ENGINES, Deployed, copy_of, deployed_database, diamond, upgraded
 
 from mergeguard.app.cli import main
 
@@ -26,15 +26,17 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deploye
     yield from deployed_database(str(request.param), tmp_path)
 
 
-def diamond(repo: RepoBuilder) -> None:
-    """a1 -> b2, a1 -> c3, m4 merges them, d5 on m4 (a real ``alembic merge``)."""
-    alembic_project(repo)
-    alembic_revision(repo, "b2", "b two")
-    alembic_revision(repo, "c3", "c three", head="a1")
-    result = run_alembic(repo, "merge", "-m", "join", "--rev-id", "m4", "heads")
-    assert result.returncode == 0, result.stderr
-    alembic_revision(repo, "d5", "d five")
-    repo.commit("diamond")
+@pytest.fixture(scope="session")
+def diamond_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("diamond") / "repo"
+    diamond(RepoBuilder(root))
+    return root
+
+
+@pytest.fixture
+def repo(diamond_template: Path, tmp_path: Path) -> RepoBuilder:
+    """The diamond project (see ``deployedkit.diamond``), main checked out."""
+    return copy_of(diamond_template, tmp_path / "project")
 
 
 def status(
@@ -68,7 +70,6 @@ def status_json(
 def test_every_state_and_what_upgrade_heads_runs(
     capsys: pytest.CaptureFixture[str], repo: RepoBuilder, database: Deployed
 ) -> None:
-    diamond(repo)
     [empty] = status_json(capsys, repo, database, database.url)
     assert (empty["name"], empty["state"], empty["current"]) == ("url1", "empty", [])
     assert empty["pending"] == ["a1", "c3", "b2", "m4", "d5"]
@@ -94,7 +95,6 @@ def test_every_state_and_what_upgrade_heads_runs(
 def test_stranded_names_the_branch_that_has_the_revision(
     capsys: pytest.CaptureFixture[str], repo: RepoBuilder, database: Deployed
 ) -> None:
-    diamond(repo)
     repo.branch("feature-x")
     alembic_revision(repo, "x9", "feature x")
     repo.commit("feature x")
@@ -146,7 +146,6 @@ def test_a_custom_version_table_and_schema_from_env_py_or_the_setting(
     database: Deployed,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    diamond(repo)
     schema = custom_version_table(repo, database)
     repo.write(
         "pyproject.toml",
@@ -175,7 +174,6 @@ def _tables(database: Deployed) -> list[tuple[str, str]]:
 def test_a_missing_sqlite_file_is_unreachable_and_never_created(
     capsys: pytest.CaptureFixture[str], repo: RepoBuilder, tmp_path: Path
 ) -> None:
-    diamond(repo)
     missing = tmp_path / "nowhere.db"
     code, out, _ = status(capsys, repo, "--format", "json", "--url", f"sqlite:///{missing}")
     assert code == 0

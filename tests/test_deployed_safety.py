@@ -14,17 +14,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import RepoBuilder, alembic_project, alembic_revision
-from deployedkit import Deployed, deployed_database, upgraded
+from conftest import RepoBuilder
+from deployedkit import Deployed, copy_of, deployed_database, line, upgraded
 from test_deployed_databases import status
 
 PASSWORD = "Pw-9f3a!s3cr%t"  # percent, bang, dash: spelled several ways in a URL
 
 
-def project(repo: RepoBuilder) -> None:
-    alembic_project(repo)
-    alembic_revision(repo, "b2", "b two")
-    repo.commit("b2")
+@pytest.fixture(scope="session")
+def line_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("line") / "repo"
+    line(RepoBuilder(root))
+    return root
+
+
+@pytest.fixture
+def repo(line_template: Path, tmp_path: Path) -> RepoBuilder:
+    """a1 -> b2 (see ``deployedkit.line``), main checked out."""
+    return copy_of(line_template, tmp_path / "project")
 
 
 @pytest.fixture
@@ -52,7 +59,6 @@ def every_format(capsys: pytest.CaptureFixture[str], repo: RepoBuilder, *args: s
 def test_postgresql_select_only_login_on_a_read_only_database(
     capsys: pytest.CaptureFixture[str], repo: RepoBuilder, postgres: Deployed
 ) -> None:
-    project(repo)
     assert upgraded(repo, postgres.url, "a1") == ("a1",)
     reader = f"{postgres.name}_reader"
     postgres.execute(
@@ -77,7 +83,6 @@ def test_postgresql_select_only_login_on_a_read_only_database(
 def test_mariadb_select_only_user(
     capsys: pytest.CaptureFixture[str], repo: RepoBuilder, mariadb: Deployed
 ) -> None:
-    project(repo)
     assert upgraded(repo, mariadb.url, "heads") == ("a1", "b2")
     reader = f"{mariadb.name}_r"
     mariadb.execute(
@@ -101,7 +106,6 @@ def test_mariadb_select_only_user(
 def test_a_wrong_mariadb_password_is_unreachable_and_masked(
     capsys: pytest.CaptureFixture[str], repo: RepoBuilder, mariadb: Deployed
 ) -> None:
-    project(repo)
     user = f"{mariadb.name}_w"
     mariadb.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'right-one'", database=False)
     url = mariadb.with_login(user, PASSWORD)
@@ -119,7 +123,6 @@ def test_a_postgresql_password_never_shows_on_an_error(
 ) -> None:
     """The server names the missing database; the password, in each of its
     spellings, is never printed (the URL is masked, the message scrubbed)."""
-    project(repo)
     missing = postgres.with_login("postgres", PASSWORD).replace(
         postgres.name, f"{postgres.name}_gone"
     )
@@ -167,7 +170,6 @@ def test_a_server_that_never_answers_is_bounded_by_the_timeout(
     scheme: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    project(repo)
     monkeypatch.setenv("MERGEGUARD_DB_TIMEOUT", "2")
     url = f"{scheme}://user:{PASSWORD}@127.0.0.1:{silent_server}/db"
     started = time.monotonic()
@@ -183,7 +185,6 @@ def test_a_server_that_never_answers_is_bounded_by_the_timeout(
 def test_a_closed_port_is_unreachable_at_once(
     capsys: pytest.CaptureFixture[str], repo: RepoBuilder
 ) -> None:
-    project(repo)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # nothing listens once it is closed
@@ -198,7 +199,6 @@ def test_a_closed_port_is_unreachable_at_once(
 def test_an_unset_variable_is_unreachable_naming_it(
     capsys: pytest.CaptureFixture[str], repo: RepoBuilder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project(repo)
     monkeypatch.delenv("MG_TEST_UNSET_URL", raising=False)
     repo.write("pyproject.toml", '[tool.mergeguard.databases]\nprod = "env:MG_TEST_UNSET_URL"\n')
     code, out, _ = status(capsys, repo, "--format", "json")
@@ -227,7 +227,6 @@ def test_an_unset_variable_is_unreachable_naming_it(
 def test_cannot_run_is_exit_3_with_a_hint(
     capsys: pytest.CaptureFixture[str], repo: RepoBuilder, pyproject: str | None, says: str
 ) -> None:
-    project(repo)
     if pyproject:
         repo.write("pyproject.toml", pyproject)
     code, out, err = status(capsys, repo)
@@ -244,7 +243,6 @@ def test_a_sqlite_wal_database_gets_no_files_beside_it(
     writer holds it open, its latest commit (in the ``-wal``) is what is read."""
     import sqlite3
 
-    project(repo)
     (tmp_path / "db").mkdir()
     path = tmp_path / "db" / "wal.db"
     writer = sqlite3.connect(path)
