@@ -15,10 +15,11 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from conftest import (
     ALEMBIC_INI,
@@ -234,7 +235,22 @@ def line(repo: RepoBuilder) -> None:
     repo.commit("b2")
 
 
-def copy_of(template: Path, where: Path) -> RepoBuilder:
-    """A copy of the template repository (its .git included) for one test."""
-    shutil.copytree(template, where, symlinks=True)
-    return RepoBuilder(where)
+def project_fixtures(build: Callable[[RepoBuilder], None]) -> tuple[object, object]:
+    """The fixtures of a test module whose tests each get a fresh ``repo``
+    made by ``build``: ``build`` runs once per module (alembic init and
+    revision cost a second each), each test gets a copy (its .git included).
+    Use: ``template, repo = project_fixtures(line)``."""
+
+    @pytest.fixture(scope="module", name="project_template")
+    def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+        root = tmp_path_factory.mktemp(build.__name__) / "repo"
+        build(RepoBuilder(root))
+        return root
+
+    @pytest.fixture(name="repo")
+    def repo(project_template: Path, tmp_path: Path) -> RepoBuilder:
+        where = tmp_path / "project"
+        shutil.copytree(project_template, where, symlinks=True)
+        return RepoBuilder(where)
+
+    return template, repo

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import RepoBuilder, alembic_revision
-from deployedkit import ENGINES, Deployed, copy_of, deployed_database, diamond, upgraded
+from deployedkit import ENGINES, Deployed, deployed_database, diamond, project_fixtures, upgraded
 
 from mergeguard.app.cli import main
 
@@ -26,17 +26,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deploye
     yield from deployed_database(str(request.param), tmp_path)
 
 
-@pytest.fixture(scope="session")
-def diamond_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("diamond") / "repo"
-    diamond(RepoBuilder(root))
-    return root
-
-
-@pytest.fixture
-def repo(diamond_template: Path, tmp_path: Path) -> RepoBuilder:
-    """The diamond project (see ``deployedkit.diamond``), main checked out."""
-    return copy_of(diamond_template, tmp_path / "project")
+template, repo = project_fixtures(diamond)  # a fresh copy of the project per test
 
 
 def status(

@@ -15,23 +15,13 @@ from pathlib import Path
 
 import pytest
 from conftest import RepoBuilder
-from deployedkit import Deployed, copy_of, deployed_database, line, upgraded
+from deployedkit import Deployed, deployed_database, line, project_fixtures, upgraded
 from test_deployed_databases import status
 
 PASSWORD = "Pw-9f3a!s3cr%t"  # percent, bang, dash: spelled several ways in a URL
 
 
-@pytest.fixture(scope="session")
-def line_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("line") / "repo"
-    line(RepoBuilder(root))
-    return root
-
-
-@pytest.fixture
-def repo(line_template: Path, tmp_path: Path) -> RepoBuilder:
-    """a1 -> b2 (see ``deployedkit.line``), main checked out."""
-    return copy_of(line_template, tmp_path / "project")
+template, repo = project_fixtures(line)  # a fresh copy of the project per test
 
 
 @pytest.fixture

@@ -10,23 +10,14 @@ from pathlib import Path
 
 import pytest
 from conftest import RepoBuilder
-from deployedkit import copy_of, line, upgraded
+from deployedkit import line, project_fixtures, upgraded
 from test_deployed_databases import status
 
 DATABASE_KEYS = {"name", "url", "environment", "current", "state", "pending", "refs", "error"}
 SUMMARY_KEYS = {"errors", "warnings", "databases", "up-to-date", "behind", "stranded", "empty"}
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("status-output") / "repo"
-    line(RepoBuilder(root))
-    return root
-
-
-@pytest.fixture
-def repo(template: Path, tmp_path: Path) -> RepoBuilder:
-    return copy_of(template, tmp_path / "project")
+template, repo = project_fixtures(line)  # a fresh copy of the project per test
 
 
 def version_table(path: Path, *rows: str) -> str:
