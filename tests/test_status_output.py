@@ -100,3 +100,30 @@ def test_database_values_are_escaped_for_each_format(
     [found] = json.loads(out)["databases"]
     assert found["current"] == [HOSTILE]  # JSON carries the value as it is
     assert found["name"] == "db|<b>\n::warning::x"
+
+
+def test_remote_branches_are_searched_and_the_search_is_capped(
+    capsys: pytest.CaptureFixture[str], repo: RepoBuilder, tmp_path: Path
+) -> None:
+    """A revision only a remote-tracking branch has is found there (its
+    ``origin/HEAD`` is not a branch); past 200 branches the search says so."""
+    from conftest import alembic_revision
+
+    repo.branch("feature-y")
+    alembic_revision(repo, "y7", "feature y")
+    feature = repo.commit("feature y")
+    repo.checkout("main")
+    repo.git("branch", "-D", "feature-y")
+    repo.git("update-ref", "refs/remotes/origin/feature-y", feature)
+    repo.git("symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/feature-y")
+    url = version_table(tmp_path / "y.db", "y7")
+    code, out, err = status(capsys, repo, "--format", "json", "--url", url)
+    assert code == 1
+    assert json.loads(out)["databases"][0]["refs"] == ["origin/feature-y"]
+    assert "searched" not in err
+
+    main = repo.git("rev-parse", "main")
+    many = "".join(f"create refs/heads/old-{i:03} {main}\n" for i in range(200))
+    repo.git("update-ref", "--stdin", input=many)
+    _, out, err = status(capsys, repo, "--format", "json", "--url", url)
+    assert "searched the 200 most recently committed of 202 branches" in err
