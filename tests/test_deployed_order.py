@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import warnings
 
+import pytest
 from alembic.script.revision import RevisionMap
-from hypothesis import given
+from conftest import RepoBuilder
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_graph_oracle import SETTINGS, Rev, alembic_map, histories, our_graph
 
@@ -127,3 +129,61 @@ def test_a_cyclic_graph_still_ends() -> None:
     assert problems  # MG005
     # the cycle has no head: only c is reachable from one (Alembic refuses the map)
     assert upgrade_order(graph, ()) == ("c",)
+
+
+# -- the real ScriptDirectory: files on disk, Alembic's own load order -----------------
+
+
+@st.composite
+def files_and_state(draw: st.DrawFn) -> tuple[list[tuple[str, Rev]], tuple[str, ...]]:
+    """A history written as files whose names sort unlike the history (so the
+    revision map's key order is the directory's), and a database state."""
+    revs, current = draw(states())
+    prefixes = draw(
+        st.lists(
+            st.text("abcxyz019", min_size=1, max_size=3),
+            min_size=len(revs),
+            max_size=len(revs),
+            unique=True,
+        )
+    )
+    return [(f"{p}_{r.revision}.py", r) for p, r in zip(prefixes, revs, strict=True)], current
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(files_and_state())
+def test_upgrade_order_is_the_script_directorys_on_real_files(
+    tmp_path_factory: pytest.TempPathFactory, case: tuple[list[tuple[str, Rev]], tuple[str, ...]]
+) -> None:
+    """mergeguard reads the files as a checkout has them; Alembic's
+    ``ScriptDirectory`` loads the same files: same map order, same upgrade."""
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    from mergeguard.app.options import Options
+    from mergeguard.app.pipeline import read
+
+    files, current = case
+    repo = RepoBuilder(tmp_path_factory.mktemp("order") / "repo")
+    repo.init_alembic()
+    for name, rev in files:
+        repo.migration(
+            rev.revision,
+            rev.down or None,
+            filename=name,
+            branch_labels=rev.labels or None,
+            depends_on=rev.deps or None,
+        )
+    [environment], _ = read(Options(repo.root), None)
+    graph = environment.graph
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        script = ScriptDirectory.from_config(AlembicConfig(str(repo.root / "alembic.ini")))
+        keys = [k for k in script.revision_map._revision_map if isinstance(k, str)]
+        expected = tuple(step.revision.revision for step in script._upgrade_revs("heads", current))
+    assert list(graph.order) == [k for k in keys if k in graph]  # labels are keys too
+    assert upgrade_order(graph, current) == expected
