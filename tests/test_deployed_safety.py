@@ -255,3 +255,26 @@ def test_a_sqlite_wal_database_gets_no_files_beside_it(
     finally:
         writer.close()
     assert "url1: up-to-date" in out
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("notaurl", "not a database URL"),
+        ("oracle://u@h/db", "unsupported database 'oracle'"),
+        ("postgresql+nosuch://u@h/db", "Can't load plugin"),
+        ("sqlite://", "must name a database file"),
+        ("mysql+pymysql://u@127.0.0.1:1/", "the URL names no database"),
+        ("postgresql://u@127.0.0.1:99999/db", "invalid port number"),
+        ("mysql+pymysql://u:pw@127.0.0.1:1/db?read_timeout=x", "ValueError"),
+    ],
+)
+def test_a_bad_url_is_an_unreachable_database_never_a_traceback(
+    capsys: pytest.CaptureFixture[str], repo: RepoBuilder, url: str, says: str
+) -> None:
+    code, out, err = status(capsys, repo, "--format", "json", "--url", url)
+    assert code == 0
+    [found] = json.loads(out)["databases"]
+    assert found["state"] == "unreachable"
+    assert says in found["error"]
+    assert "Traceback" not in err and "pw" not in out + err

@@ -74,7 +74,11 @@ def read_databases(
     found: dict[int, DatabaseReading] = {}
 
     def run(index: int, target: Target) -> None:
-        found[index] = read_database(target, seconds)
+        try:
+            found[index] = read_database(target, seconds)
+        except Exception as error:  # noqa: BLE001 - a driver's own failure: that database's error
+            message = scrub(f"{type(error).__name__}: {error}", url_passwords(target.url))
+            found[index] = target.reading(error=f"the driver failed: {message}")
 
     threads = [
         threading.Thread(target=run, args=(i, t), name=f"mergeguard-db-{i}", daemon=True)
@@ -134,6 +138,10 @@ def _read_rows(target: Target, timeout: float) -> tuple[str, ...] | None:
             f"unsupported database {backend!r}: mergeguard reads SQLite, PostgreSQL and "
             "MySQL/MariaDB"
         )
+    if dialect == "mysql" and not (url.database or target.version_table_schema):
+        raise ReadFailure(
+            "the URL names no database: add /DATABASE, the one holding the version table"
+        )
     with _server_connection(url, dialect, timeout) as conn:
         return _read_in_transaction(conn, dialect, target, timeout)
 
@@ -144,15 +152,14 @@ def _read_rows(target: Target, timeout: float) -> tuple[str, ...] | None:
 @contextmanager
 def _server_connection(url: URL, dialect: str, timeout: float) -> Iterator[Connection]:
     """An AUTOCOMMIT connection (the transactions below are explicit) without a pool."""
-    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+    from sqlalchemy.exc import SQLAlchemyError
 
     engine = _engine(url, dialect, timeout)
     try:
         with engine.connect() as conn:
             yield conn
-    except DBAPIError as error:
-        raise ReadFailure(_driver_message(error)) from None
-    except SQLAlchemyError as error:
+    # a driver's error, wrapped by SQLAlchemy or not (a bad port or option in the URL)
+    except (SQLAlchemyError, OSError, ValueError, TypeError, LookupError) as error:
         raise ReadFailure(_driver_message(error)) from None
     finally:
         engine.dispose()
@@ -195,15 +202,28 @@ def _read_in_transaction(
         conn.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
         conn.exec_driver_sql(f"SET LOCAL lock_timeout = {milliseconds}")
     else:
-        if getattr(conn.dialect, "is_mariadb", False):
-            conn.exec_driver_sql(f"SET SESSION max_statement_time = {timeout:.3f}")
-        else:
-            conn.exec_driver_sql(f"SET SESSION max_execution_time = {milliseconds}")
+        _limit_statements(conn, timeout)
         conn.exec_driver_sql("START TRANSACTION READ ONLY")
     try:
         return _version_rows(conn, target)
     finally:
         conn.exec_driver_sql("ROLLBACK")
+
+
+def _limit_statements(conn: Connection, timeout: float) -> None:
+    """The server's statement time limit for this session, where the server
+    has one (MariaDB 10.1+, MySQL 5.7.8+); the driver's read timeout bounds
+    the rest."""
+    from sqlalchemy.exc import DBAPIError
+
+    if getattr(conn.dialect, "is_mariadb", False):
+        statement = f"SET SESSION max_statement_time = {timeout:.3f}"
+    else:
+        statement = f"SET SESSION max_execution_time = {int(timeout * 1000)}"
+    try:
+        conn.exec_driver_sql(statement)
+    except DBAPIError:  # an older server without the variable: not a reason to fail
+        return
 
 
 # -- SQLite ---------------------------------------------------------------------------
