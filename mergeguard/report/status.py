@@ -59,8 +59,13 @@ def status_document(report: StatusReport) -> str:
 # -- text -----------------------------------------------------------------------------
 
 
+TEXT_REVISIONS = 30  # ids listed on a text line (JSON lists them all)
+
+
 def _revisions(revisions: Sequence[str]) -> str:
-    return ", ".join(printable(r) for r in revisions) or "none"
+    shown = ", ".join(printable(r) for r in revisions[:TEXT_REVISIONS]) or "none"
+    more = len(revisions) - TEXT_REVISIONS
+    return f"{shown} and {more:,} more" if more > 0 else shown
 
 
 def database_lines(status: DatabaseStatus) -> list[str]:
