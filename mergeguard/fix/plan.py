@@ -23,6 +23,7 @@ from mergeguard.graph.scenario import (
     MergeScenario,
     Side,
     added_revisions,
+    deployed_side,
     published_revisions,
 )
 from mergeguard.model import Diagnostic, Environment, FilePatch, MigrationScript
@@ -44,9 +45,7 @@ class Plan:
 
 def target_side(scenario: MergeScenario) -> Side:
     """The tree the repair is for: the merge result where there is one."""
-    if scenario.kind == MERGE or (scenario.has_base and not scenario.fast_forward):
-        return scenario.merged
-    return scenario.checked
+    return deployed_side(scenario)
 
 
 # -- fix --merge -----------------------------------------------------------------------
