@@ -5,6 +5,7 @@ the readings are given, so that every shape of history is cheap to try."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -22,8 +23,14 @@ from mergeguard.rules.run import Selection, evaluate
 DATABASE_CODES = Selection(("MG4",))
 
 
-def reading(name: str, *current: str, **extra: object) -> DatabaseReading:
-    return DatabaseReading(name, f"sqlite:///{name}.db", "alembic", current=current, **extra)  # type: ignore[arg-type]
+def reading(
+    name: str,
+    *current: str,
+    refs: tuple[tuple[str, tuple[str, ...]], ...] = (),
+    environment: str = "alembic",
+) -> DatabaseReading:
+    """What the reader makes of a database whose version table holds ``current``."""
+    return DatabaseReading(name, f"sqlite:///{name}.db", environment, current=current, refs=refs)
 
 
 def findings(
@@ -199,3 +206,67 @@ def test_selection_skips_the_database_rules(forked: RepoBuilder) -> None:
     scenario = replace(workspace.scenario("main..feature"), databases=(reading("s", "x9"),))
     assert not [d for d in evaluate(scenario, Selection((), ("MG4",))) if d.code >= "MG4"]
     workspace.close()
+
+
+# -- where the databases show: Mermaid marks, the Markdown table (escaped) -------------
+
+HOSTILE = 'st"] --> x[<img src=x onerror=alert(1)>|`'
+
+
+def test_mermaid_marks_each_database_escaped(forked: RepoBuilder) -> None:
+    from mergeguard.report.graphviews import mermaid
+
+    workspace = Workspace(Options(directory=forked.root))
+    reads = workspace.read(workspace.snapshot("feature"))
+    workspace.close()
+    databases = [
+        reading(HOSTILE, "b2"),
+        reading("dev", "d4", "zz"),
+        DatabaseReading("down", "", "alembic", error="timeout\n::error::x"),
+        reading("other", "b2", environment="elsewhere"),
+    ]
+    chart = mermaid(reads, None, None, databases)
+    lines = chart.splitlines()
+    quoted = r'"[^"\n]*"'
+    shapes = [
+        r"flowchart BT",
+        rf"  subgraph \w+\[{quoted}\]",
+        rf"    \w+\[{quoted}\]",
+        rf"    \w+\[\({quoted}\)\]",
+        r"    \w+ (-->|-\.->) \w+",
+        r"  end",
+        r"  class [\w,]+ \w+",
+        r"  classDef \w+ \S+",
+    ]
+    for line in lines:
+        assert any(re.fullmatch(shape, line) for shape in shapes), line
+    assert "    e0__database0 -.-> e0_b2" in lines and "    e0__database1 -.-> e0_d4" in lines
+    assert '"dev · stranded on zz"' in chart and '"down · unreachable"' in chart
+    assert "other" not in chart and "<img" not in chart and "::error::" not in chart
+    assert "  class e0__database0,e0__database1,e0__database2 database" in lines
+    # --limit: a database on a revision left out points at the older revisions
+    limited = mermaid(reads, None, 1, [reading("old", "a1")])
+    assert "    e0__database0 -.-> e0__older" in limited.splitlines()
+
+
+def test_markdown_table_of_databases_escaped() -> None:
+    from mergeguard.model import DatabaseStatus
+    from mergeguard.report.markdown import databases_table
+
+    rows = databases_table(
+        [
+            DatabaseStatus(reading(HOSTILE, "b2"), "behind", pending=("c3", "d4")),
+            DatabaseStatus(reading("s", "x|9"), "stranded", stranded=("x|9",)),
+            DatabaseStatus(
+                DatabaseReading("u", "", "alembic", error="no <route> | *x*"), "unreachable"
+            ),
+            DatabaseStatus(reading("e"), "empty", pending=("a1", "b2")),
+        ]
+    )
+    assert rows[:2] == ["| Database | State | Pending |", "| --- | --- | --- |"]
+    assert all(len(re.split(r"(?<!\\)\|", row)) == 5 for row in rows), rows  # 3 cells each
+    # a name is code (GitHub shows it as written), its pipe escaped for the table
+    assert rows[2] == '| `` st"] --> x[<img src=x onerror=alert(1)>\\|` `` | behind | 2 |'
+    assert rows[3] == "| `s` | stranded on `x\\|9` |  |"
+    assert rows[4] == "| `u` | unreachable: no &lt;route&gt; \\| \\*x\\* |  |"
+    assert rows[5] == "| `e` | empty | 2 |"

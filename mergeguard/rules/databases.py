@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 
 from mergeguard.graph.scenario import MergeScenario, Side
-from mergeguard.model import DatabaseReading
+from mergeguard.model import DatabaseReading, MigrationScript
 
 # findings that mean a file's revision id may be unknown to the graph
 _UNREAD = frozenset({"MG001", "MG002"})
@@ -62,3 +62,11 @@ def names(databases: Iterable[str]) -> str:
     """``database staging`` / ``databases dev, staging``."""
     listed = sorted(set(databases))
     return f"database{'s' * (len(listed) > 1)} {', '.join(listed)}"
+
+
+def downgrade_below(row: str, script: MigrationScript) -> str:
+    """The command that takes a database whose version table holds ``row``
+    to just below ``script`` (an ancestor of ``row``), leaving its other
+    heads alone: ``alembic downgrade ROW@PARENT`` (``@base`` for a root)."""
+    parent = script.down_revisions[0] if script.down_revisions else "base"
+    return f"alembic downgrade {row}@{parent}"

@@ -12,7 +12,13 @@ from mergeguard.graph.deployed import applied_revisions
 from mergeguard.graph.revisions import location_of
 from mergeguard.graph.scenario import MERGE, MergeScenario, Side
 from mergeguard.model import DatabaseReading, Diagnostic, MigrationScript
-from mergeguard.rules.databases import names, readings_of, rows_of, unread_paths
+from mergeguard.rules.databases import (
+    downgrade_below,
+    names,
+    readings_of,
+    rows_of,
+    unread_paths,
+)
 from mergeguard.rules.heads import fix_command
 from mergeguard.rules.revision_changes import change, shape
 from mergeguard.rules.rule import Rule
@@ -130,7 +136,6 @@ def _finding(
     what, where = change(found.before, now, same_path)
     databases = sorted(found.rows)
     listed = names(databases)
-    parent = ", ".join(found.before.down_revisions) or "base"
     first = found.rows[databases[0]]
     return diagnostic(
         CODE,
@@ -140,7 +145,7 @@ def _finding(
         location_of(where or found.before),
         hint=f"restore revision {revision} as {found.holder.label} has it and put new work in "
         f"a new revision, or join heads with `{fix_command(scenario, 'merge')}`; to rewrite "
-        f"it anyway, first take {listed} below it (`alembic downgrade {first}@{parent}`)",
+        f"it anyway, first take {listed} below it (`{downgrade_below(first, found.before)}`)",
         revisions=(revision,),
         environment=env,
     )
