@@ -15,6 +15,7 @@ LAYERS = {
     "model": 0,
     "errors": 0,
     "codes": 0,
+    "dburls": 0,
     "git": 1,
     "config": 1,
     "parse": 1,
@@ -22,6 +23,7 @@ LAYERS = {
     "rules": 3,
     "fix": 4,
     "scratchdb": 4,
+    "databases": 4,
     "report": 4,
     "app": 5,
     "__main__": 6,
@@ -106,6 +108,23 @@ def test_no_import_cycles() -> None:
         if name not in state:
             visit(name, [])
     assert cycles == []
+
+
+# rooms of one layer that must not import each other (architecture.md, "Layers")
+APART = {
+    "databases": ("scratchdb", "report", "fix", "rules", "app"),
+    "scratchdb": ("databases",),
+}
+
+
+def test_rooms_of_one_layer_stay_apart() -> None:
+    crossing = [
+        f"{name}:{line} imports {target}"
+        for name, path in sorted(MODULES.items())
+        for target, line in imports(path)
+        if room(target) in APART.get(room(name), ())
+    ]
+    assert crossing == []
 
 
 def test_the_layers_are_not_vacuous() -> None:

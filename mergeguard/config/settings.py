@@ -3,13 +3,14 @@ pyproject.toml at one snapshot."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 
 from mergeguard.config.alembic_ini import PYPROJECT, DiscoveryContext, normalised, toml_table
 from mergeguard.errors import MergeguardError
 from mergeguard.git.snapshot import Snapshot
-from mergeguard.model import ToolSettings
+from mergeguard.model import DatabaseSetting, ToolSettings
 
 # ---------------------------------------------------------------- [tool.mergeguard]
 
@@ -84,6 +85,81 @@ def _setting_constants(
     return tuple(sorted(pairs))
 
 
+# ---------------------------------------------------------------- [tool.mergeguard.databases]
+
+MAX_DATABASES = 64  # a hostile pyproject must not make a run connect to thousands
+ENV_PREFIX = "env:"
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DATABASE_KEYS = ("url", "environment", "version_table", "version_table_schema")
+_DATABASE_EXAMPLE = (
+    'staging = "env:STAGING_DATABASE_URL" (or a table: staging = { url = '
+    '"env:STAGING_DATABASE_URL", environment = "alembic", version_table = "alembic_version" })'
+)
+
+
+def _database_error(origin: str, key: str, problem: str) -> MergeguardError:
+    """The error for one malformed ``[tool.mergeguard.databases]`` entry."""
+    where = f"[tool.mergeguard.databases] {key}".rstrip()
+    return MergeguardError(
+        f"pyproject.toml in {origin}: {where} {problem}",
+        hint=f"write [tool.mergeguard.databases] {_DATABASE_EXAMPLE}",
+    )
+
+
+def _database_url(value: object, origin: str, key: str) -> str:
+    """A URL or ``env:VARIABLE``; never echoed back (it may hold a password)."""
+    if not isinstance(value, str) or not value.strip():
+        raise _database_error(origin, key, 'must be a database URL or "env:VARIABLE"')
+    if value.startswith(ENV_PREFIX) and not _ENV_NAME.fullmatch(value[len(ENV_PREFIX) :]):
+        raise _database_error(
+            origin, key, "must name an environment variable after env: (letters, digits, _)"
+        )
+    return value
+
+
+def _database_option(entry: Mapping[str, object], option: str, origin: str, key: str) -> str | None:
+    value = entry.get(option)
+    if value is None or (isinstance(value, str) and value.strip()):
+        return value
+    raise _database_error(origin, f"{key}.{option}", "must be a non-empty string")
+
+
+def _database_setting(name: str, value: object, origin: str) -> DatabaseSetting:
+    """One entry: ``name = "URL"`` / ``"env:VAR"``, or a table with ``url``."""
+    if not name.strip():
+        raise _database_error(origin, repr(name), "is not a usable name")
+    if not isinstance(value, dict):
+        return DatabaseSetting(name, _database_url(value, origin, name))
+    unknown = sorted(set(value) - set(_DATABASE_KEYS))
+    if unknown:  # a typo (versions_table) must not silently read the default table
+        raise _database_error(
+            origin,
+            name,
+            f"has unknown key(s) {', '.join(unknown)} (known: {', '.join(_DATABASE_KEYS)})",
+        )
+    if "url" not in value:
+        raise _database_error(origin, name, "has no url")
+    return DatabaseSetting(
+        name,
+        _database_url(value["url"], origin, f"{name}.url"),
+        environment=_database_option(value, "environment", origin, name),
+        version_table=_database_option(value, "version_table", origin, name),
+        version_table_schema=_database_option(value, "version_table_schema", origin, name),
+    )
+
+
+def _setting_databases(table: Mapping[str, object], origin: str) -> tuple[DatabaseSetting, ...]:
+    """``[tool.mergeguard.databases]``: name -> URL / ``env:VAR`` / table, in file order."""
+    value = table.get("databases", {})
+    if not isinstance(value, dict):
+        raise _database_error(origin, "", "must be a table of name = URL entries")
+    if len(value) > MAX_DATABASES:
+        raise _database_error(
+            origin, "", f"has {len(value):,} entries; at most {MAX_DATABASES} are read"
+        )
+    return tuple(_database_setting(str(name), item, origin) for name, item in value.items())
+
+
 def parse_settings(document: Mapping[str, object] | None, origin: str) -> ToolSettings:
     """``[tool.mergeguard]`` of a parsed pyproject.toml (defaults when absent)."""
     if document is None:
@@ -98,6 +174,7 @@ def parse_settings(document: Mapping[str, object] | None, origin: str) -> ToolSe
         published=_setting_list(table, "published", origin),
         versions=_setting_directories(table, origin),
         recursive_versions=_setting_flag(table, "recursive_versions", origin),
+        databases=_setting_databases(table, origin),
     )
 
 

@@ -266,6 +266,33 @@ class GitRepository:
         names = ref_names("for-each-ref", proc.stdout)
         return tuple(sorted({n for n in names if not n.endswith("/HEAD")}))
 
+    def branch_tips(self) -> tuple[tuple[str, str, str], ...]:
+        """(full ref name, commit, tree) of every branch, local and remote
+        (``refs/heads/*``, ``refs/remotes/*``; not ``*/HEAD``), the most
+        recently committed first; refs that do not name a commit are left out."""
+        proc = self._git(
+            "for-each-ref",
+            "--sort=-committerdate",
+            "--format=%(refname)%00%(objecttype)%00%(objectname)%00%(tree)",
+            "refs/heads",
+            "refs/remotes",
+            check=False,
+        )
+        tips: list[tuple[str, str, str]] = []
+        for line in proc.stdout.split(b"\n"):
+            fields = line.split(b"\0")
+            if len(fields) != 4 or fields[1] != b"commit":
+                continue
+            names = ref_names("for-each-ref", fields[0])  # a garbled name is an error
+            name = names[0] if len(names) == 1 else ""
+            commit, tree = (
+                fields[2].decode("ascii", "replace"),
+                fields[3].decode("ascii", "replace"),
+            )
+            if name and not name.endswith("/HEAD"):
+                tips.append((name, commit, tree))
+        return tuple(tips)
+
     def short_name(self, ref: str) -> str:
         """``refs/tags/v1`` -> ``v1``, ``refs/remotes/origin/x`` -> ``origin/x``."""
         for prefix in ("refs/heads/", "refs/tags/", "refs/remotes/"):

@@ -13,24 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import urllib.parse
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from mergeguard.dburls import DRIVER_HINTS, FALLBACK_DRIVERS, SERVER_DIALECTS, mask, scrub
 from mergeguard.errors import MergeguardError
 from mergeguard.scratchdb.logins import Login, quote
-from mergeguard.scratchdb.urls import mask
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
 
-SERVER_DIALECTS = {"postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql"}
-DRIVER_HINTS = {
-    "postgresql": "pip install 'psycopg[binary]' (or use a postgresql+DRIVER:// URL)",
-    "mysql": "pip install pymysql (or use a mysql+DRIVER:// URL)",
-}
-# tried in this order when a URL names no driver and SQLAlchemy's default is missing
-FALLBACK_DRIVERS = {"postgresql": ("psycopg", "psycopg2"), "mysql": ("pymysql", "mysqldb")}
 CONNECT_TIMEOUT_SECONDS = 10
 
 _PG_RELATIONS = (
@@ -226,9 +218,6 @@ def connect(engine: Engine, url: URL, doing: str) -> Iterator[Connection]:
 
 def error_text(error: BaseException | None, url: URL) -> str:
     """The driver's own message on one line, with the URL's password masked out."""
-    text = " ".join(str(getattr(error, "orig", None) or error).split())
     password = url.password
-    if isinstance(password, str) and password:
-        for secret in {password, urllib.parse.quote(password, safe="")}:
-            text = text.replace(secret, "***")
-    return mask(text)
+    hidden = [password] if isinstance(password, str) else []
+    return scrub(str(getattr(error, "orig", None) or error), hidden)

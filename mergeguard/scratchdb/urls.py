@@ -5,26 +5,16 @@ sqlalchemy is imported inside functions only: importing this module is cheap.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
+from mergeguard.dburls import mask
 from mergeguard.errors import MergeguardError
 from mergeguard.scratchdb.protocol import DATABASE_PARAMETERS
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
-_PASSWORD_IN_AUTHORITY = re.compile(r"^(?P<head>[\w+.-]+://[^:/@?#]*):(?P<password>[^@]+)@")
-_PASSWORD_IN_QUERY = re.compile(r"(?P<key>[?&]password=)[^&]*", re.IGNORECASE)
-
-
-def mask(url: str) -> str:
-    """``url`` with its password (user-info or ``?password=``) replaced by ``***``.
-
-    Everything else is returned byte for byte, so the result can be shown anywhere.
-    """
-    masked = _PASSWORD_IN_AUTHORITY.sub(r"\g<head>:***@", url, count=1)
-    return _PASSWORD_IN_QUERY.sub(r"\g<key>***", masked)
+__all__ = ["mask", "parse"]
 
 
 def parse(url: str) -> URL:

@@ -1,0 +1,230 @@
+"""Reading a deployed database's version table: read only, bounded in time.
+
+Through SQLAlchemy (imported inside the functions), with no pool, a connect
+timeout and a statement timeout (``MERGEGUARD_DB_TIMEOUT`` seconds, default
+``DEFAULT_TIMEOUT``):
+
+- PostgreSQL: ``BEGIN READ ONLY``, ``SET LOCAL statement_timeout`` and
+  ``lock_timeout``, then ``ROLLBACK``;
+- MySQL / MariaDB: ``SET SESSION max_statement_time`` (MariaDB) or
+  ``max_execution_time`` (MySQL), ``START TRANSACTION READ ONLY``, then
+  ``ROLLBACK``; the driver's connect and read timeouts;
+- SQLite: the file opened ``mode=ro`` as a URI (a missing file is never
+  created) with ``PRAGMA query_only``.
+
+No DDL, no write, no lock beyond a plain read: the catalogue is asked whether
+the version table exists, then its rows are selected.  Every failure is a
+reading with an ``error`` (the password taken out), never an exception.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mergeguard.databases.targets import Target
+from mergeguard.dburls import DRIVER_HINTS, FALLBACK_DRIVERS, SERVER_DIALECTS, scrub, url_passwords
+from mergeguard.model import DatabaseReading
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Connection, Engine
+
+TIMEOUT_VARIABLE = "MERGEGUARD_DB_TIMEOUT"
+DEFAULT_TIMEOUT = 10.0  # seconds: connecting, and each statement
+MAX_ROWS = 1000  # a version table holds one row per head
+MAX_REVISION_LENGTH = 255
+SQLALCHEMY_HINT = "pip install sqlalchemy (mergeguard reads deployed databases through it)"
+
+
+class ReadFailure(Exception):
+    """Why a database could not be read (a message without the password)."""
+
+
+def timeout_seconds(environ: dict[str, str] | None = None) -> float:
+    """``MERGEGUARD_DB_TIMEOUT`` (seconds, 1 to 300), else ``DEFAULT_TIMEOUT``."""
+    value = (os.environ if environ is None else environ).get(TIMEOUT_VARIABLE, "")
+    try:
+        seconds = float(value)
+    except ValueError:
+        return DEFAULT_TIMEOUT
+    return min(max(seconds, 1.0), 300.0) if seconds == seconds else DEFAULT_TIMEOUT
+
+
+def read_database(target: Target, timeout: float | None = None) -> DatabaseReading:
+    """The version table of ``target``: its rows sorted, None when it has no
+    version table; or an ``error`` reading (unreachable) saying why."""
+    if target.problem is not None:
+        return target.reading(error=target.problem)
+    secrets = url_passwords(target.url)
+    try:
+        rows = _read_rows(target, timeout or timeout_seconds())
+    except ReadFailure as failure:
+        return target.reading(error=scrub(str(failure), secrets))
+    return target.reading(current=rows)
+
+
+def _read_rows(target: Target, timeout: float) -> tuple[str, ...] | None:
+    try:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+    except ImportError:
+        raise ReadFailure(f"sqlalchemy is not installed: {SQLALCHEMY_HINT}") from None
+    try:
+        url = make_url(target.url)
+    except (ArgumentError, ValueError):
+        raise ReadFailure(
+            "not a database URL (e.g. postgresql://USER@HOST/DATABASE, sqlite:///FILE)"
+        ) from None
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return _read_sqlite(url, target, timeout)
+    dialect = SERVER_DIALECTS.get(backend)
+    if dialect is None:
+        raise ReadFailure(
+            f"unsupported database {backend!r}: mergeguard reads SQLite, PostgreSQL and "
+            "MySQL/MariaDB"
+        )
+    with _server_connection(url, dialect, timeout) as conn:
+        return _read_in_transaction(conn, dialect, target, timeout)
+
+
+# -- servers --------------------------------------------------------------------------
+
+
+@contextmanager
+def _server_connection(url: URL, dialect: str, timeout: float) -> Iterator[Connection]:
+    """An AUTOCOMMIT connection (the transactions below are explicit) without a pool."""
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+    engine = _engine(url, dialect, timeout)
+    try:
+        with engine.connect() as conn:
+            yield conn
+    except DBAPIError as error:
+        raise ReadFailure(_driver_message(error)) from None
+    except SQLAlchemyError as error:
+        raise ReadFailure(_driver_message(error)) from None
+    finally:
+        engine.dispose()
+
+
+def _engine(url: URL, dialect: str, timeout: float) -> Engine:
+    """The engine for ``url``, trying the fallback drivers when the URL names none."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import ArgumentError
+    from sqlalchemy.pool import NullPool
+
+    candidates = [url]
+    if "+" not in url.drivername:
+        backend = url.get_backend_name()
+        candidates += [url.set(drivername=f"{backend}+{d}") for d in FALLBACK_DRIVERS[dialect]]
+    seconds = max(int(timeout + 0.5), 2)  # libpq treats less than 2 as 2
+    connect_args: dict[str, object] = {"connect_timeout": seconds}
+    if dialect == "mysql":
+        connect_args.update(read_timeout=seconds, write_timeout=seconds)
+    first: BaseException | None = None
+    for candidate in candidates:
+        given = {key: value for key, value in connect_args.items() if key not in candidate.query}
+        try:
+            return create_engine(
+                candidate, isolation_level="AUTOCOMMIT", poolclass=NullPool, connect_args=given
+            )
+        except ImportError as error:  # the driver is not installed: try the next
+            first = first or error
+        except ArgumentError as error:
+            raise ReadFailure(f"cannot use this URL: {error}; {DRIVER_HINTS[dialect]}") from None
+    raise ReadFailure(f"no database driver ({first}): {DRIVER_HINTS[dialect]}")
+
+
+def _read_in_transaction(
+    conn: Connection, dialect: str, target: Target, timeout: float
+) -> tuple[str, ...] | None:
+    milliseconds = int(timeout * 1000)
+    if dialect == "postgresql":
+        conn.exec_driver_sql("BEGIN READ ONLY")
+        conn.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {milliseconds}")
+    else:
+        if getattr(conn.dialect, "is_mariadb", False):
+            conn.exec_driver_sql(f"SET SESSION max_statement_time = {timeout:.3f}")
+        else:
+            conn.exec_driver_sql(f"SET SESSION max_execution_time = {milliseconds}")
+        conn.exec_driver_sql("START TRANSACTION READ ONLY")
+    try:
+        return _version_rows(conn, target)
+    finally:
+        conn.exec_driver_sql("ROLLBACK")
+
+
+# -- SQLite ---------------------------------------------------------------------------
+
+
+def _read_sqlite(url: URL, target: Target, timeout: float) -> tuple[str, ...] | None:
+    """The file opened read-only: ``mode=ro`` never creates it."""
+    import sqlite3
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+    from sqlalchemy.pool import NullPool
+
+    path = _sqlite_path(url, target.base_dir)
+    uri = f"file:{urllib.parse.quote(str(path))}?mode=ro"
+
+    def connect() -> sqlite3.Connection:
+        connection = sqlite3.connect(uri, uri=True, timeout=timeout)
+        connection.execute("PRAGMA query_only = ON")
+        return connection
+
+    engine = create_engine("sqlite://", creator=connect, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return _version_rows(conn, target)
+    except (DBAPIError, SQLAlchemyError) as error:
+        raise ReadFailure(f"{path}: {_driver_message(error)}") from None
+    finally:
+        engine.dispose()
+
+
+def _sqlite_path(url: URL, base_dir: Path) -> Path:
+    database = url.database or ""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        raise ReadFailure(
+            "a SQLite URL must name a database file (sqlite:///relative.db or "
+            "sqlite:////absolute.db)"
+        )
+    path = Path(database).expanduser()
+    path = path if path.is_absolute() else base_dir / path
+    if not path.is_file():
+        raise ReadFailure(f"no SQLite database file at {path}")
+    return path
+
+
+# -- the version table ----------------------------------------------------------------
+
+
+def _version_rows(conn: Connection, target: Target) -> tuple[str, ...] | None:
+    """The ``version_num`` rows, sorted; None when there is no version table."""
+    from sqlalchemy import inspect
+
+    table, schema = target.version_table, target.version_table_schema
+    if not inspect(conn).has_table(table, schema=schema):
+        return None
+    quote: Callable[[str], str] = conn.dialect.identifier_preparer.quote
+    name = f"{quote(schema)}.{quote(table)}" if schema else quote(table)
+    result = conn.exec_driver_sql(f"SELECT version_num FROM {name}")
+    rows = result.fetchmany(MAX_ROWS + 1)
+    result.close()
+    if len(rows) > MAX_ROWS:
+        raise ReadFailure(f"the version table {name} holds more than {MAX_ROWS:,} rows")
+    found = {str(value)[:MAX_REVISION_LENGTH] for (value,) in rows if value is not None}
+    return tuple(sorted(found))
+
+
+def _driver_message(error: BaseException) -> str:
+    """The driver's own message (not SQLAlchemy's wrapping), on one line."""
+    message = str(getattr(error, "orig", None) or error)
+    return " ".join(message.split()) or type(error).__name__
