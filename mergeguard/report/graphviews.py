@@ -198,8 +198,9 @@ def mermaid(
         "  classDef ours fill:#d4f7d4",
         "  classDef theirs fill:#fff3c4",
         "  classDef both fill:#d4f7d4",
-        "  classDef database fill:#e3ecfa",
     ]
+    if classes["database"]:
+        lines.append("  classDef database fill:#e3ecfa")
     return "\n".join(lines) + "\n"
 
 

@@ -125,7 +125,7 @@ def databases_table(statuses: Sequence[DatabaseStatus]) -> list[str]:
     lines = ["| Database | State | Pending |", "| --- | --- | --- |"]
     for status in statuses:
         reading = status.reading
-        state = status.state
+        state: str = status.state
         if status.stranded:
             state += " on " + ", ".join(_code_span(printable(r)) for r in status.stranded)
         elif reading.error is not None:
