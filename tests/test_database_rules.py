@@ -270,3 +270,18 @@ def test_markdown_table_of_databases_escaped() -> None:
     assert rows[3] == "| `s` | stranded on `x\\|9` |  |"
     assert rows[4] == "| `u` | unreachable: no &lt;route&gt; \\| \\*x\\* |  |"
     assert rows[5] == "| `e` | empty | 2 |"
+
+
+def test_the_merge_hint_does_not_offer_to_rebase_what_a_database_applied(
+    forked: RepoBuilder,
+) -> None:
+    workspace = Workspace(Options(directory=forked.root))
+    plain = workspace.scenario("main..feature")
+    applied = with_databases(workspace, plain, (reading("dev", "c3"),))
+    behind = with_databases(workspace, plain, (reading("dev", "b2"),))
+    [mg102] = [d for d in evaluate(applied) if d.code == "MG102"]
+    assert "fix --merge main..feature` (database dev has applied c3" in (mg102.hint or "")
+    assert "fix --rebase main..feature`, or" not in (mg102.hint or "")
+    [mg102] = [d for d in evaluate(behind) if d.code == "MG102"]
+    assert "fix --rebase main..feature`, or" in (mg102.hint or "")
+    workspace.close()

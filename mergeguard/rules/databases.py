@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
+from mergeguard.graph.deployed import applied_revisions
+from mergeguard.graph.revisions import RevisionGraph
 from mergeguard.graph.scenario import MergeScenario, Side
 from mergeguard.model import DatabaseReading, MigrationScript
 
@@ -70,3 +72,17 @@ def downgrade_below(row: str, script: MigrationScript) -> str:
     heads alone: ``alembic downgrade ROW@PARENT`` (``@base`` for a root)."""
     parent = script.down_revisions[0] if script.down_revisions else "base"
     return f"alembic downgrade {row}@{parent}"
+
+
+def applied_among(
+    scenario: MergeScenario, env: str, graph: RevisionGraph, revisions: Iterable[str]
+) -> str | None:
+    """``database dev has applied b2`` when a database of ``env`` has applied
+    (as ``graph`` places them) some of ``revisions``: a hint must not offer to
+    re-point those with ``fix --rebase`` (it would refuse).  None otherwise."""
+    wanted = set(revisions)
+    for reading in readings_of(scenario, env):
+        hit = wanted & applied_revisions(graph, rows_of(reading))
+        if hit:
+            return f"database {reading.name} has applied {', '.join(sorted(hit))}"
+    return None
