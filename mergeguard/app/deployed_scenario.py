@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from mergeguard.app.workspace import Workspace
+from mergeguard.config.discovery import read_settings
 from mergeguard.errors import MergeguardError
 from mergeguard.graph.environments import EnvironmentRead
 from mergeguard.graph.scenario import MergeScenario, PublishedRefs, Side, deployed_side
@@ -45,11 +46,13 @@ def read_databases(
 ) -> tuple[DatabaseReading, ...]:
     """The configured databases read against ``side`` (its environments, and
     its env.py for the version table); () when none is configured."""
-    from mergeguard.app.deployed import database_settings, read_deployed
-
-    settings = database_settings(workspace, staged=staged)
+    # the settings as app.deployed.database_settings reads them without --url (a
+    # malformed table raises), without importing the database room for nothing
+    settings = read_settings(workspace.snapshot(staged=staged)).databases
     if not settings:
         return ()
+    from mergeguard.app.deployed import read_deployed
+
     snapshot = side.snapshot or workspace.snapshot(staged=staged)
     return read_deployed(workspace, snapshot, side.reads, settings, warn=warn)
 
