@@ -376,6 +376,27 @@ def schema_changes_of(changes: Mapping[str, Mapping[str, Iterable[str]]]) -> Sch
 
 
 @dataclass(frozen=True, slots=True)
+class StatusReport:
+    """``mergeguard status``: each deployed database judged against the target
+    tree (``target`` names it: ``worktree``, ``main@3f2c1a0``), and the
+    findings about them (MG4xx) and about the tree's graph (MG0xx)."""
+
+    target: str
+    databases: tuple[DatabaseStatus, ...]
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def counts(self) -> Counts:
+        return Counts.of(self.diagnostics)
+
+    @property
+    def failed(self) -> bool:
+        """True when a finding is an error or a database is stranded (exit 1)."""
+        stranded = any(status.state == "stranded" for status in self.databases)
+        return stranded or self.counts.errors > 0
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """The result of one check, everything a format prints: the findings, the
     scenario compared, the environments read, and (when the format asked for

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -19,7 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
-from conftest import ALEMBIC_INI, RepoBuilder, server_url
+from conftest import (
+    ALEMBIC_INI,
+    RepoBuilder,
+    alembic_project,
+    alembic_revision,
+    run_alembic,
+    server_url,
+)
 from sqlalchemy.pool import NullPool
 
 ENGINES = ("sqlite", "postgresql", "mariadb")
@@ -45,8 +53,8 @@ class Deployed:
         )
         try:
             with engine.connect() as conn:
-                for statement in statements:
-                    conn.exec_driver_sql(statement)
+                for statement in statements:  # the drivers' paramstyle: % doubled
+                    conn.exec_driver_sql(statement.replace("%", "%%"))
         finally:
             engine.dispose()
 
@@ -203,3 +211,30 @@ def upgraded(repo: RepoBuilder, url: str, target: str = "heads") -> tuple[str, .
     """``alembic upgrade TARGET`` on ``url``: the revisions it ran, in order."""
     result = alembic_at(repo, url, "upgrade", target)
     return tuple(match.group(2) for match in _RUNNING.finditer(result.stderr))
+
+
+# -- the projects, made once per session (alembic init and revision cost a second each) --
+
+
+def diamond(repo: RepoBuilder) -> None:
+    """a1 -> b2, a1 -> c3, m4 merges them, d5 on m4 (a real ``alembic merge``)."""
+    alembic_project(repo)
+    alembic_revision(repo, "b2", "b two")
+    alembic_revision(repo, "c3", "c three", head="a1")
+    result = run_alembic(repo, "merge", "-m", "join", "--rev-id", "m4", "heads")
+    assert result.returncode == 0, result.stderr
+    alembic_revision(repo, "d5", "d five")
+    repo.commit("diamond")
+
+
+def line(repo: RepoBuilder) -> None:
+    """a1 -> b2."""
+    alembic_project(repo)
+    alembic_revision(repo, "b2", "b two")
+    repo.commit("b2")
+
+
+def copy_of(template: Path, where: Path) -> RepoBuilder:
+    """A copy of the template repository (its .git included) for one test."""
+    shutil.copytree(template, where, symlinks=True)
+    return RepoBuilder(where)

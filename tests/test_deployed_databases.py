@@ -1,24 +1,24 @@
-"""Deployed databases read for real: SQLite always, PostgreSQL and MariaDB on
-their servers (each test makes and drops its own database).  Real Alembic
-puts each database into its state; what mergeguard says ``upgrade heads``
-would run is compared with what Alembic then runs; every read is proven to
-change nothing (every table's rows and the schema, before and after).
+"""``mergeguard status`` on real databases: SQLite always, PostgreSQL and
+MariaDB on their servers (each test makes and drops its own database).
+
+Real Alembic puts each database into its state; what ``status`` says
+``upgrade heads`` would run is compared with what Alembic then runs, order
+included; every run is proven to change nothing in the database (every
+table's rows and the schema, and for SQLite the file's bytes, before and
+after).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import RepoBuilder, alembic_project, alembic_revision, run_alembic
-from deployedkit import ENGINES, Deployed, deployed_database, upgraded
+from conftest import RepoBuilder, alembic_revision
+from deployedkit import ENGINES, Deployed, copy_of, deployed_database, diamond, upgraded
 
-from mergeguard.app.deployed import read_deployed
-from mergeguard.app.options import Options
-from mergeguard.app.workspace import Workspace
-from mergeguard.graph.deployed import classify
-from mergeguard.model import DatabaseSetting, DatabaseStatus
+from mergeguard.app.cli import main
 
 
 @pytest.fixture(params=ENGINES)
@@ -26,75 +26,158 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deploye
     yield from deployed_database(str(request.param), tmp_path)
 
 
-def diamond(repo: RepoBuilder) -> None:
-    """a1 -> b2, a1 -> c3, m4 merges them, d5 on m4 (a real ``alembic merge``)."""
-    alembic_project(repo)
-    alembic_revision(repo, "b2", "b two")
-    alembic_revision(repo, "c3", "c three", head="a1")
-    result = run_alembic(repo, "merge", "-m", "join", "--rev-id", "m4", "heads")
-    assert result.returncode == 0, result.stderr
-    alembic_revision(repo, "d5", "d five")
-    repo.commit("diamond")
+@pytest.fixture(scope="session")
+def diamond_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("diamond") / "repo"
+    diamond(RepoBuilder(root))
+    return root
 
 
-def status_of(repo: RepoBuilder, url: str, **given: str) -> DatabaseStatus:
-    workspace = Workspace(Options(repo.root))
-    snapshot = workspace.snapshot()
-    reads = {read.environment.name: read for read in workspace.read(snapshot)}
-    [reading] = read_deployed(workspace, snapshot, reads, [DatabaseSetting("db", url, **given)])
-    return classify(reads[reading.environment].graph, reading)
+@pytest.fixture
+def repo(diamond_template: Path, tmp_path: Path) -> RepoBuilder:
+    """The diamond project (see ``deployedkit.diamond``), main checked out."""
+    return copy_of(diamond_template, tmp_path / "project")
 
 
-def read_only(database: Deployed, repo: RepoBuilder, url: str | None = None) -> DatabaseStatus:
-    """The status, and the proof that reading changed nothing in the database."""
+def status(
+    capsys: pytest.CaptureFixture[str], repo: RepoBuilder, *args: str
+) -> tuple[int, str, str]:
+    code = main(["-C", str(repo.root), "status", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def status_json(
+    capsys: pytest.CaptureFixture[str],
+    repo: RepoBuilder,
+    database: Deployed,
+    *urls: str,
+    code: int = 0,
+) -> list[dict[str, object]]:
+    """``status --format json`` (on ``urls``, else the configured databases),
+    proving that the run changed nothing in ``database``."""
     before = database.contents()
-    found = status_of(repo, url or database.url)
+    given = [arg for url in urls for arg in ("--url", url)]
+    found, out, err = status(capsys, repo, "--format", "json", *given)
     assert database.contents() == before
-    return found
+    assert found == code, err
+    document = json.loads(out)
+    assert document["schema"] == "mergeguard/status/1"
+    databases: list[dict[str, object]] = document["databases"]
+    return databases
 
 
-def test_every_state_and_what_upgrade_heads_runs(repo: RepoBuilder, database: Deployed) -> None:
-    diamond(repo)
-    empty = read_only(database, repo)
-    assert (empty.state, empty.reading.current) == ("empty", None)
+def test_every_state_and_what_upgrade_heads_runs(
+    capsys: pytest.CaptureFixture[str], repo: RepoBuilder, database: Deployed
+) -> None:
+    [empty] = status_json(capsys, repo, database, database.url)
+    assert (empty["name"], empty["state"], empty["current"]) == ("url1", "empty", [])
+    assert empty["pending"] == ["a1", "c3", "b2", "m4", "d5"]
 
     assert upgraded(repo, database.url, "b2") == ("a1", "b2")
-    behind = read_only(database, repo)
-    assert (behind.state, behind.reading.current) == ("behind", ("b2",))
-    assert behind.pending == ("c3", "m4", "d5")
+    [behind] = status_json(capsys, repo, database, database.url)
+    assert (behind["state"], behind["current"]) == ("behind", ["b2"])
+    assert behind["pending"] == ["c3", "m4", "d5"]  # across the merge point
 
     assert upgraded(repo, database.url, "c3") == ("c3",)  # two rows: several heads
-    heads = read_only(database, repo)
-    assert (heads.state, heads.reading.current, heads.pending) == (
+    [heads] = status_json(capsys, repo, database, database.url)
+    assert (heads["state"], heads["current"], heads["pending"]) == (
         "behind",
-        ("b2", "c3"),
-        ("m4", "d5"),
+        ["b2", "c3"],
+        ["m4", "d5"],
     )
-    assert upgraded(repo, database.url) == heads.pending  # what Alembic then runs, in order
+    assert list(upgraded(repo, database.url)) == heads["pending"]  # what Alembic runs
 
-    up = read_only(database, repo)
-    assert (up.state, up.reading.current, up.pending) == ("up-to-date", ("d5",), ())
-
-
-def test_pending_on_an_empty_database_is_alembics_whole_order(
-    repo: RepoBuilder, database: Deployed
-) -> None:
-    diamond(repo)
-    pending = read_only(database, repo).pending
-    assert len(pending) == 5
-    assert upgraded(repo, database.url) == pending
+    [up] = status_json(capsys, repo, database, database.url)
+    assert (up["state"], up["current"], up["pending"], up["refs"]) == ("up-to-date", ["d5"], [], [])
 
 
 def test_stranded_names_the_branch_that_has_the_revision(
-    repo: RepoBuilder, database: Deployed
+    capsys: pytest.CaptureFixture[str], repo: RepoBuilder, database: Deployed
 ) -> None:
-    diamond(repo)
     repo.branch("feature-x")
     alembic_revision(repo, "x9", "feature x")
     repo.commit("feature x")
-    assert upgraded(repo, database.url) == ("a1", "c3", "b2", "m4", "d5", "x9")
+    [empty] = status_json(capsys, repo, database, database.url)
+    assert list(upgraded(repo, database.url)) == empty["pending"]  # Alembic's whole order
+    assert len(empty["pending"]) == 6  # type: ignore[arg-type]
+
     repo.checkout("main")
-    stranded = read_only(database, repo)
-    assert stranded.state == "stranded"
-    assert (stranded.stranded, stranded.refs) == (("x9",), ("feature-x",))
-    assert stranded.reading.refs == (("x9", ("feature-x",)),)
+    [stranded] = status_json(capsys, repo, database, database.url, code=1)
+    assert (stranded["state"], stranded["current"], stranded["refs"]) == (
+        "stranded",
+        ["x9"],
+        ["feature-x"],
+    )
+    code, out, _ = status(capsys, repo, "--url", database.url)
+    assert code == 1
+    assert "not in this history: x9 (on: feature-x)" in out
+
+
+ENV_PY_TABLE = 'VERSION_TABLE = "deploy_versions"\nVERSION_SCHEMA = {schema!r}\n'
+
+
+def custom_version_table(repo: RepoBuilder, database: Deployed) -> str | None:
+    """env.py writes its versions to ``deploy_versions`` in a schema of its own
+    (PostgreSQL: a schema; MariaDB: another database; SQLite: none)."""
+    schema = None
+    if database.kind == "postgresql":
+        schema = "audit"
+        database.execute("CREATE SCHEMA audit")
+    elif database.kind == "mariadb":
+        schema = f"{database.name}_audit"
+        database.extra.append(schema)
+        database.execute(f"CREATE DATABASE {schema}")
+    env_py = repo.root / "migrations" / "env.py"
+    text = env_py.read_text()
+    configured = "target_metadata=target_metadata"
+    assert text.count(configured) == 2  # offline and online
+    text = text.replace(
+        configured,
+        f"{configured}, version_table=VERSION_TABLE, version_table_schema=VERSION_SCHEMA",
+    )
+    env_py.write_text(ENV_PY_TABLE.format(schema=schema) + text)
+    return schema
+
+
+def test_a_custom_version_table_and_schema_from_env_py_or_the_setting(
+    capsys: pytest.CaptureFixture[str],
+    repo: RepoBuilder,
+    database: Deployed,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    schema = custom_version_table(repo, database)
+    repo.write(
+        "pyproject.toml",
+        "[tool.mergeguard.databases]\n"
+        'staging = "env:MG_TEST_STAGING_URL"\n'
+        'default = { url = "env:MG_TEST_STAGING_URL", version_table = "alembic_version" }\n',
+    )
+    repo.commit("custom version table")
+    monkeypatch.setenv("MG_TEST_STAGING_URL", database.url)
+    assert upgraded(repo, database.url, "m4") == ("a1", "c3", "b2", "m4")
+    staging, default = status_json(capsys, repo, database)
+    assert (staging["name"], staging["state"], staging["current"]) == ("staging", "behind", ["m4"])
+    assert staging["pending"] == ["d5"]
+    assert staging["url"] == database.url  # no password here; see the masking tests
+    assert (default["state"], default["current"]) == ("empty", [])  # no alembic_version
+    if schema is not None:  # the table really is in the schema (not a default-schema copy)
+        assert (schema, "deploy_versions") in [key[:2] for key in _tables(database)]
+
+
+def _tables(database: Deployed) -> list[tuple[str, str]]:
+    contents = database.contents()
+    rows = contents[-2] if database.kind == "postgresql" else contents[-1]  # type: ignore[index]
+    return list(rows)
+
+
+def test_a_missing_sqlite_file_is_unreachable_and_never_created(
+    capsys: pytest.CaptureFixture[str], repo: RepoBuilder, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nowhere.db"
+    code, out, _ = status(capsys, repo, "--format", "json", "--url", f"sqlite:///{missing}")
+    assert code == 0
+    [found] = json.loads(out)["databases"]
+    assert found["state"] == "unreachable"
+    assert f"no SQLite database file at {missing}" in found["error"]
+    assert not missing.exists()

@@ -41,6 +41,7 @@ HEAVY = (
     "sqlalchemy",
     "mergeguard.scratchdb",
     "mergeguard.fix",
+    "mergeguard.databases",
 )
 # All that `--help` and `COMMAND -h` may import of mergeguard: the command line.
 COMMAND_LINE = {
@@ -61,7 +62,7 @@ WARM_CHECK_UNUSED = (
     "mergeguard.parse.header_ast",
     "mergeguard.parse.header_split",
 )
-COMMANDS = ("heads", "graph", "check", "fix", "apply", "rules", "explain", "demo")
+COMMANDS = ("heads", "graph", "check", "fix", "apply", "status", "rules", "explain", "demo")
 IMPORT_LINE = re.compile(r"^import time:\s+\d+ \|\s+\d+ \| *(\S+)$", re.MULTILINE)
 # Variables that would change the scenario or the terminal a run sees.
 OUTSIDE = ("PRE_COMMIT", "GITHUB_", "MERGEGUARD_", "FORCE_COLOR", "TTY_COMPATIBLE")
@@ -231,3 +232,19 @@ def test_a_pipe_gets_the_text_rich_would_print(project: RepoBuilder) -> None:
     report = check(CheckRequest(Options(Path(project.root)), "main..feature"))
     code, out, _ = run(project, "check", "main..feature")
     assert code == 1 and out == rich_text(list(report.diagnostics)) != ""
+
+
+def test_status_imports_sqlalchemy_but_nothing_of_apply_or_fix(
+    project: RepoBuilder, tmp_path: Path
+) -> None:
+    """``status`` reads databases (sqlalchemy), never runs migrations (no
+    alembic, no scratchdb) nor writes files (no fix, no libcst, no mako)."""
+    import sqlite3
+
+    database = tmp_path / "deployed.db"
+    sqlite3.connect(database).close()
+    code, out, modules = run(project, "status", "--url", f"sqlite:///{database}")
+    assert code == 0 and "url1: empty" in out
+    assert {"sqlalchemy", "mergeguard.databases.reading"} <= modules
+    reader = ("sqlalchemy", "mergeguard.databases")
+    assert {m for m in heavy(modules) if not m.startswith(reader)} == set()

@@ -363,6 +363,37 @@ GRAPH_RULES = ("MG0", "MG1")
 
 
 @cli.command()
+@click.option(
+    "--url",
+    "urls",
+    multiple=True,
+    help="A deployed database to read (repeatable; named url1, url2...); replaces "
+    "[tool.mergeguard.databases].",
+)
+@click.option("--ref", default=None, help="Judge against this commit instead of the working tree.")
+@click.option("--format", "fmt", type=arguments.FORMAT_STATUS, default="text", show_default=True)
+@arguments.common_options
+def status(urls: tuple[str, ...], ref: str | None, fmt: str, **common: Any) -> None:
+    """Show where each deployed database stands against this history.
+
+    Reads each database's version table read-only (a read-only transaction,
+    a short timeout: MERGEGUARD_DB_TIMEOUT seconds, default 10): up-to-date,
+    behind (with what `alembic upgrade heads` would run, in order), stranded
+    on a revision this history lacks (with the branches that have it), empty,
+    or unreachable.  Databases come from --url, else [tool.mergeguard.databases]
+    in pyproject.toml (name = "URL" or "env:VARIABLE").  Exit 1 when one is
+    stranded (or a finding is an error).
+    """
+    from mergeguard.app.status import StatusRequest
+    from mergeguard.app.status import status as run_status
+
+    request = StatusRequest(arguments.make_options(**common), ref, urls)
+    report = run_status(request, warn=output.note)
+    output.status(fmt, report)
+    raise SystemExit(EXIT_FINDINGS if report.failed else EXIT_CLEAN)
+
+
+@cli.command()
 @click.option("--markdown", is_flag=True, help="Print docs/rules.md (the whole catalogue).")
 def rules(markdown: bool) -> None:
     """List every rule: code, name, severity and summary."""

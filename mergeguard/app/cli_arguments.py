@@ -95,6 +95,9 @@ FORMAT_HEADS = click.Choice(["text", "json"])
 FORMAT_GRAPH = click.Choice(["tree", "json", "dot", "mermaid"])
 
 
+FORMAT_STATUS = click.Choice(["text", "json", "markdown"])
+
+
 FORMAT_CHECK = click.Choice(["text", "json", "github", "sarif", "markdown"])
 
 

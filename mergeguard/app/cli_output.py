@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from mergeguard.fix.run import Outcome
     from mergeguard.graph.environments import EnvironmentRead
-    from mergeguard.model import DatabaseReading, Diagnostic, RangeMarks, Report
+    from mergeguard.model import DatabaseReading, Diagnostic, RangeMarks, Report, StatusReport
 
 
 def note(message: str) -> None:
@@ -189,3 +189,12 @@ def graph(
             console.print(graphviews.tree(read, marks, limit))
         print_diagnostics(diagnostics)
         summary(diagnostics)
+
+
+def status(fmt: str, report: StatusReport) -> None:
+    """``status``: the databases in ``fmt`` on stdout, the counts on stderr."""
+    from mergeguard.report.status import render_status, status_summary
+
+    click.echo(render_status(fmt, report), nl=False)
+    if fmt == "text":
+        click.echo(status_summary(report), nl=False, err=True)

@@ -66,15 +66,14 @@ def read_deployed(
     """
     if not settings:
         return ()
-    from mergeguard.databases.reading import read_database, timeout_seconds
+    from mergeguard.databases.reading import read_databases
     from mergeguard.databases.targets import resolve_targets
 
     environments = [read.environment for read in reads.values()]
     targets = resolve_targets(
         settings, environments, snapshot.read, base_dir=workspace.options.directory
     )
-    seconds = timeout if timeout is not None else timeout_seconds()
-    readings = [read_database(target, seconds) for target in targets]
+    readings = read_databases(targets, timeout)
     search = _RefSearch(workspace, warn)
     return tuple(_with_refs(reading, reads, search) for reading in readings)
 

@@ -268,9 +268,13 @@ class Scenarios:
     def ref_scenario(self, ref: str) -> MergeScenario:
         """One commit on its own (``apply REF``): its heads, its forks."""
         sha, name = self.repo.resolve(ref), self.display_name(ref)
-        tree = self.repo.tree(ref)
+        return self.alone(self.repo.tree(ref), name, sha)
+
+    def alone(self, tree: Snapshot, label: str, sha: str | None) -> MergeScenario:
+        """One tree on its own, every side of the scenario (``status``: the
+        tree the deployed databases are judged against)."""
         return self._assemble(
-            TREE, (tree, sha), (name, tree, sha), (name, tree, sha), has_base=False
+            TREE, (tree, sha), (label, tree, sha), (label, tree, sha), has_base=False
         )
 
     def _head(self) -> str | None:

@@ -20,8 +20,10 @@ reading with an ``error`` (the password taken out), never an exception.
 from __future__ import annotations
 
 import os
+import threading
+import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,6 +54,50 @@ def timeout_seconds(environ: dict[str, str] | None = None) -> float:
     except ValueError:
         return DEFAULT_TIMEOUT
     return min(max(seconds, 1.0), 300.0) if seconds == seconds else DEFAULT_TIMEOUT
+
+
+# past the driver's own timeouts (connect, then a few statements), a read that
+# has not ended is abandoned: a hung name lookup or driver must not hang the run
+_GRACE_FACTOR, _GRACE_SECONDS = 4, 5.0
+
+
+def read_databases(
+    targets: Sequence[Target], timeout: float | None = None
+) -> tuple[DatabaseReading, ...]:
+    """``read_database`` of each target, side by side (one daemon thread
+    each: the run takes as long as the slowest database, not their sum), in
+    ``targets`` order.  One that has not answered by the deadline
+    (``timeout`` x 4 + 5 s) is an unreachable reading; its thread is left to
+    end on its own (a daemon: it never holds the process up)."""
+    seconds = timeout or timeout_seconds()
+    _import_sqlalchemy()  # once, here: not raced by the threads
+    found: dict[int, DatabaseReading] = {}
+
+    def run(index: int, target: Target) -> None:
+        found[index] = read_database(target, seconds)
+
+    threads = [
+        threading.Thread(target=run, args=(i, t), name=f"mergeguard-db-{i}", daemon=True)
+        for i, t in enumerate(targets)
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + seconds * _GRACE_FACTOR + _GRACE_SECONDS
+    for thread in threads:
+        thread.join(max(deadline - time.monotonic(), 0.0))
+    waited = seconds * _GRACE_FACTOR + _GRACE_SECONDS
+    late = f"no answer within {waited:.0f} seconds (see {TIMEOUT_VARIABLE})"
+    return tuple(found.get(i) or target.reading(error=late) for i, target in enumerate(targets))
+
+
+def _import_sqlalchemy() -> None:
+    """SQLAlchemy's modules the readers use; a missing one is each reading's error."""
+    try:
+        import sqlalchemy.engine
+        import sqlalchemy.exc
+        import sqlalchemy.pool  # noqa: F401
+    except ImportError:
+        return
 
 
 def read_database(target: Target, timeout: float | None = None) -> DatabaseReading:
@@ -172,7 +218,7 @@ def _read_sqlite(url: URL, target: Target, timeout: float) -> tuple[str, ...] | 
     from sqlalchemy.pool import NullPool
 
     path = _sqlite_path(url, target.base_dir)
-    uri = f"file:{urllib.parse.quote(str(path))}?mode=ro"
+    uri = f"file:{urllib.parse.quote(str(path))}?mode=ro{_sqlite_quiet(path)}"
 
     def connect() -> sqlite3.Connection:
         connection = sqlite3.connect(uri, uri=True, timeout=timeout)
@@ -187,6 +233,20 @@ def _read_sqlite(url: URL, target: Target, timeout: float) -> tuple[str, ...] | 
         raise ReadFailure(f"{path}: {_driver_message(error)}") from None
     finally:
         engine.dispose()
+
+
+def _sqlite_quiet(path: Path) -> str:
+    """``&immutable=1`` for a WAL database with no ``-wal`` file: everything is
+    in the main file, and even a ``mode=ro`` connection would otherwise
+    create ``-wal`` and ``-shm`` beside it (and leave them).  When a ``-wal``
+    file exists its pages may not be in the main file yet: read through it."""
+    try:
+        with path.open("rb") as file:
+            header = file.read(20)
+    except OSError:
+        return ""
+    is_wal = header[:16] == b"SQLite format 3\x00" and header[18:20] == b"\x02\x02"
+    return "&immutable=1" if is_wal and not Path(f"{path}-wal").exists() else ""
 
 
 def _sqlite_path(url: URL, base_dir: Path) -> Path:

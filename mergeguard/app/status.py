@@ -1,0 +1,78 @@
+"""``mergeguard status``: where each deployed database stands against a tree.
+
+The tree is the work tree (HEAD in a bare repository), or the commit
+``--ref`` names.  The databases are ``--url`` values (named url1, url2...),
+else ``[tool.mergeguard.databases]`` of the work tree's pyproject.toml.  Each
+is read read-only (``app.deployed``), judged (``graph.deployed.classify``),
+and the MG4xx rules see the readings on a scenario of that tree alone, with
+the tree's integrity findings (MG0xx) as ``heads`` and ``graph`` show them.
+Nothing here prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from mergeguard.app.deployed import database_settings, read_deployed
+from mergeguard.app.options import Options
+from mergeguard.app.scenarios import Scenarios
+from mergeguard.app.workspace import Workspace
+from mergeguard.errors import MergeguardError
+from mergeguard.graph.deployed import classify
+from mergeguard.graph.environments import all_diagnostics
+from mergeguard.model import DatabaseReading, Diagnostic, StatusReport
+
+Notify = Callable[[str], None]
+DATABASE_RULES = ("MG4",)
+NO_DATABASES_HINT = (
+    'configure them in pyproject.toml: [tool.mergeguard.databases] staging = "env:STAGING_URL" '
+    "(a name to a URL, or env:VARIABLE so that no secret is committed), or pass --url URL"
+)
+
+
+def _ignore(_: str) -> None:
+    """The default ``warn``: notes dropped."""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRequest:
+    options: Options = field(default_factory=Options)
+    ref: str | None = None
+    urls: tuple[str, ...] = ()
+
+
+def status(request: StatusRequest, *, warn: Notify = _ignore) -> StatusReport:
+    """Read every database, judge it against the target tree, find what the
+    MG4xx rules say; raises MergeguardError when it cannot run at all."""
+    workspace = Workspace(request.options, warn=warn)
+    settings = database_settings(workspace, request.urls)
+    if not settings:
+        raise MergeguardError("no databases to read", hint=NO_DATABASES_HINT)
+    snapshot = workspace.snapshot(request.ref)
+    reads = {read.environment.name: read for read in workspace.read(snapshot)}
+    readings = read_deployed(workspace, snapshot, reads, settings, warn=warn)
+    statuses = tuple(classify(reads[r.environment].graph, r) for r in readings)
+    diagnostics = all_diagnostics(tuple(reads.values()))
+    diagnostics += _database_findings(workspace, request.ref, readings)
+    workspace.close()
+    return StatusReport(snapshot.origin, statuses, diagnostics)
+
+
+def _database_findings(
+    workspace: Workspace,
+    ref: str | None,
+    readings: tuple[DatabaseReading, ...],
+) -> tuple[Diagnostic, ...]:
+    """What the MG4xx rules find on the tree alone with the readings (under
+    the project's select / ignore)."""
+    from mergeguard.rules.run import Selection, evaluate
+
+    scenarios = Scenarios(workspace)
+    sha = workspace.repo.resolve(ref) if ref is not None else None
+    label = scenarios.display_name(ref) if ref is not None else "working tree"
+    tree = workspace.snapshot(ref)
+    scenario = replace(scenarios.alone(tree, label, sha), databases=readings)
+    selection = workspace.selection()
+    found = evaluate(scenario, Selection(DATABASE_RULES))
+    return tuple(d for d in found if selection.allows(d.code, d.name))
