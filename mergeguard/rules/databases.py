@@ -10,7 +10,7 @@ from pathlib import PurePosixPath
 
 from mergeguard.graph.deployed import applied_revisions
 from mergeguard.graph.revisions import RevisionGraph
-from mergeguard.graph.scenario import MergeScenario, Side
+from mergeguard.graph.scenario import MERGE, MergeScenario, Side
 from mergeguard.model import DatabaseReading, MigrationScript
 
 # findings that mean a file's revision id may be unknown to the graph
@@ -86,3 +86,18 @@ def applied_among(
         if hit:
             return f"database {reading.name} has applied {', '.join(sorted(hit))}"
     return None
+
+
+def history_name(scenario: MergeScenario, side: Side) -> str:
+    """How a finding names the history to be deployed: ``the merge of main
+    and feature``, ``the working tree``, ``feature (1a2b3c4)``."""
+    if side is scenario.merged and side is not scenario.ours:
+        if scenario.kind == MERGE:
+            return "the merge in progress"
+        return f"the merge of {_named(scenario.theirs)} and {_named(scenario.ours)}"
+    return _named(side) if side.sha is None else side.title
+
+
+def _named(side: Side) -> str:
+    """A ref's label as it is; the working tree or the index with an article."""
+    return f"the {side.label}" if side.sha is None else side.label

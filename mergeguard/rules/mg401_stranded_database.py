@@ -10,7 +10,14 @@ from mergeguard.graph.deployed import nearest_kept
 from mergeguard.graph.revisions import RevisionGraph
 from mergeguard.graph.scenario import MergeScenario, Side, deployed_side
 from mergeguard.model import DatabaseReading, Diagnostic
-from mergeguard.rules.databases import holder_of, readings_of, refs_holding, rows_of, unread_paths
+from mergeguard.rules.databases import (
+    history_name,
+    holder_of,
+    readings_of,
+    refs_holding,
+    rows_of,
+    unread_paths,
+)
 from mergeguard.rules.rule import Rule
 
 if TYPE_CHECKING:
@@ -51,9 +58,9 @@ def _stranded(
     revision: str,
 ) -> Diagnostic:
     message = (
-        f"database {reading.name} is on revision {revision}, which {target.title} does not "
-        f"have: `alembic upgrade` there stops with \"Can't locate revision identified by "
-        f"'{revision}'\""
+        f"database {reading.name} is on revision {revision}, which "
+        f"{history_name(scenario, target)} does not have: `alembic upgrade` there stops "
+        f"with \"Can't locate revision identified by '{revision}'\""
     )
     return diagnostic(
         CODE,
@@ -82,8 +89,8 @@ def _way_back(
         where = _listed(refs) if refs else "no branch mergeguard searched"
         return (
             f"{revision} is on {where}: from a checkout of a branch that has it, run "
-            f"`alembic downgrade {revision}@<the last revision {target.label} has>` against "
-            f"{reading.name}; or merge that branch"
+            f"`alembic downgrade {revision}@<its nearest ancestor {history_name(scenario, target)} "
+            f"has>` against {reading.name}; or merge that branch"
         )
     holder_graph = holder.graph(env)
     assert holder_graph is not None
@@ -95,8 +102,8 @@ def _way_back(
     also = [ref for ref in refs if ref != holder.label]
     where = holder.label + (f" (also on {_listed(also)})" if also else "")
     return (
-        f"from a checkout of {where}, {step} against {reading.name}, then "
-        f"`alembic upgrade heads` from {target.label}; or merge the branch that has it"
+        f"from a checkout of {where}, {step} against {reading.name} (then `alembic upgrade "
+        f"heads` from {history_name(scenario, target)}); or merge the branch that has it"
     )
 
 
