@@ -44,32 +44,17 @@ def stranded_database(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]
     if graph is None or unread is None or unread:
         return
     for reading in readings_of(scenario, env):
-        for revision in rows_of(reading):
-            if revision not in graph:
-                yield _stranded(scenario, env, target, graph, reading, revision)
-
-
-def _stranded(
-    scenario: MergeScenario,
-    env: str,
-    target: Side,
-    graph: RevisionGraph,
-    reading: DatabaseReading,
-    revision: str,
-) -> Diagnostic:
-    message = (
-        f"database {reading.name} is on revision {revision}, which "
-        f"{history_name(scenario, target)} does not have: `alembic upgrade` there stops "
-        f"with \"Can't locate revision identified by '{revision}'\""
-    )
-    return diagnostic(
-        CODE,
-        message,
-        None,
-        hint=_way_back(scenario, env, target, graph, reading, revision),
-        revisions=(revision,),
-        environment=env,
-    )
+        for revision in (r for r in rows_of(reading) if r not in graph):
+            yield diagnostic(
+                CODE,
+                f"database {reading.name} is on revision {revision}, which "
+                f"{history_name(scenario, target)} does not have: `alembic upgrade` there "
+                f"stops with \"Can't locate revision identified by '{revision}'\"",
+                None,
+                hint=_way_back(scenario, env, target, graph, reading, revision),
+                revisions=(revision,),
+                environment=env,
+            )
 
 
 def _way_back(
