@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import RepoBuilder, alembic_project, alembic_revision, set_upgrade
 from deployedkit import ENGINES, Deployed, alembic_at, deployed_database, upgraded
+from test_rule_examples import write_version_table
 
 from mergeguard.app.cli import main
 
@@ -326,3 +327,19 @@ def check_secrets(
     assert SECRET not in everything
     assert "database refused could not be read" in everything
     assert "database staging is on revision s4" in everything
+
+
+def test_rebase_refused_when_the_database_ran_both_heads(
+    repo: RepoBuilder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A database that ran b2 and c3 skips nothing once b2 sits on c3, but its
+    version table would then name c3 and its descendant b2, which Alembic
+    refuses ("overlaps"): still refused, saying so."""
+    path = tmp_path / "both.db"
+    write_version_table(path, ("b2", "c3"))
+    diverged(repo, dev=f"sqlite:///{path}")
+    code, _, err = run(capsys, "fix", "--rebase", "main..feature", "-C", str(repo.root))
+    assert code == 1 and "database dev has applied revision b2" in err
+    assert "overlaps with other requested revisions" in err and "skip" not in err
+    write_version_table(path, ("c3",), fresh=True)  # only main's head: b2 may move
+    assert run(capsys, "fix", "--rebase", "main..feature", "-C", str(repo.root))[0] == 0

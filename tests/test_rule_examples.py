@@ -63,9 +63,14 @@ def deploy(repo: RepoBuilder, databases: tuple[Deployed, ...]) -> None:
     repo.write("pyproject.toml", "\n".join(lines) + "\n")
 
 
-def write_version_table(path: Path, current: tuple[str, ...] | None) -> None:
-    """A SQLite database as Alembic leaves it (``current`` None: never migrated)."""
+def write_version_table(
+    path: Path, current: tuple[str, ...] | None, *, fresh: bool = False
+) -> None:
+    """A SQLite database as Alembic leaves it (``current`` None: never
+    migrated); ``fresh`` replaces a database already there."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        path.unlink(missing_ok=True)
     with closing(sqlite3.connect(path)) as connection, connection:
         connection.execute("CREATE TABLE app_data (id INTEGER PRIMARY KEY)")
         if current is not None:

@@ -38,27 +38,60 @@ def rebase_refusals(
             continue
         rows = rows_of(reading)
         applied = applied_revisions(graph, rows)
-        for revision in (r for r in moves if r in applied):
-            refusals.append(_applied(graph, reading, rows, revision, moves[revision]))
+        moved = [r for r in moves if r in applied]
+        if moved:
+            refusals.append(_applied(graph, moves, reading, rows, moved[0], applied))
     return refusals
 
 
 def _applied(
     graph: RevisionGraph,
+    moves: Mapping[str, tuple[str, ...]],
     reading: DatabaseReading,
     rows: tuple[str, ...],
     revision: str,
-    onto: tuple[str, ...],
+    applied: frozenset[str],
 ) -> str:
+    """Why re-pointing ``revision`` harms this database: Alembic would take
+    revisions it never ran as applied and skip them, or (when it ran them
+    too) find its version table naming a revision and its own ancestor."""
+    skipped = [r for r in graph.order if r in _ancestors_after(graph, moves, rows) - applied]
+    if skipped:
+        harm = (
+            f"Alembic would take {_listed(tuple(skipped))} as applied there and skip "
+            f"{'them' if len(skipped) > 1 else 'it'}"
+        )
+    else:
+        harm = (
+            "its version table would name a revision and its own new ancestor, which "
+            'Alembic refuses ("Requested revision ... overlaps with other requested revisions")'
+        )
     row = next(r for r in rows if r in graph and revision in graph.ancestors([r]))
-    heads = ", ".join(onto)
+    below = downgrade_below(row, graph.script(revision))
     return (
         f"database {reading.name} has applied revision {revision} (its version table holds "
-        f"{', '.join(rows)}): re-pointed onto {heads}, Alembic would take {heads} and what "
-        f"it builds on as applied there and skip them; use `mergeguard fix --merge` instead, "
-        f"or first take {reading.name} below it (`{downgrade_below(row, graph.script(revision))}`)"
-        " and run fix --rebase again"
+        f"{', '.join(rows)}): re-pointed onto {', '.join(moves[revision])}, {harm}; use "
+        f"`mergeguard fix --merge` instead, or first take {reading.name} below it "
+        f"(`{below}`) and run fix --rebase again"
     )
+
+
+def _ancestors_after(
+    graph: RevisionGraph, moves: Mapping[str, tuple[str, ...]], rows: tuple[str, ...]
+) -> set[str]:
+    """What Alembic would count as applied for ``rows`` once ``moves``
+    (revision -> its new parents) are made: their ancestors in the new graph."""
+    seen: set[str] = set()
+    todo = [row for row in rows if row in graph]
+    while todo:
+        revision = todo.pop()
+        if revision in seen:
+            continue
+        seen.add(revision)
+        node = graph.nodes[revision]
+        todo.extend(moves.get(revision, node.down))
+        todo.extend(node.deps)
+    return seen
 
 
 MAX_PENDING_SHOWN = 6  # revisions listed in one line before they are counted
@@ -87,18 +120,17 @@ def merge_runs(scenario: MergeScenario, env: str, graph: RevisionGraph, merge: s
         if merge not in pending:
             continue
         before = pending[: pending.index(merge)]
+        then = f"{_listed(before)}, then " if before else ""
         lines.append(
-            f"database {reading.name} will run {_listed(before)}merge revision {merge} on "
-            "its next `alembic upgrade heads`"
+            f"database {reading.name} will run {then}merge revision {merge} on its next "
+            "`alembic upgrade heads`"
         )
     return lines
 
 
 def _listed(revisions: tuple[str, ...]) -> str:
-    """``c3, d4, then `` / ``a1, b2 ... (40 revisions), then `` / empty."""
-    if not revisions:
-        return ""
+    """``c3, d4`` / ``a1, b2, c3 ... z9 (40 revisions)``."""
     if len(revisions) <= MAX_PENDING_SHOWN:
-        return f"{', '.join(revisions)}, then "
+        return ", ".join(revisions)
     shown = ", ".join(revisions[:3])
-    return f"{shown} ... {revisions[-1]} ({len(revisions)} revisions), then "
+    return f"{shown} ... {revisions[-1]} ({len(revisions)} revisions)"
