@@ -75,12 +75,13 @@ def applied_revision_rewritten(scenario: MergeScenario, env: str) -> Iterator[Di
         yield _finding(scenario, env, revision, found, now, by_path.get(found.before.path))
 
 
-def _holders(scenario: MergeScenario) -> list[Side]:
-    """Where an applied row is looked up, in order."""
+def _not_the_ranges(scenario: MergeScenario) -> list[Side]:
+    """The sides whose versions the range did not make: the merge base and
+    the other side; during a merge, both parents."""
     sides = [scenario.base, scenario.theirs]
     if scenario.kind == MERGE:
         sides.append(scenario.ours)
-    return sides + list(scenario.published.sides())
+    return sides
 
 
 def _applied(
@@ -88,7 +89,7 @@ def _applied(
 ) -> dict[str, _Applied]:
     """Every revision a database applied that a side other than the checked
     one shows it applying (see ``applied_revision_rewritten``)."""
-    holders = _holders(scenario)
+    holders = _not_the_ranges(scenario) + list(scenario.published.sides())
     found: dict[str, _Applied] = {}
     for reading in readings:
         for row in rows_of(reading):
@@ -119,9 +120,7 @@ def _rewritten(
     state = _state(now)
     if now is found.before or state == shape(found.before):
         return False
-    others = [scenario.base, scenario.theirs]
-    if scenario.kind == MERGE:
-        others.append(scenario.ours)
+    others = _not_the_ranges(scenario)
     return all(_state(side.scripts(env).get(revision)) != state for side in others)
 
 
