@@ -400,13 +400,16 @@ class StatusReport:
 class Report:
     """The result of one check, everything a format prints: the findings, the
     scenario compared, the environments read, and (when the format asked for
-    them) what each side does to the schema and the range's pictures."""
+    them) what each side does to the schema and the range's pictures, and
+    where each configured deployed database stands."""
 
     diagnostics: tuple[Diagnostic, ...]
     scenario: ScenarioSummary
     environments: tuple[EnvironmentSummary, ...] = ()
     schema_changes: SchemaChanges = ()
     charts: tuple[RangeChart, ...] = ()
+    # the deployed databases read, judged against the history to be deployed
+    databases: tuple[DatabaseStatus, ...] = ()
 
     @property
     def counts(self) -> Counts:

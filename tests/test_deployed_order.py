@@ -178,7 +178,7 @@ def test_upgrade_order_is_the_script_directorys_on_real_files(
             branch_labels=rev.labels or None,
             depends_on=rev.deps or None,
         )
-    [environment], _ = read(Options(repo.root), None)
+    [environment], _, _ = read(Options(repo.root), None)
     graph = environment.graph
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

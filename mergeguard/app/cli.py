@@ -56,7 +56,7 @@ def cli(directory: Path | None) -> None:
 @arguments.common_options
 def heads(ref: str | None, fmt: str, **common: Any) -> None:
     """Show the heads of every environment, like `alembic heads`."""
-    reads, diagnostics = _read(ref, common)
+    reads, diagnostics, _ = _read(ref, common)
     output.heads(fmt, reads, diagnostics)
     output.finish(diagnostics)
 
@@ -71,33 +71,44 @@ def heads(ref: str | None, fmt: str, **common: Any) -> None:
     default=None,
     help="Only the N newest revisions (in the tree's order).",
 )
+@arguments.no_databases_option
 @arguments.common_options
 def graph(
-    range_spec: str | None, ref: str | None, fmt: str, limit: int | None, **common: Any
+    range_spec: str | None,
+    ref: str | None,
+    fmt: str,
+    limit: int | None,
+    no_databases: bool,
+    **common: Any,
 ) -> None:
     """Draw the revision graph: a tree, JSON, Graphviz dot or Mermaid.
 
     The tree prints one revision a line, newest first (like `alembic history`),
     with a new column only where the history forks.  RANGE is A..B: draw what
     merging A and B would leave, marking with `+` the revisions each side adds.
+    Mermaid also marks where each deployed database of
+    [tool.mergeguard.databases] stands (read only; --no-databases skips them).
     """
-    reads, diagnostics, marks = _graph_reads(range_spec, ref, common)
-    output.graph(fmt, reads, diagnostics, marks, limit)
+    databases = fmt == "mermaid" and not no_databases
+    reads, diagnostics, marks, readings = _graph_reads(range_spec, ref, common, databases)
+    output.graph(fmt, reads, diagnostics, marks, limit, readings)
     output.finish(diagnostics)
 
 
 def _graph_reads(
-    range_spec: str | None, ref: str | None, common: dict[str, Any]
-) -> tuple[tuple[Any, ...], tuple[Diagnostic, ...], Any]:
+    range_spec: str | None, ref: str | None, common: dict[str, Any], databases: bool
+) -> tuple[tuple[Any, ...], tuple[Diagnostic, ...], Any, tuple[Any, ...]]:
     """What ``graph`` draws: one snapshot (``--ref``, else the working tree),
-    or the merged side of a range with the revisions each side adds."""
+    or the merged side of a range with the revisions each side adds; and the
+    deployed databases when ``databases``."""
     from mergeguard.app import pipeline
 
     if range_spec is None:
-        reads, diagnostics = _read(ref, common)
-        return reads, diagnostics, None
+        reads, diagnostics, readings = _read(ref, common, databases)
+        return reads, diagnostics, None, readings
     arguments.require_range(range_spec, ref)
-    return pipeline.read_range(arguments.make_options(**common), range_spec, warn=output.note)
+    options = arguments.make_options(**common)
+    return pipeline.read_range(options, range_spec, warn=output.note, databases=databases)
 
 
 @cli.command()
@@ -119,6 +130,7 @@ def _graph_reads(
     default=None,
     help="Also append the Markdown report to FILE (e.g. $GITHUB_STEP_SUMMARY).",
 )
+@arguments.no_databases_option
 @arguments.common_options
 def check(
     range_spec: str | None,
@@ -129,6 +141,7 @@ def check(
     apply_: bool,
     url: str | None,
     summary: Path | None,
+    no_databases: bool,
     **common: Any,
 ) -> None:
     """Predict what merging does to the revision graph.
@@ -137,7 +150,9 @@ def check(
     their merge is predicted.  Without RANGE: a merge in progress, else
     pre-commit's pushed refs, else the working tree (or --staged index) against
     --base / [tool.mergeguard] base / the upstream branch.  Under pre-commit
-    (PRE_COMMIT=1) the index is checked, as with --staged.
+    (PRE_COMMIT=1) the index is checked, as with --staged.  The deployed
+    databases of [tool.mergeguard.databases] are read, read only (MG401-MG403),
+    unless --no-databases.
     """
     from mergeguard.app.pipeline import ApplyRequest, CheckRequest
 
@@ -149,6 +164,7 @@ def check(
         select=chosen,
         ignore=skipped,
         apply=ApplyRequest(url) if apply_ else None,
+        databases=not no_databases,
     )
     with output.annotated_errors(fmt, summary):
         report = _run_check(request, fmt, summary)
@@ -232,6 +248,7 @@ def demo(directory: Path | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Print the change as a diff; write nothing.")
 @click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when files were changed.")
 @arguments.no_hooks_option
+@arguments.no_databases_option
 @arguments.common_options
 def fix(
     range_spec: str | None,
@@ -243,13 +260,16 @@ def fix(
     dry_run: bool,
     exit_non_zero_on_fix: bool,
     no_hooks: bool,
+    no_databases: bool,
     **common: Any,
 ) -> None:
     """Repair the history: a merge revision (--merge) or a linear chain (--rebase).
 
     RANGE and the default scenario are those of `check`.  Files are written
     atomically into the working tree, never overwritten, and only when the
-    result has one head per line; a published revision is never rewritten.
+    result has one head per line; a published revision is never rewritten,
+    nor one a deployed database of [tool.mergeguard.databases] has applied
+    (--rebase refuses; --merge says which databases will run the merge).
     """
     from mergeguard.app.fixing import FixRequest
     from mergeguard.app.fixing import fix as run_fix
@@ -271,6 +291,7 @@ def fix(
         dry_run=dry_run,
         allow_conflicts=allow_conflicts,
         run_hooks=not no_hooks,
+        databases=not no_databases,
     )
     outcome = run_fix(request, warn=output.note)
     output.fix_outcome(outcome, mode, dry_run)
@@ -395,11 +416,12 @@ def explain(rule: str) -> None:
 
 
 def _read(
-    ref: str | None, common: dict[str, Any]
-) -> tuple[tuple[Any, ...], tuple[Diagnostic, ...]]:
+    ref: str | None, common: dict[str, Any], databases: bool = False
+) -> tuple[tuple[Any, ...], tuple[Diagnostic, ...], tuple[Any, ...]]:
     from mergeguard.app import pipeline
 
-    return pipeline.read(arguments.make_options(**common), ref, warn=output.note)
+    options = arguments.make_options(**common)
+    return pipeline.read(options, ref, warn=output.note, databases=databases)
 
 
 # allocations between two young collections (CPython's default is 700)

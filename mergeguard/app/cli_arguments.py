@@ -129,3 +129,10 @@ no_hooks_option = click.option(
     is_flag=True,
     help="Do not run the project's [post_write_hooks] on the merge file (--merge).",
 )
+
+
+no_databases_option = click.option(
+    "--no-databases",
+    is_flag=True,
+    help="Do not read the deployed databases of [tool.mergeguard.databases].",
+)

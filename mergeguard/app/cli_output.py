@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from mergeguard.fix.run import Outcome
     from mergeguard.graph.environments import EnvironmentRead
-    from mergeguard.model import Diagnostic, RangeMarks, Report, StatusReport
+    from mergeguard.model import DatabaseReading, Diagnostic, RangeMarks, Report, StatusReport
 
 
 def note(message: str) -> None:
@@ -137,6 +137,8 @@ def fix_outcome(outcome: Outcome, mode: str, dry_run: bool) -> None:
         click.echo(
             f"mergeguard: {'would write' if dry_run else 'wrote'} {printable(note)}", err=True
         )
+    for line in outcome.plan.databases:  # which deployed databases will run the merge
+        click.echo(f"mergeguard: {printable(line)}", err=True)
     for line in outcome.hook_lines:  # a hook's output: escaped, a line each
         click.echo(f"mergeguard: {printable(line)}", err=True)
     kept = "kept in the merge file" if mode == "merge" else "between the sides"
@@ -169,8 +171,10 @@ def graph(
     diagnostics: Sequence[Diagnostic],
     marks: RangeMarks | None,
     limit: int | None,
+    databases: Sequence[DatabaseReading] = (),
 ) -> None:
-    """``graph``: JSON, dot, Mermaid, or the tree of each environment, then the problems."""
+    """``graph``: JSON, dot, Mermaid (with where each database stands), or
+    the tree of each environment, then the problems."""
     from mergeguard.report import graphviews
 
     if fmt == "json":
@@ -178,7 +182,7 @@ def graph(
     elif fmt == "dot":
         click.echo(graphviews.dot(reads, marks, limit), nl=False)
     elif fmt == "mermaid":
-        click.echo(graphviews.mermaid(reads, marks, limit), nl=False)
+        click.echo(graphviews.mermaid(reads, marks, limit, databases), nl=False)
     else:
         console = stdout_console()
         for read in reads:

@@ -38,9 +38,9 @@ def database_settings(
     the index's) pyproject.toml.  A malformed table raises MergeguardError
     naming the key (unlike ``Workspace.settings``, which falls back to the
     defaults: a typo must not silently read no database)."""
-    from mergeguard.databases.targets import url_settings
-
     if urls:
+        from mergeguard.databases.targets import url_settings
+
         return url_settings(urls)
     return read_settings(workspace.snapshot(staged=staged)).databases
 

@@ -29,6 +29,7 @@ class FixRequest:
     dry_run: bool = False
     allow_conflicts: bool = False
     run_hooks: bool = True  # --no-hooks: False
+    databases: bool = True  # --no-databases: False
 
 
 def fix(request: FixRequest, *, warn: Notify) -> fixing.Outcome:
@@ -43,6 +44,10 @@ def fix(request: FixRequest, *, warn: Notify) -> fixing.Outcome:
     scenario = workspace.scenario(request.range_spec)
     if request.mode == "rebase" and scenario.kind == RANGE:
         _require_checked_out(workspace, request.range_spec or "")
+    if request.databases:  # a rebase must not move what a database applied
+        from mergeguard.app.deployed_scenario import attach_databases
+
+        scenario = attach_databases(workspace, scenario, warn=warn)
     tree = workspace.snapshot()
     conflicts = judge(workspace, scenario, CheckRequest(families=SCHEMA_FAMILY))
     inputs = fixing.FixInputs(root, tree, scenario, conflicts)

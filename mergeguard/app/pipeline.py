@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING
 from mergeguard.app.options import Options
 from mergeguard.app.workspace import Workspace
 from mergeguard.graph.environments import EnvironmentRead, all_diagnostics
-from mergeguard.graph.scenario import MergeScenario, Side
+from mergeguard.graph.scenario import MergeScenario, Side, deployed_side
 from mergeguard.model import (
+    DatabaseReading,
+    DatabaseStatus,
     Diagnostic,
     EnvironmentSummary,
     RangeChart,
@@ -65,6 +67,8 @@ class CheckRequest:
     The scenario: ``range_spec`` (``A..B``, or one ref: the tree against it),
     else the default scenario of ``check`` (``staged``: the index); with
     ``single_ref`` the commit ``range_spec`` names on its own (``apply REF``).
+    ``databases``: read the configured deployed databases (when a rule that
+    judges them is selected).
     The rules: ``select`` / ``ignore`` from the command line on top of the
     project's; ``families`` (code prefixes) runs only those rules, under the
     project's selection (``apply``'s graph findings, ``fix``'s schema
@@ -82,6 +86,7 @@ class CheckRequest:
     schema_changes: bool = False
     charts: bool = False
     apply: ApplyRequest | None = None
+    databases: bool = True  # --no-databases: False
 
 
 def check(request: CheckRequest, *, warn: Notify = _ignore, progress: Progress = _silent) -> Report:
@@ -91,9 +96,26 @@ def check(request: CheckRequest, *, warn: Notify = _ignore, progress: Progress =
         scenario = workspace.ref_scenario(request.range_spec)
     else:
         scenario = workspace.scenario(request.range_spec, staged=request.staged)
+    if request.databases and _judges_databases(workspace, request):
+        from mergeguard.app.deployed_scenario import attach_databases
+
+        staged = request.staged or workspace.under_pre_commit()
+        scenario = attach_databases(workspace, scenario, staged=staged, warn=warn)
     report = judge(workspace, scenario, request, warn=warn, progress=progress)
     workspace.close()
     return report
+
+
+def _judges_databases(workspace: Workspace, request: CheckRequest) -> bool:
+    """True when the request's selection keeps a rule that reads the databases."""
+    from mergeguard.app.deployed_scenario import DATABASE_RULES
+    from mergeguard.rules.catalogue import BY_CODE
+    from mergeguard.rules.run import Selection
+
+    selection = workspace.selection(request.select, request.ignore, staged=request.staged)
+    chosen = Selection(request.families) if request.families else selection
+    rules = (BY_CODE[code] for code in DATABASE_RULES)
+    return any(chosen.allows(r.code, r.name) and selection.allows(r.code, r.name) for r in rules)
 
 
 def judge(
@@ -126,7 +148,17 @@ def judge(
         environments=_environments(scenario.checked),
         schema_changes=schema_changes_of(changes),
         charts=_charts(scenario) if request.charts else (),
+        databases=_statuses(scenario),
     )
+
+
+def _statuses(scenario: MergeScenario) -> tuple[DatabaseStatus, ...]:
+    """Where each database read stands against the history to be deployed."""
+    if not scenario.databases:
+        return ()
+    from mergeguard.app.deployed_scenario import statuses
+
+    return statuses(scenario.databases, deployed_side(scenario).reads)
 
 
 def summarize(scenario: MergeScenario) -> ScenarioSummary:
@@ -195,26 +227,42 @@ def _apply(
 
 
 def read(
-    options: Options, ref: str | None, *, warn: Notify = _ignore
-) -> tuple[tuple[EnvironmentRead, ...], tuple[Diagnostic, ...]]:
-    """Every environment at ``ref`` (else the working tree), and its problems."""
+    options: Options, ref: str | None, *, warn: Notify = _ignore, databases: bool = False
+) -> tuple[tuple[EnvironmentRead, ...], tuple[Diagnostic, ...], tuple[DatabaseReading, ...]]:
+    """Every environment at ``ref`` (else the working tree), its problems,
+    and (``databases``) the configured deployed databases read against it."""
     workspace = Workspace(options, warn=warn)
     snapshot = workspace.snapshot(ref)
     reads = workspace.read(snapshot)
+    readings: tuple[DatabaseReading, ...] = ()
+    if databases:
+        from mergeguard.app.deployed_scenario import read_databases
+
+        by_name = {read.environment.name: read for read in reads}
+        side = Side("tree", snapshot.origin, snapshot.origin, None, by_name, snapshot=snapshot)
+        readings = read_databases(workspace, side, warn=warn)
     workspace.close()
-    return reads, all_diagnostics(reads)
+    return reads, all_diagnostics(reads), readings
 
 
 def read_range(
-    options: Options, range_spec: str, *, warn: Notify = _ignore
-) -> tuple[tuple[EnvironmentRead, ...], tuple[Diagnostic, ...], RangeMarks]:
+    options: Options, range_spec: str, *, warn: Notify = _ignore, databases: bool = False
+) -> tuple[
+    tuple[EnvironmentRead, ...], tuple[Diagnostic, ...], RangeMarks, tuple[DatabaseReading, ...]
+]:
     """What ``graph A..B`` draws: the merged side's environments, their
-    problems, and the revisions each side adds."""
+    problems, the revisions each side adds, and (``databases``) the
+    configured deployed databases read against the merged side."""
     from mergeguard.report.graphviews import range_marks
 
     workspace = Workspace(options, warn=warn)
     scenario = workspace.scenario(range_spec)
     reads = tuple(scenario.merged.reads.values())
     marks = range_marks(scenario)
+    readings: tuple[DatabaseReading, ...] = ()
+    if databases:
+        from mergeguard.app.deployed_scenario import read_databases
+
+        readings = read_databases(workspace, scenario.merged, warn=warn)
     workspace.close()
-    return reads, all_diagnostics(reads), marks
+    return reads, all_diagnostics(reads), marks, readings

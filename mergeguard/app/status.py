@@ -12,19 +12,18 @@ Nothing here prints.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from mergeguard.app.deployed import database_settings, read_deployed
+from mergeguard.app.deployed_scenario import DATABASE_RULES, statuses, with_databases
 from mergeguard.app.options import Options
 from mergeguard.app.scenarios import Scenarios
 from mergeguard.app.workspace import Workspace
 from mergeguard.errors import MergeguardError
-from mergeguard.graph.deployed import classify
 from mergeguard.graph.environments import all_diagnostics
 from mergeguard.model import DatabaseReading, Diagnostic, StatusReport
 
 Notify = Callable[[str], None]
-DATABASE_RULES = ("MG4",)
 NO_DATABASES_HINT = (
     'configure them in pyproject.toml: [tool.mergeguard.databases] staging = "env:STAGING_URL" '
     "(a name to a URL, or env:VARIABLE so that no secret is committed), or pass --url URL"
@@ -52,11 +51,10 @@ def status(request: StatusRequest, *, warn: Notify = _ignore) -> StatusReport:
     snapshot = workspace.snapshot(request.ref)
     reads = {read.environment.name: read for read in workspace.read(snapshot)}
     readings = read_deployed(workspace, snapshot, reads, settings, warn=warn)
-    statuses = tuple(classify(reads[r.environment].graph, r) for r in readings)
     diagnostics = all_diagnostics(tuple(reads.values()))
     diagnostics += _database_findings(workspace, request.ref, readings)
     workspace.close()
-    return StatusReport(snapshot.origin, statuses, diagnostics)
+    return StatusReport(snapshot.origin, statuses(readings, reads), diagnostics)
 
 
 def _database_findings(
@@ -72,7 +70,7 @@ def _database_findings(
     sha = workspace.repo.resolve(ref) if ref is not None else None
     label = scenarios.display_name(ref) if ref is not None else "working tree"
     tree = workspace.snapshot(ref)
-    scenario = replace(scenarios.alone(tree, label, sha), databases=readings)
+    scenario = with_databases(workspace, scenarios.alone(tree, label, sha), readings)
     selection = workspace.selection()
     found = evaluate(scenario, Selection(DATABASE_RULES))
     return tuple(d for d in found if selection.allows(d.code, d.name))

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import PurePosixPath
 
 from mergeguard.errors import MergeguardError
+from mergeguard.fix.deployed import merge_runs, rebase_refusals
 from mergeguard.graph.building import build
 from mergeguard.graph.queries import conflict_groups
 from mergeguard.graph.revisions import RevisionGraph
@@ -23,6 +24,7 @@ from mergeguard.graph.scenario import (
     MergeScenario,
     Side,
     added_revisions,
+    deployed_side,
     published_revisions,
 )
 from mergeguard.model import Diagnostic, Environment, FilePatch, MigrationScript
@@ -38,15 +40,15 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
     conflicts: list[Diagnostic] = field(default_factory=list)
+    # what the deployed databases will run of a merge (fix/deployed.py: merge_runs)
+    databases: list[str] = field(default_factory=list)
     # the environment of each new merge file (its post-write hooks are the environment's)
     environments: dict[PurePosixPath, Environment] = field(default_factory=dict)
 
 
 def target_side(scenario: MergeScenario) -> Side:
     """The tree the repair is for: the merge result where there is one."""
-    if scenario.kind == MERGE or (scenario.has_base and not scenario.fast_forward):
-        return scenario.merged
-    return scenario.checked
+    return deployed_side(scenario)
 
 
 # -- fix --merge -----------------------------------------------------------------------
@@ -103,8 +105,10 @@ def plan_merge(
             if found:
                 patch = _with_conflict_comment(patch, found)
                 plan.conflicts.extend(found)
-            if _recheck_merge(plan, graph, patch, joined, env):
+            after = _recheck_merge(plan, graph, patch, joined, env)
+            if after is not None:
                 plan.environments[patch.path] = read.environment
+                plan.databases.extend(merge_runs(scenario, env, *after))
     return plan
 
 
@@ -171,26 +175,26 @@ def _merge_patch(
 
 def _recheck_merge(
     plan: Plan, graph: RevisionGraph, patch: FilePatch, heads: tuple[str, ...], env: str
-) -> bool:
+) -> tuple[RevisionGraph, str] | None:
     """Add the patch only if the graph with it has no conflicting heads left
-    (True when added)."""
+    (when added: that graph and the merge revision's id)."""
     facts = read_module(patch.after)
     result = read_script(facts, patch.path)
     # A header recovered from a file Python cannot parse is no merge file to write.
     if result.script is None or facts.error is not None:
         plan.refusals.append(f"the rendered merge file {patch.path} does not read back")
-        return False
+        return None
     scripts = [graph.script(r) for r in graph.order] + [result.script]
     after, _ = build(scripts, env)
     left = [h for group in conflict_groups(after).values() for h in group if h in heads]
     if left:
         plan.refusals.append(f"joining {', '.join(heads)} would still leave heads {left}")
-        return False
+        return None
     plan.patches.append(patch)
     plan.notes.append(
         f"{patch.path}: merge revision {result.script.revision} joins {', '.join(heads)} [{env}]"
     )
-    return True
+    return after, result.script.revision
 
 
 def _with_conflict_comment(patch: FilePatch, conflicts: Sequence[Diagnostic]) -> FilePatch:
@@ -231,6 +235,10 @@ def plan_rebase(scenario: MergeScenario, read_file: FileReader) -> Plan:
         for heads in conflict_groups(graph).values():
             _plan_group(plan, graph, heads, mine, published, moves, scenario)
         if not moves:
+            continue
+        refused = rebase_refusals(scenario, env, graph, moves)
+        if refused:
+            plan.refusals.extend(refused)
             continue
         _recheck_rebase(plan, graph, moves, env)
         for revision, new_down in moves.items():

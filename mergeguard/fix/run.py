@@ -90,6 +90,7 @@ def run(
     if plan.refusals:
         plan.patches.clear()
         plan.notes.clear()
+        plan.databases.clear()
         return outcome
     if dry_run:
         apply.verify(root, plan.patches)  # a dry run refuses what the run would

@@ -8,7 +8,7 @@ the database itself is the edge's (mergeguard/databases/).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 
 from mergeguard.graph.revisions import RevisionGraph
 from mergeguard.model import DatabaseReading, DatabaseStatus
@@ -160,3 +160,17 @@ class _TopologicalSort:
         names = self.graph.script(revision).depends_on
         found = (name if name in self.graph else owners.get(name) for name in names)
         return tuple(name for name in found if name is not None)
+
+
+# -- helpers of MG401 / MG402 (rules/) -------------------------------------------------
+
+
+def nearest_kept(holder: RevisionGraph, revision: str, target: Container[str]) -> tuple[str, ...]:
+    """The nearest ancestors of ``revision`` in ``holder`` (the graph of a
+    branch that has it) that ``target`` (the ids of the history a database
+    must return to) also has: where ``alembic downgrade`` takes the database
+    back to, in ``holder``'s order.  Empty when none is kept (down to base)."""
+    common = {r for r in holder.ancestors([revision], dependencies=False) if r in target}
+    parents = [parent for found in common for parent in holder.nodes[found].down]
+    below = holder.ancestors(parents, dependencies=False)
+    return tuple(r for r in holder.order if r in common and r not in below)

@@ -97,11 +97,18 @@ class PublishedRefs:
         for ref in self.refs:
             if below_ours and ref not in self.below_ours:
                 continue
-            side = self.memo.get(ref)
-            if side is None and self.load is not None:
-                side = self.memo[ref] = self.load(ref)
+            side = self.side(ref)
             if side is not None:
                 yield side
+
+    def side(self, ref: str) -> Side | None:
+        """One of the refs read (None when it is not listed or cannot be read)."""
+        if ref not in self.refs:
+            return None
+        found = self.memo.get(ref)
+        if found is None and self.load is not None:
+            found = self.memo[ref] = self.load(ref)
+        return found
 
     def find(self, env: str, revision: str) -> Iterator[tuple[Side, MigrationScript]]:
         """Each published ref holding ``revision``, with its script there."""
@@ -144,6 +151,9 @@ class MergeScenario:
     # what each configured deployed database has applied (read by the app, the
     # edge; empty when none is configured or with --no-databases): MG401, MG402
     databases: tuple[DatabaseReading, ...] = ()
+    # the branches the readings name as holding a revision the checked sides
+    # lack (``DatabaseReading.refs``), read as Sides only when MG401 asks
+    database_refs: PublishedRefs = field(default_factory=PublishedRefs)
 
     @property
     def sides(self) -> tuple[Side, Side, Side]:
@@ -192,6 +202,16 @@ def added_revisions(base: Side, side: Side, environment: str) -> dict[str, Migra
         revisions = {r: s for r, s in mine.items() if r in new} if new else {}
         found = side.added[key] = _Added(base_read, side_read, revisions)
     return dict(found.revisions)
+
+
+def deployed_side(scenario: MergeScenario) -> Side:
+    """The tree that will be deployed: what the merge leaves where there is
+    a merge to make (a merge in progress, or a range whose other side moved
+    on), else the checked tree itself.  ``fix`` repairs it; MG401 asks
+    whether the deployed databases' revisions are in it."""
+    if scenario.kind == MERGE or (scenario.has_base and not scenario.fast_forward):
+        return scenario.merged
+    return scenario.checked
 
 
 def published_on(

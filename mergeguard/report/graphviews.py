@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from mergeguard.graph.environments import EnvironmentRead
 from mergeguard.graph.revisions import RevisionGraph
 from mergeguard.graph.scenario import MergeScenario, added_revisions
-from mergeguard.model import AddedBy, Diagnostic, RangeMarks
+from mergeguard.model import AddedBy, DatabaseReading, Diagnostic, RangeMarks
 from mergeguard.report.escaping import first_line, printable
 from mergeguard.report.jsonout import diagnostic_dict, environment_summary, summary
 from mergeguard.report.lanes import markers, newest_first
@@ -140,13 +140,24 @@ def dot(
 
 
 def mermaid(
-    reads: Sequence[EnvironmentRead], marks: RangeMarks | None = None, limit: int | None = None
+    reads: Sequence[EnvironmentRead],
+    marks: RangeMarks | None = None,
+    limit: int | None = None,
+    databases: Sequence[DatabaseReading] = (),
 ) -> str:
     """Mermaid flowchart, bottom to top like ``alembic history``; heads
-    styled, the range's revisions in a class per side.  Ids use letters,
-    digits and underscores only; labels are quoted with entity codes."""
+    styled, the range's revisions in a class per side; each deployed
+    database a cylinder pointing at the revisions its version table holds.
+    Ids use letters, digits and underscores only; labels are quoted with
+    entity codes."""
     lines = ["flowchart BT"]
-    classes: dict[str, list[str]] = {"head": [], "ours": [], "theirs": [], "both": []}
+    classes: dict[str, list[str]] = {
+        "head": [],
+        "ours": [],
+        "theirs": [],
+        "both": [],
+        "database": [],
+    }
     for number, read in enumerate(reads):
         graph, env = read.graph, read.environment.name
         added = marks.added_in(env) if marks else {}
@@ -172,6 +183,14 @@ def mermaid(
                 classes[side].append(ident)
             if revision in graph.heads:
                 classes["head"].append(ident)
+        mine = [reading for reading in databases if reading.environment == env]
+        for index, reading in enumerate(mine):
+            ident = f"{group}__database{index}"
+            lines.append(f"    {ident}[({label(_database_label(graph, reading))})]")
+            classes["database"].append(ident)
+            for row in (r for r in reading.current or () if r in graph):
+                target = node_id(group, row) if row in kept else more
+                edges[f"    {ident} -.-> {target}"] = None
         lines += [*edges, "  end"]
     lines += [f"  class {','.join(ids)} {name}" for name, ids in classes.items() if ids]
     lines += [
@@ -180,7 +199,19 @@ def mermaid(
         "  classDef theirs fill:#fff3c4",
         "  classDef both fill:#d4f7d4",
     ]
+    if classes["database"]:
+        lines.append("  classDef database fill:#e3ecfa")
     return "\n".join(lines) + "\n"
+
+
+def _database_label(graph: RevisionGraph, reading: DatabaseReading) -> str:
+    """``staging``, with what keeps it from pointing at the graph (if anything)."""
+    if reading.error is not None:
+        return f"{reading.name} · unreachable"
+    if not reading.current:
+        return f"{reading.name} · empty"
+    lost = [row for row in reading.current if row not in graph]
+    return f"{reading.name} · stranded on {', '.join(lost)}" if lost else reading.name
 
 
 def graph_document(

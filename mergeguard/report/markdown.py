@@ -2,7 +2,8 @@
 
 A verdict title, what was checked, a table of findings with their hints, and
 per environment a Mermaid picture of what the range does to the revision
-graph (GitHub renders ```` ```mermaid ```` blocks).
+graph (GitHub renders ```` ```mermaid ```` blocks); with deployed databases
+configured, a table of where each stands.
 
 Every repository value (a message quoting revision ids and labels, a file
 name, an environment) is escaped for where it goes: outside code, HTML
@@ -17,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from mergeguard.model import Counts, Diagnostic, Report
+from mergeguard.model import Counts, DatabaseStatus, Diagnostic, Report
 from mergeguard.report.escaping import printable
 from mergeguard.report.rangechart import flowchart
 from mergeguard.report.text import describe
@@ -117,6 +118,24 @@ def hint_lines(diagnostics: Sequence[Diagnostic]) -> list[str]:
     return ["**Hints**", "", *bullets] if bullets else []
 
 
+def databases_table(statuses: Sequence[DatabaseStatus]) -> list[str]:
+    """Where each deployed database stands, as table lines: database, state
+    (the stranded revisions, an unreachable database's masked error), and
+    how many revisions `alembic upgrade heads` would run."""
+    lines = ["| Database | State | Pending |", "| --- | --- | --- |"]
+    for status in statuses:
+        reading = status.reading
+        state: str = status.state
+        if status.stranded:
+            state += " on " + ", ".join(_code_span(printable(r)) for r in status.stranded)
+        elif reading.error is not None:
+            state += ": " + escape_text(reading.error)
+        pending = "" if status.state in ("stranded", "unreachable") else str(len(status.pending))
+        cells = (_code_span(printable(reading.name)), state, pending)
+        lines.append("| " + " | ".join(escape_cell(cell) for cell in cells) + " |")
+    return lines
+
+
 def _charts(report: Report) -> list[str]:
     lines: list[str] = []
     for chart in report.charts:
@@ -143,6 +162,8 @@ def render(report: Report) -> str:
             f"- {escape_text(label)}: {escape_text(', '.join(items) or 'none')}"
             for label, items in sides
         ]
+    if report.databases:
+        lines += ["", "**Databases**", "", *databases_table(report.databases)]
     lines += _charts(report)
     return "\n".join(lines) + "\n"
 

@@ -1,5 +1,5 @@
 """``mergeguard status`` printed: text, JSON (contract: ``mergeguard/status/1``)
-and Markdown (a table for a job summary; check's "Databases" section too).
+and Markdown (for a job summary: check's "Databases" table, ``markdown.databases_table``).
 
 Every value from a database or a repository (names, URLs, revision ids,
 branch names, a driver's message) is escaped for the format it goes to.
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from mergeguard.model import DatabaseStatus, StatusReport
 from mergeguard.report.escaping import printable
 from mergeguard.report.jsonout import diagnostic_dict, summary
-from mergeguard.report.markdown import escape_cell, escape_text, findings_table, hint_lines
+from mergeguard.report.markdown import databases_table, escape_text, findings_table, hint_lines
 from mergeguard.report.text import diagnostics_text
 
 SCHEMA = "mergeguard/status/1"
@@ -118,17 +118,6 @@ def status_summary(report: StatusReport) -> str:
 # -- Markdown -------------------------------------------------------------------------
 
 
-def markdown_table(statuses: Sequence[DatabaseStatus]) -> list[str]:
-    """The databases as table lines: database, state, pending count (check's
-    "Databases" section and ``status --format markdown``)."""
-    lines = ["| Database | State | Pending |", "| --- | --- | --- |"]
-    for status in statuses:
-        pending = str(len(status.pending)) if status.state in ("behind", "empty") else ""
-        cells = (escape_text(status.reading.name), status.state, pending)
-        lines.append("| " + " | ".join(escape_cell(cell) for cell in cells) + " |")
-    return lines
-
-
 def status_markdown(report: StatusReport) -> str:
     """The whole Markdown document, ending in a newline."""
     stranded = sum(1 for status in report.databases if status.state == "stranded")
@@ -138,7 +127,7 @@ def status_markdown(report: StatusReport) -> str:
         "",
         f"Databases judged against {escape_text(report.target)}.",
         "",
-        *markdown_table(report.databases),
+        *databases_table(report.databases),
     ]
     if report.diagnostics:
         lines += ["", *findings_table(report.diagnostics)]

@@ -47,6 +47,9 @@ def example_text(example: Example, code: str) -> list[str]:
         revs = getattr(example, attr)
         if revs:
             lines.append(f"  {title + ':':24}{'; '.join(_rev(r, example) for r in revs)}")
+    if example.databases:
+        deployed = "; ".join(d.describe() for d in example.databases)
+        lines.append(f"  {'databases:':24}{deployed}")
     lines.append(f"  $ {COMMAND}  =>  {_verdict(example)}")
     return lines
 
@@ -84,6 +87,9 @@ def _example_markdown(example: Example, code: str) -> list[str]:
         if revs:
             cells = "<br>".join(f"`{_rev(r, example)}`" for r in revs)
             rows.append(f"| {title} | {cells} |")
+    if example.databases:
+        cells = "<br>".join(f"`{d.describe()}`" for d in example.databases)
+        rows.append(f"| deployed databases | {cells} |")
     rows += ["", f"`{COMMAND}` reports: {_verdict(example)}", ""]
     return rows
 

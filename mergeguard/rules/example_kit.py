@@ -4,8 +4,10 @@ tests and the Example section of its docs.
 An example is a small git history: revisions committed on ``main`` before the
 fork (``base``), added to ``main`` after it (``theirs``) and added on
 ``feature`` (``ours``); then ``mergeguard check main..feature`` must report
-exactly ``expect``.  The test suite builds each one as a real repository in
-both Alembic template styles; ``docs`` renders them for docs/rules.md.
+exactly ``expect``.  ``databases`` are deployed databases the example
+configures (SQLite files whose version tables the test writes).  The test
+suite builds each one as a real repository in both Alembic template styles;
+``docs`` renders them for docs/rules.md.
 """
 
 from __future__ import annotations
@@ -39,14 +41,34 @@ class Rev:
 
 
 @dataclass(frozen=True, slots=True)
+class Deployed:
+    """A deployed database of an example (``[tool.mergeguard.databases]``):
+    a SQLite file whose ``alembic_version`` holds ``current`` (None: no
+    version table), or, ``unreachable``, a file that does not exist."""
+
+    name: str
+    current: tuple[str, ...] | None = ()
+    unreachable: bool = False
+
+    def describe(self) -> str:
+        if self.unreachable:
+            return f"{self.name} unreachable"
+        if self.current is None:
+            return f"{self.name} without a version table"
+        return f"{self.name} on {', '.join(self.current) or 'nothing'}"
+
+
+@dataclass(frozen=True, slots=True)
 class Example:
-    """A history and what ``mergeguard check main..feature`` reports on it."""
+    """A history and what ``mergeguard check main..feature`` reports on it
+    (with ``databases`` configured as deployed databases)."""
 
     title: str
     base: tuple[Rev, ...]
     ours: tuple[Rev, ...] = ()
     theirs: tuple[Rev, ...] = ()
     expect: tuple[str, ...] = ()
+    databases: tuple[Deployed, ...] = ()
 
     def shows(self, code: str) -> bool:
         """True when this is a bad example of rule ``code`` (it reports it)."""

@@ -10,6 +10,7 @@ from mergeguard.graph.queries import conflict_groups, head_count
 from mergeguard.graph.revisions import location_of
 from mergeguard.graph.scenario import MERGE, RANGE, MergeScenario, added_revisions
 from mergeguard.model import Diagnostic
+from mergeguard.rules.databases import applied_among
 from mergeguard.rules.heads import (
     describe_heads,
     fix_command,
@@ -56,20 +57,25 @@ def new_multiple_heads(scenario: MergeScenario, env: str) -> Iterator[Diagnostic
             CODE,
             message,
             location_of(newest_head(graph, heads, added)),
-            hint=_heads_hint(scenario, heads, added),
+            hint=_heads_hint(scenario, heads, added, applied_among(scenario, env, graph, added)),
             revisions=heads,
             severity="warning" if already else "error",
             environment=env,
         )
 
 
-def _heads_hint(scenario: MergeScenario, heads: tuple[str, ...], added: set[str]) -> str:
+def _heads_hint(
+    scenario: MergeScenario, heads: tuple[str, ...], added: set[str], applied: str | None
+) -> str:
     """Join the heads; when all but one are this branch's own (after a ``git
-    rebase`` onto the target), moving them onto the other is the linear fix."""
+    rebase`` onto the target), moving them onto the other is the linear fix,
+    unless a deployed database has applied them (``applied`` says which)."""
     merge = f"`{fix_command(scenario, 'merge', with_range=False)}`"
     others = [h for h in heads if h not in added]
     if scenario.kind == MERGE or not scenario.has_base or len(others) != 1:
         return f"join them with a merge revision: {merge}"
+    if applied:
+        return f"join them with a merge revision: {merge} ({applied}: do not re-point it)"
     rebase = fix_command(scenario, "rebase", with_range=False)
     return (
         f"move this branch's revisions onto {others[0]} with `{rebase}`, "

@@ -10,6 +10,7 @@ from mergeguard.graph.queries import fork_points
 from mergeguard.graph.revisions import location_of
 from mergeguard.graph.scenario import MERGE, MergeScenario, added_revisions
 from mergeguard.model import Diagnostic
+from mergeguard.rules.databases import applied_among
 from mergeguard.rules.heads import (
     describe_heads,
     fix_command,
@@ -50,15 +51,22 @@ def missing_merge_point(scenario: MergeScenario, env: str) -> Iterator[Diagnosti
             f"{scenario.ours.label}; {describe_heads(merged, their_heads)} on "
             f"{scenario.theirs.label}; `{upgrade_target(key)}` will fail after the merge",
             location_of(newest_head(merged, heads, ours_added or theirs_added)),
-            hint=_merge_hint(scenario),
+            hint=_merge_hint(scenario, applied_among(scenario, env, merged, ours_added)),
             revisions=heads,
             environment=env,
         )
 
 
-def _merge_hint(scenario: MergeScenario) -> str:
+def _merge_hint(scenario: MergeScenario, applied: str | None) -> str:
+    """The fix: a merge revision, or moving this branch's revisions (unless a
+    deployed database has applied them: ``applied`` says which)."""
     if scenario.kind == MERGE:
         return f"write the merge revision now: `{fix_command(scenario, 'merge')}`"
+    if applied:
+        return (
+            f"add a merge revision with `{fix_command(scenario, 'merge')}` ({applied}: "
+            "re-pointing it with fix --rebase would make Alembic skip migrations there)"
+        )
     return (
         f"move this branch's revisions onto {scenario.theirs.label}'s head with "
         f"`{fix_command(scenario, 'rebase')}`, or add a merge revision with "

@@ -13,6 +13,7 @@ from mergeguard.model import Diagnostic, MigrationScript
 from mergeguard.rules.heads import (
     fix_command,
 )
+from mergeguard.rules.revision_changes import change, kept, shape
 from mergeguard.rules.rule import Rule
 
 if TYPE_CHECKING:
@@ -36,11 +37,11 @@ def published_revision_changed(scenario: MergeScenario, env: str) -> Iterator[Di
     ours_by_path: dict[PurePosixPath, MigrationScript] | None = None
     for revision, before, where_published in _published_before(scenario, env, ours):
         after = ours.get(revision)
-        if _kept(after, before):
+        if kept(after, before):
             continue
         if ours_by_path is None:
             ours_by_path = {s.path: s for s in ours.values()}
-        what, where = _change(before, after, ours_by_path.get(before.path))
+        what, where = change(before, after, ours_by_path.get(before.path))
         yield diagnostic(
             CODE,
             f"revision {revision} is published on {where_published} but "
@@ -65,9 +66,9 @@ def _published_before(
     for revision, before in scenario.base.scripts(env).items():
         if not refs:
             after = ours.get(revision)
-            if after is before or _kept(after, before):
+            if after is before or kept(after, before):
                 continue  # the same script (unchanged file) or the same place
-        where = published_on(scenario, env, revision, key=_shape, like=before)
+        where = published_on(scenario, env, revision, key=shape, like=before)
         if where is not None:  # else the target changed it too, or dropped it
             seen.add(revision)
             yield revision, before, where
@@ -76,28 +77,6 @@ def _published_before(
             if revision not in seen:
                 seen.add(revision)
                 yield revision, script, side.label
-
-
-def _kept(after: MigrationScript | None, before: MigrationScript) -> bool:
-    """True when ``after`` keeps the place ``before`` had in the graph."""
-    return after is not None and (after is before or _shape(after) == _shape(before))
-
-
-def _shape(script: MigrationScript) -> tuple[object, ...]:
-    return (script.down_revisions, script.depends_on, script.branch_labels)
-
-
-def _change(
-    before: MigrationScript, after: MigrationScript | None, same_path: MigrationScript | None
-) -> tuple[str, MigrationScript | None]:
-    if after is not None:
-        old, new = ", ".join(before.down_revisions) or "None", ", ".join(after.down_revisions)
-        if before.down_revisions != after.down_revisions:
-            return f"re-points its down_revision from {old} to {new or 'None'}", after
-        return "changes its depends_on or branch_labels", after
-    if same_path is not None:
-        return f"renamed it to {same_path.revision} in {same_path.path}", same_path
-    return f"deleted it ({before.path})", None
 
 
 def _examples() -> tuple[Example, ...]:
