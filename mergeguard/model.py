@@ -253,6 +253,9 @@ class DatabaseReading:
     current: tuple[str, ...] | None = None
     error: str | None = None
     refs: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (revision, refs holding it)
+    # what else the reader saw: a SQLite file that does not exist yet (Alembic
+    # would create it: nothing applied, so ``current`` is None)
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,7 +382,7 @@ def schema_changes_of(changes: Mapping[str, Mapping[str, Iterable[str]]]) -> Sch
 class StatusReport:
     """``mergeguard status``: each deployed database judged against the target
     tree (``target`` names it: ``worktree``, ``main@3f2c1a0``), and the
-    findings about them (MG4xx) and about the tree's graph (MG0xx)."""
+    findings about them (MG4xx)."""
 
     target: str
     databases: tuple[DatabaseStatus, ...]

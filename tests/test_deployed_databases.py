@@ -161,13 +161,33 @@ def _tables(database: Deployed) -> list[tuple[str, str]]:
     return list(rows)
 
 
-def test_a_missing_sqlite_file_is_unreachable_and_never_created(
+def test_a_missing_sqlite_file_is_empty_and_never_created(
     capsys: pytest.CaptureFixture[str], repo: RepoBuilder, tmp_path: Path
 ) -> None:
+    """As Alembic sees it (``upgrade`` would create the file and apply
+    everything); mergeguard never creates it."""
     missing = tmp_path / "nowhere.db"
     code, out, _ = status(capsys, repo, "--format", "json", "--url", f"sqlite:///{missing}")
     assert code == 0
     [found] = json.loads(out)["databases"]
-    assert found["state"] == "unreachable"
-    assert f"no SQLite database file at {missing}" in found["error"]
+    assert (found["state"], found["current"], found["error"]) == ("empty", [], None)
+    assert found["pending"] == ["a1", "c3", "b2", "m4", "d5"]
+    code, out, _ = status(capsys, repo, "--url", f"sqlite:///{missing}")
+    assert f"no database file at {missing} yet (alembic upgrade would create it)" in out
     assert not missing.exists()
+    (tmp_path / "a-directory.db").mkdir()
+    _, out, _ = status(capsys, repo, "--url", f"sqlite:///{tmp_path / 'a-directory.db'}")
+    assert "url1: unreachable" in out and "is not a SQLite database file" in out
+
+
+def test_integrity_errors_of_the_history_are_noted_not_findings(
+    capsys: pytest.CaptureFixture[str], repo: RepoBuilder, tmp_path: Path
+) -> None:
+    """A revision naming a missing parent (MG004) is check's finding; status
+    exits on the databases alone, and says the pending list is doubtful."""
+    repo.migration("z9", "gone", filename="z9_orphan.py")
+    missing = tmp_path / "nowhere.db"
+    code, out, err = status(capsys, repo, "--format", "json", "--url", f"sqlite:///{missing}")
+    assert code == 0
+    assert json.loads(out)["findings"] == []
+    assert "1 integrity error(s) (MG004)" in err

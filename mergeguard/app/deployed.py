@@ -74,12 +74,12 @@ def read_deployed(
         settings, environments, snapshot.read, base_dir=workspace.options.directory
     )
     readings = read_databases(targets, timeout)
-    search = _RefSearch(workspace, warn)
+    search = RefSearch(workspace, warn)
     return tuple(_with_refs(reading, reads, search) for reading in readings)
 
 
 def _with_refs(
-    reading: DatabaseReading, reads: Mapping[str, EnvironmentRead], search: _RefSearch
+    reading: DatabaseReading, reads: Mapping[str, EnvironmentRead], search: RefSearch
 ) -> DatabaseReading:
     read = reads.get(reading.environment)
     if read is None or not reading.current:
@@ -92,9 +92,11 @@ def _with_refs(
     return replace(reading, refs=refs)
 
 
-class _RefSearch:
+class RefSearch:
     """The branches holding a revision, each branch tree's environments read
-    once (through the workspace's cache) for every question of the run."""
+    once (through the workspace's cache) for every question of the run.
+    ``read_deployed`` asks it about the rows a history lacks; a rule's edge
+    may ask about others (MG402: where an applied revision's older version is)."""
 
     def __init__(self, workspace: Workspace, warn: Warn) -> None:
         self.workspace = workspace

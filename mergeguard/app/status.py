@@ -4,8 +4,8 @@ The tree is the work tree (HEAD in a bare repository), or the commit
 ``--ref`` names.  The databases are ``--url`` values (named url1, url2...),
 else ``[tool.mergeguard.databases]`` of the work tree's pyproject.toml.  Each
 is read read-only (``app.deployed``), judged (``graph.deployed.classify``),
-and the MG4xx rules see the readings on a scenario of that tree alone, with
-the tree's integrity findings (MG0xx) as ``heads`` and ``graph`` show them.
+and the MG4xx rules see the readings on a scenario of that tree alone (the
+tree's own integrity errors are only noted: they are ``check``'s findings).
 Nothing here prints.
 """
 
@@ -51,10 +51,23 @@ def status(request: StatusRequest, *, warn: Notify = _ignore) -> StatusReport:
     snapshot = workspace.snapshot(request.ref)
     reads = {read.environment.name: read for read in workspace.read(snapshot)}
     readings = read_deployed(workspace, snapshot, reads, settings, warn=warn)
-    diagnostics = all_diagnostics(tuple(reads.values()))
-    diagnostics += _database_findings(workspace, request.ref, readings)
+    _note_broken_history(all_diagnostics(tuple(reads.values())), warn)
+    diagnostics = _database_findings(workspace, request.ref, readings)
     workspace.close()
     return StatusReport(snapshot.origin, statuses(readings, reads), diagnostics)
+
+
+def _note_broken_history(problems: tuple[Diagnostic, ...], warn: Notify) -> None:
+    """The history's own errors (MG0xx) are ``heads``' and ``check``'s to
+    report: ``status`` judges databases, and its exit code says only whether
+    one is stranded.  But a broken graph makes ``pending`` doubtful: say so."""
+    errors = [d for d in problems if d.severity == "error"]
+    if errors:
+        codes = ", ".join(sorted({d.code for d in errors}))
+        warn(
+            f"note: the history has {len(errors)} integrity error(s) ({codes}): what is "
+            "pending may not be what Alembic runs (`mergeguard heads` shows them)"
+        )
 
 
 def _database_findings(

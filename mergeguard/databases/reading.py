@@ -9,8 +9,9 @@ timeout and a statement timeout (``MERGEGUARD_DB_TIMEOUT`` seconds, default
 - MySQL / MariaDB: ``SET SESSION max_statement_time`` (MariaDB) or
   ``max_execution_time`` (MySQL), ``START TRANSACTION READ ONLY``, then
   ``ROLLBACK``; the driver's connect and read timeouts;
-- SQLite: the file opened ``mode=ro`` as a URI (a missing file is never
-  created) with ``PRAGMA query_only``.
+- SQLite: the file opened ``mode=ro`` as a URI with ``PRAGMA query_only``;
+  a missing file is never created (it reads as no version table, with a
+  note: Alembic would create it and apply everything).
 
 No DDL, no write, no lock beyond a plain read: the catalogue is asked whether
 the version table exists, then its rows are selected.  Every failure is a
@@ -44,6 +45,12 @@ SQLALCHEMY_HINT = "pip install sqlalchemy (mergeguard reads deployed databases t
 
 class ReadFailure(Exception):
     """Why a database could not be read (a message without the password)."""
+
+
+class NoSQLiteFile(ReadFailure):
+    """The SQLite file does not exist: as Alembic sees it, a database with
+    nothing applied (``upgrade`` would create it), so not an error; it is
+    never created here."""
 
 
 def timeout_seconds(environ: dict[str, str] | None = None) -> float:
@@ -112,6 +119,8 @@ def read_database(target: Target, timeout: float | None = None) -> DatabaseReadi
     secrets = url_passwords(target.url)
     try:
         rows = _read_rows(target, timeout or timeout_seconds())
+    except NoSQLiteFile as missing:
+        return target.reading(note=scrub(str(missing), secrets))
     except ReadFailure as failure:
         return target.reading(error=scrub(str(failure), secrets))
     return target.reading(current=rows)
@@ -278,8 +287,10 @@ def _sqlite_path(url: URL, base_dir: Path) -> Path:
         )
     path = Path(database).expanduser()
     path = path if path.is_absolute() else base_dir / path
+    if not path.exists():
+        raise NoSQLiteFile(f"no database file at {path} yet (alembic upgrade would create it)")
     if not path.is_file():
-        raise ReadFailure(f"no SQLite database file at {path}")
+        raise ReadFailure(f"{path} is not a SQLite database file")
     return path
 
 

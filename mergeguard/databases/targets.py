@@ -44,7 +44,10 @@ class Target:
     base_dir: Path = Path(".")  # relative SQLite paths are relative to it (-C)
 
     def reading(
-        self, current: tuple[str, ...] | None = None, error: str | None = None
+        self,
+        current: tuple[str, ...] | None = None,
+        error: str | None = None,
+        note: str | None = None,
     ) -> DatabaseReading:
         """What was read: the version table's rows (None: no table), or the error."""
         return DatabaseReading(
@@ -55,6 +58,7 @@ class Target:
             self.version_table_schema,
             current=current,
             error=error,
+            note=note,
         )
 
 

@@ -77,7 +77,9 @@ def database_lines(status: DatabaseStatus) -> list[str]:
     ]
     if status.state == "unreachable":
         return [*lines, f"  error: {printable(reading.error or '')}"]
-    if reading.current is None:
+    if reading.note is not None:
+        lines.append(f"  {printable(reading.note)}")
+    elif reading.current is None:
         lines.append(f"  no version table {printable(_table(status))}")
     else:
         lines.append(f"  current: {_revisions(reading.current)}")
