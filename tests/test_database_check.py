@@ -119,13 +119,17 @@ def test_rebase_with_no_databases_does_not_ask_them(
 def test_rebase_refuses_when_a_database_cannot_be_read(
     repo: RepoBuilder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    missing = tmp_path / "nowhere" / "staging.db"
-    diverged(repo, staging=f"sqlite:///{missing}")
+    not_a_database = tmp_path / "staging.db"
+    not_a_database.write_bytes(b"this is no SQLite file " * 100)
+    diverged(repo, staging=f"sqlite:///{not_a_database}")
     code, _, err = run(capsys, "fix", "--rebase", "main..feature", "-C", str(repo.root))
     assert code == 1
     assert "database staging could not be read" in err and "--no-databases" in err
-    assert not missing.exists()  # read only: never created
     assert repo.git("status", "--porcelain") == ""
+    assert (
+        run(capsys, "fix", "--rebase", "main..feature", "-C", str(repo.root), "--no-databases")[0]
+        == 0
+    )
 
 
 def test_merge_says_which_databases_run_it_next(
@@ -228,16 +232,18 @@ def test_check_a_stranded_database_and_its_way_back(
 
 
 def test_check_unreachable_is_a_warning_and_no_databases_skips(
-    repo: RepoBuilder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    repo: RepoBuilder, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    monkeypatch.delenv("MERGEGUARD_TEST_STAGING_URL", raising=False)
     alembic_project(repo, users=True)
-    configure(repo, staging=f"sqlite:///{tmp_path / 'gone' / 'x.db'}")
+    configure(repo, staging="env:MERGEGUARD_TEST_STAGING_URL")
     repo.commit("databases")
     repo.branch("feature")
     alembic_revision(repo, "b2", "linear")
     repo.commit("feature")  # nothing wrong with the history itself
     document = check_json(capsys, repo, "main..feature")
     assert codes(document) == ["MG403"] and document["exit"] == 0
+    assert "MERGEGUARD_TEST_STAGING_URL" in document["findings"][0]["message"]
     assert codes(check_json(capsys, repo, "main..feature", "--no-databases")) == []
     assert codes(check_json(capsys, repo, "main..feature", "--ignore", "MG403")) == []
 

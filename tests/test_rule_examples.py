@@ -18,6 +18,7 @@ from mergeguard.rules.docs import markdown
 from mergeguard.rules.example_kit import Deployed, Example, Rev
 
 VERSIONS = "migrations/versions"
+UNSET_VARIABLE = "MERGEGUARD_TEST_URL_NEVER_SET"  # an example's unreachable database
 CASES = [
     pytest.param(
         rule.code, example, id=f"{rule.code}-{'bad' if example.shows(rule.code) else 'good'}-{i}"
@@ -54,11 +55,11 @@ def deploy(repo: RepoBuilder, databases: tuple[Deployed, ...]) -> None:
     version table holding what the example says, configured in pyproject.toml."""
     lines = ["[tool.mergeguard.databases]"]
     for database in databases:
+        if database.unreachable:  # its URL in a variable that is not set
+            lines.append(f'{database.name} = "env:{UNSET_VARIABLE}"')
+            continue
         path = repo.root.parent / "deployed" / f"{database.name}.db"
-        if database.unreachable:
-            path = repo.root.parent / "nowhere" / f"{database.name}.db"
-        else:
-            write_version_table(path, database.current)
+        write_version_table(path, database.current)
         lines.append(f'{database.name} = "sqlite:///{path}"')
     repo.write("pyproject.toml", "\n".join(lines) + "\n")
 
@@ -103,8 +104,14 @@ def build(repo: RepoBuilder, example: Example, style: str) -> None:
 
 @pytest.mark.parametrize(("code", "example"), CASES)
 def test_rule_example(
-    repo: RepoBuilder, style: str, code: str, example: Example, capsys: pytest.CaptureFixture[str]
+    repo: RepoBuilder,
+    style: str,
+    code: str,
+    example: Example,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.delenv(UNSET_VARIABLE, raising=False)
     build(repo, example, style)
     exit_code = main(["check", "main..feature", "-C", str(repo.root), "--format", "json"])
     findings = json.loads(capsys.readouterr().out)["findings"]

@@ -44,7 +44,8 @@ class Rev:
 class Deployed:
     """A deployed database of an example (``[tool.mergeguard.databases]``):
     a SQLite file whose ``alembic_version`` holds ``current`` (None: no
-    version table), or, ``unreachable``, a file that does not exist."""
+    version table), or, ``unreachable``, an ``env:`` URL whose variable is
+    not set."""
 
     name: str
     current: tuple[str, ...] | None = ()
