@@ -187,7 +187,11 @@ RULE = Rule(
         "the revision or one built on it.  What the database applied is read on the merge "
         "base, the other side (the branch the work merges into) or a `published` ref, so "
         "this holds whether or not git counts the revision as published (MG103).  A "
-        "change the other side made is not the range's."
+        "change the other side made is not the range's.  A revision only the checked "
+        "branch has ever carried is guarded before it moves: `mergeguard fix --rebase` "
+        "refuses to re-point it while a database has applied it.  Once it is rewritten by "
+        "hand, a version table cannot tell which version the database ran (it may have "
+        "been downgraded and upgraded again), so mergeguard does not guess."
     ),
     why=(
         "Alembic finds the applied revisions by walking the graph from the version table: "
