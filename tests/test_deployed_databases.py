@@ -175,6 +175,8 @@ def test_a_missing_sqlite_file_is_empty_and_never_created(
     code, out, _ = status(capsys, repo, "--url", f"sqlite:///{missing}")
     assert f"no database file at {missing} yet (alembic upgrade would create it)" in out
     assert not missing.exists()
+    _, out, _ = status(capsys, repo, "--url", f"sqlite:///{tmp_path / 'no-dir' / 'x.db'}")
+    assert "url1: unreachable" in out and "nor its directory" in out
     (tmp_path / "a-directory.db").mkdir()
     _, out, _ = status(capsys, repo, "--url", f"sqlite:///{tmp_path / 'a-directory.db'}")
     assert "url1: unreachable" in out and "is not a SQLite database file" in out

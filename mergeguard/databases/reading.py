@@ -10,8 +10,9 @@ timeout and a statement timeout (``MERGEGUARD_DB_TIMEOUT`` seconds, default
   ``max_execution_time`` (MySQL), ``START TRANSACTION READ ONLY``, then
   ``ROLLBACK``; the driver's connect and read timeouts;
 - SQLite: the file opened ``mode=ro`` as a URI with ``PRAGMA query_only``;
-  a missing file is never created (it reads as no version table, with a
-  note: Alembic would create it and apply everything).
+  a missing file is never created (in an existing directory it reads as no
+  version table, with a note: Alembic would create it and apply everything;
+  without its directory it is unreachable).
 
 No DDL, no write, no lock beyond a plain read: the catalogue is asked whether
 the version table exists, then its rows are selected.  Every failure is a
@@ -287,6 +288,8 @@ def _sqlite_path(url: URL, base_dir: Path) -> Path:
         )
     path = Path(database).expanduser()
     path = path if path.is_absolute() else base_dir / path
+    if not path.exists() and not path.parent.is_dir():
+        raise ReadFailure(f"no SQLite database file at {path}, nor its directory")
     if not path.exists():
         raise NoSQLiteFile(f"no database file at {path} yet (alembic upgrade would create it)")
     if not path.is_file():
