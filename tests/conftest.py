@@ -295,13 +295,22 @@ def alembic_revision(repo: RepoBuilder, rev: str, message: str, head: str = "hea
     return path
 
 
-def diverged_alembic_project(repo: RepoBuilder) -> RepoBuilder:
+def diverged_alembic_project(repo: RepoBuilder, pyproject: str | None = None) -> RepoBuilder:
     """``alembic init``; main and feature each add a revision on a1 (MG102
-    when merged), feature's adding a column; feature checked out."""
+    when merged), feature's adding a column (and dropping it on the way
+    down, so real databases can go both ways); feature checked out.
+    ``pyproject``: a pyproject.toml committed on both branches first."""
     alembic_project(repo, users=True)
+    if pyproject is not None:
+        repo.write("pyproject.toml", pyproject)
+        repo.commit("pyproject.toml")
     repo.branch("feature")
     added = alembic_revision(repo, "b2", "add email")
-    set_upgrade(added, "op.add_column('users', sa.Column('email', sa.String()))")
+    set_upgrade(
+        added,
+        "op.add_column('users', sa.Column('email', sa.String(50)))",
+        "op.drop_column('users', 'email')",
+    )
     repo.commit("feature")
     repo.checkout("main")
     alembic_revision(repo, "c3", "add phone")

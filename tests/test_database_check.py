@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import RepoBuilder, alembic_project, alembic_revision, set_upgrade
+from conftest import RepoBuilder, alembic_project, alembic_revision, diverged_alembic_project
 from deployedkit import ENGINES, Deployed, alembic_at, deployed_database, upgraded
 from test_rule_examples import write_version_table
 
@@ -44,30 +44,21 @@ def sqlite_db(tmp_path: Path) -> Iterator[Deployed]:
     yield from fresh("sqlite", tmp_path / "db2")
 
 
-def configure(repo: RepoBuilder, **databases: str) -> None:
-    """[tool.mergeguard.databases] in the work tree, committed on every branch."""
+def databases_table(**databases: str) -> str:
+    """pyproject.toml's [tool.mergeguard.databases] naming ``databases``."""
     lines = ["[tool.mergeguard.databases]"] + [f'{k} = "{v}"' for k, v in databases.items()]
-    repo.write("pyproject.toml", "\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
+
+
+def configure(repo: RepoBuilder, **databases: str) -> None:
+    """[tool.mergeguard.databases] in the work tree (committed by the caller)."""
+    repo.write("pyproject.toml", databases_table(**databases))
 
 
 def diverged(repo: RepoBuilder, **databases: str) -> RepoBuilder:
-    """main: a1 <- c3; feature: a1 <- b2 (adds users.email); feature checked out."""
-    alembic_project(repo, users=True)
-    configure(repo, **databases)
-    repo.commit("databases")
-    repo.branch("feature")
-    added = alembic_revision(repo, "b2", "add email")
-    set_upgrade(
-        added,
-        "op.add_column('users', sa.Column('email', sa.String(50)))",
-        "op.drop_column('users', 'email')",
-    )
-    repo.commit("feature")
-    repo.checkout("main")
-    alembic_revision(repo, "c3", "add phone")
-    repo.commit("main")
-    repo.checkout("feature")
-    return repo
+    """main: a1 <- c3; feature: a1 <- b2 (adds users.email); feature checked
+    out; the databases configured on both branches."""
+    return diverged_alembic_project(repo, databases_table(**databases))
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

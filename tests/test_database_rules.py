@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 from conftest import RepoBuilder
+from test_graph_view import MERMAID_SHAPES
 from test_rule_examples import build
 
 from mergeguard.app.deployed_scenario import with_databases
@@ -227,17 +228,7 @@ def test_mermaid_marks_each_database_escaped(forked: RepoBuilder) -> None:
     ]
     chart = mermaid(reads, None, None, databases)
     lines = chart.splitlines()
-    quoted = r'"[^"\n]*"'
-    shapes = [
-        r"flowchart BT",
-        rf"  subgraph \w+\[{quoted}\]",
-        rf"    \w+\[{quoted}\]",
-        rf"    \w+\[\({quoted}\)\]",
-        r"    \w+ (-->|-\.->) \w+",
-        r"  end",
-        r"  class [\w,]+ \w+",
-        r"  classDef \w+ \S+",
-    ]
+    shapes = (*MERMAID_SHAPES, r'    \w+\[\("[^"\n]*"\)\]')  # and a database's cylinder
     for line in lines:
         assert any(re.fullmatch(shape, line) for shape in shapes), line
     assert "    e0__database0 -.-> e0_b2" in lines and "    e0__database1 -.-> e0_d4" in lines

@@ -267,6 +267,19 @@ def dot_tokens(text: str) -> list[str]:
     return found
 
 
+_QUOTED = r'"[^"\n]*"'
+# Every line a Mermaid chart may have: nothing from the repository leaves its quotes.
+MERMAID_SHAPES = (
+    r"flowchart BT",
+    rf"  subgraph \w+\[{_QUOTED}\]",
+    rf"    \w+\[{_QUOTED}\]",
+    r"    \w+ (-->|-\.->) \w+",
+    r"  end",
+    r"  class [\w,]+ \w+",
+    r"  classDef \w+ \S+",
+)
+
+
 def test_hostile_text_is_escaped_in_dot_and_mermaid(
     repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -282,18 +295,8 @@ def test_hostile_text_is_escaped_in_dot_and_mermaid(
     assert tokens.count("->") == 1  # the one real edge; the message's --> stays in its label
     _, chart, _ = run(capsys, "graph", "-C", str(repo.root), "--format", "mermaid")
     lines = chart.splitlines()
-    quoted = r'"[^"\n]*"'
-    shapes = [
-        r"flowchart BT",
-        rf"  subgraph \w+\[{quoted}\]",
-        rf"    \w+\[{quoted}\]",
-        r"    \w+ (-->|-\.->) \w+",
-        r"  end",
-        r"  class [\w,]+ \w+",
-        r"  classDef \w+ \S+",
-    ]
     for line in lines:
-        assert any(re.fullmatch(shape, line) for shape in shapes), line
+        assert any(re.fullmatch(shape, line) for shape in MERMAID_SHAPES), line
     assert sum(1 for x in lines if "-->" in x) == 1
     assert (
         "second line" not in chart and "#34;b#34;] --#62; c[bold]" in chart and "#35;35;" in chart
