@@ -99,13 +99,7 @@ def _server_contents(conn: sa.Connection, kind: str, url: str, schemas: list[str
             "SELECT table_schema, table_name, column_name, column_type, is_nullable,"
             f" column_default FROM information_schema.columns WHERE {where}"
         ).fetchall()
-        rows = {
-            (s, t): sorted(
-                map(tuple, conn.exec_driver_sql(f"SELECT * FROM `{s}`.`{t}`").fetchall())
-            )
-            for s, t, kind_ in tables
-            if kind_ == "BASE TABLE"
-        }
+        rows = _rows(conn, [(s, t) for s, t, kind_ in tables if kind_ == "BASE TABLE"], "`")
         return sorted(tables), sorted(columns), rows
     engine = sa.create_engine(url, poolclass=NullPool)  # the test's database itself
     try:
@@ -122,13 +116,7 @@ def _server_contents(conn: sa.Connection, kind: str, url: str, schemas: list[str
                 " column_default FROM information_schema.columns"
                 " WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
             ).fetchall()
-            rows = {
-                (s, t): sorted(
-                    map(tuple, db.exec_driver_sql(f'SELECT * FROM "{s}"."{t}"').fetchall())
-                )
-                for s, t, k in relations
-                if k == "r"
-            }
+            rows = _rows(db, [(s, t) for s, t, k in relations if k == "r"], '"')
             settings = db.exec_driver_sql(
                 "SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d"
                 " ON d.oid = s.setdatabase WHERE d.datname = current_database()"
@@ -136,6 +124,15 @@ def _server_contents(conn: sa.Connection, kind: str, url: str, schemas: list[str
     finally:
         engine.dispose()
     return sorted(relations), sorted(namespaces), sorted(columns), rows, settings
+
+
+def _rows(conn: sa.Connection, tables: list[tuple[str, str]], quote: str) -> dict[object, object]:
+    """Every row of each (schema, table), sorted: what a read must leave as it was."""
+    found: dict[object, object] = {}
+    for schema, table in tables:
+        name = f"{quote}{schema}{quote}.{quote}{table}{quote}"
+        found[(schema, table)] = sorted(map(tuple, conn.exec_driver_sql(f"SELECT * FROM {name}")))
+    return found
 
 
 def deployed_database(kind: str, tmp_path: Path) -> Iterator[Deployed]:

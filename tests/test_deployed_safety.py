@@ -43,6 +43,20 @@ def every_format(capsys: pytest.CaptureFixture[str], repo: RepoBuilder, *args: s
     return "\n".join(seen)
 
 
+def read_as(
+    capsys: pytest.CaptureFixture[str], repo: RepoBuilder, database: Deployed, url: str
+) -> dict[str, object]:
+    """The database as ``status`` reads it through ``url`` (a login of the
+    test's), proving the read changed nothing and printed no password."""
+    before = database.contents()
+    code, out, err = status(capsys, repo, "--format", "json", "--url", url)
+    assert database.contents() == before
+    assert code == 0, err
+    assert PASSWORD not in every_format(capsys, repo, "--url", url)
+    [found] = json.loads(out)["databases"]
+    return dict(found)
+
+
 # -- read only, proven by logins that could do nothing else ---------------------------------
 
 
@@ -60,14 +74,8 @@ def test_postgresql_select_only_login_on_a_read_only_database(
         f"GRANT SELECT ON alembic_version TO {reader}",
         f"ALTER DATABASE {postgres.name} SET default_transaction_read_only = on",
     )
-    url = postgres.with_login(reader, PASSWORD)
-    before = postgres.contents()
-    code, out, err = status(capsys, repo, "--format", "json", "--url", url)
-    assert postgres.contents() == before
-    assert code == 0, err
-    [found] = json.loads(out)["databases"]
+    found = read_as(capsys, repo, postgres, postgres.with_login(reader, PASSWORD))
     assert (found["state"], found["current"], found["pending"]) == ("behind", ["a1"], ["b2"])
-    assert PASSWORD not in every_format(capsys, repo, "--url", url)
 
 
 def test_mariadb_select_only_user(
@@ -80,14 +88,8 @@ def test_mariadb_select_only_user(
         f"GRANT SELECT ON {mariadb.name}.* TO '{reader}'@'%'",
         database=False,
     )
-    url = mariadb.with_login(reader, PASSWORD)
-    before = mariadb.contents()
-    code, out, err = status(capsys, repo, "--format", "json", "--url", url)
-    assert mariadb.contents() == before
-    assert code == 0, err
-    [found] = json.loads(out)["databases"]
+    found = read_as(capsys, repo, mariadb, mariadb.with_login(reader, PASSWORD))
     assert (found["state"], found["current"], found["pending"]) == ("up-to-date", ["b2"], [])
-    assert PASSWORD not in every_format(capsys, repo, "--url", url)
 
 
 # -- passwords ------------------------------------------------------------------------

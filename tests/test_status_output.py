@@ -34,7 +34,8 @@ def test_the_json_document_has_the_contract_shape(
     capsys: pytest.CaptureFixture[str], repo: RepoBuilder, tmp_path: Path
 ) -> None:
     url = version_table(tmp_path / "a.db", "a1")
-    code, out, _ = status(capsys, repo, "--format", "json", "--url", url, "--url", url + "x")
+    nowhere = f"sqlite:///{tmp_path / 'no-such-dir' / 'x.db'}"
+    code, out, _ = status(capsys, repo, "--format", "json", "--url", url, "--url", nowhere)
     assert code == 0
     document = json.loads(out)
     assert set(document) == {"schema", "target", "databases", "findings", "summary"}
