@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 from mergeguard.git.snapshot import Snapshot, entries_of
 from mergeguard.graph.building import build
@@ -42,19 +43,12 @@ from mergeguard.model import (
     MigrationScript,
 )
 from mergeguard.parse import READER_VERSION
-from mergeguard.parse.header import ScriptRead, read_script
-from mergeguard.parse.reading import ScriptOrFacts, read_module, read_scripts
-from mergeguard.parse.script_rows import is_self_contained, script_from_row, script_to_row
-from mergeguard.parse.values import (
-    Dyn,
-    Expr,
-    Lit,
-    ModuleFacts,
-    Ref,
-    facts_from_json,
-    facts_to_json,
-    substitute,
-)
+from mergeguard.parse.script_rows import script_from_row, script_to_row
+
+if TYPE_CHECKING:  # the reader itself only where a file is read: a warm run reads none
+    from mergeguard.parse.header import ScriptRead
+    from mergeguard.parse.reading import ScriptOrFacts
+    from mergeguard.parse.values import Expr, ModuleFacts, Ref
 
 _MAX_IMPORT_DEPTH = 5
 
@@ -187,6 +181,8 @@ class Reader:
     ) -> tuple[tuple[MigrationScript, ...], tuple[Diagnostic, ...]]:
         """Read the version files at ``positions`` of ``listed``; record the
         result when it depends on the listing alone."""
+        from mergeguard.parse.header import is_self_contained
+
         known = [self.known_script(listed[pos]) for pos in positions]
         unknown = [_entry(*listed[p]) for p, s in zip(positions, known, strict=True) if s is None]
         facts = self.facts_for(snapshot, unknown)
@@ -233,6 +229,9 @@ class Reader:
 
     def script_of(self, snapshot: Snapshot, entry: FileEntry, facts: ModuleFacts) -> ScriptRead:
         """Read one script from its facts; cache it as a row when that is safe."""
+        from mergeguard.parse.header import ScriptRead, is_self_contained, read_script
+        from mergeguard.parse.values import facts_to_json
+
         script = self._scripts.get((str(entry.path), entry.blob))
         if script is not None:  # read with its facts, by facts_for (its row is cached)
             return ScriptRead(script, ())
@@ -250,6 +249,8 @@ class Reader:
         batch (parsed in parallel when many) -- except a blob whose script
         depends on its bytes alone and reads without problems: its script is
         kept instead (``_scripts``, for each of its paths), its facts not."""
+        from mergeguard.parse.reading import read_scripts
+
         found: dict[str, ModuleFacts] = {}
         missing: dict[str, list[FileEntry]] = {}
         for entry in entries:
@@ -293,6 +294,8 @@ class Reader:
                 )
 
     def cached_facts(self, blob: str) -> ModuleFacts | None:
+        from mergeguard.parse.values import facts_from_json
+
         data = self.cache.get(FACTS_KIND, blob)
         if data is None or not bounded_json(data):
             return None
@@ -328,6 +331,9 @@ class Reader:
 
     def module_facts(self, snapshot: Snapshot, path: PurePosixPath) -> ModuleFacts | None:
         """Facts of a module that migrations import constants from."""
+        from mergeguard.parse.reading import read_module
+        from mergeguard.parse.values import facts_to_json
+
         entries = [e for e in snapshot.files(path.parent) if e.path == path]
         if not entries:
             return None
@@ -361,6 +367,8 @@ class _RefResolver:
         self.depth = depth
 
     def __call__(self, ref: Ref) -> Expr:
+        from mergeguard.parse.values import Dyn, Lit
+
         value = self.from_repository(ref)
         if not isinstance(value, Dyn):
             return value
@@ -370,6 +378,8 @@ class _RefResolver:
         return value
 
     def from_repository(self, ref: Ref) -> Expr:
+        from mergeguard.parse.values import Dyn, substitute
+
         module, _, name = ref.target.rpartition(".")
         unresolved = Dyn(
             f"the name {ref.spelled}, imported from {module or 'a module'}, "

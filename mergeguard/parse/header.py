@@ -313,6 +313,16 @@ def _span_of(binding: Binding | None) -> Span | None:
     return binding.span if binding else None
 
 
+def is_self_contained(facts: ModuleFacts) -> bool:
+    """True when no header value refers to another module: the script then
+    depends on its own bytes only, and its row can be cached by blob id."""
+    return all(
+        first_ref(binding.value) is None
+        for binding in facts.bindings
+        if binding.name in HEADER_NAMES
+    )
+
+
 def first_ref(value: Expr) -> Ref | None:
     """The first imported name in ``value``: the key a user would declare."""
     if isinstance(value, Ref):

@@ -1,9 +1,10 @@
 """A ``MigrationScript`` as one flat cache row, and back.
 
 A script whose header is all literals and read without problems depends on
-its own bytes only, so its facts can be cached by blob id as one flat row and
-rebuilt without touching the reader again.  The path is not part of the row:
-the same blob may live at several paths.
+its own bytes only (``mergeguard.parse.header.is_self_contained``), so its
+facts can be cached by blob id as one flat row and rebuilt without touching
+the reader again (a warm run imports this module, not the reader).  The path
+is not part of the row: the same blob may live at several paths.
 """
 
 from __future__ import annotations
@@ -12,17 +13,6 @@ import sys
 from pathlib import PurePosixPath
 
 from mergeguard.model import MigrationScript, Span, Spans
-from mergeguard.parse.header import first_ref
-from mergeguard.parse.values import HEADER_NAMES, ModuleFacts
-
-
-def is_self_contained(facts: ModuleFacts) -> bool:
-    """True when no header value refers to another module."""
-    return all(
-        first_ref(binding.value) is None
-        for binding in facts.bindings
-        if binding.name in HEADER_NAMES
-    )
 
 
 def _flat_spans(spans: Spans) -> list[int]:
