@@ -12,11 +12,10 @@ reads it: a value that fails is re-read from its blob, never trusted.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from mergeguard.codes import MG001, MG002, MG003, MG004, MG005, MG006, MG007, MG008
-from mergeguard.model import Diagnostic, FileOperations, Location, Operation, Span
+from mergeguard.model import Diagnostic, FileOperations, Location, Operation, Span, frozen
 from mergeguard.parse.script_rows import MAX_ROW_ITEMS, MAX_ROW_POSITION, MAX_ROW_TEXT
 
 ROW_KIND = "s:"
@@ -134,7 +133,7 @@ _SEVERITIES = ("error", "warning")
 _READ_CODES = {c.code: c for c in (MG001, MG002, MG003, MG004, MG005, MG006, MG007, MG008)}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class EnvironmentRecord:
     """An environment read, by position in its listing (the concatenated
     (path, blob) entries of its version locations, which the record's key

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from mergeguard import codes
 from mergeguard.codes import diagnostic
-from mergeguard.model import Diagnostic, Location, MigrationScript, Span, Spans
+from mergeguard.model import Diagnostic, Location, MigrationScript, Span, Spans, frozen
 from mergeguard.parse.bounds import TOO_DEEP, TOO_LARGE
 from mergeguard.parse.values import (
     HEADER_NAMES,
@@ -52,7 +51,7 @@ _REVISION_ID = re.compile(r"^[ \t]*Revision ID:[ \t]*(\S*)", re.MULTILINE)
 _REVISES = re.compile(r"^[ \t]*Revises:([^\n]*)", re.MULTILINE)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ScriptRead:
     """A migration (None when the file cannot be placed in the graph) and the
     problems found reading it."""

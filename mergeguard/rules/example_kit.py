@@ -10,10 +10,10 @@ both Alembic template styles; ``docs`` renders them for docs/rules.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from mergeguard.model import frozen
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Rev:
     """One migration file of an example.
 
@@ -38,7 +38,7 @@ class Rev:
         return self.file or f"{self.revision}_migration.py"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Example:
     """A history and what ``mergeguard check main..feature`` reports on it."""
 

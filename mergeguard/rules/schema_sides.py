@@ -27,17 +27,16 @@ stretches of history, each a follow-on finding.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from itertools import combinations
 
 from mergeguard.graph.queries import exclusive_ancestries, joined_side, meeting_tips
 from mergeguard.graph.scenario import MergeScenario, Side, added_revisions
-from mergeguard.model import Location, MigrationScript, Operation
+from mergeguard.model import Location, MigrationScript, Operation, frozen
 
 UNDEFINED_PLACE = frozenset({"MG003", "MG004", "MG005"})
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Change:
     """One operation of one revision on one branch."""
 
@@ -54,7 +53,7 @@ class Change:
         return Location(self.script.path, self.op.span.line, self.op.span.column)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Branch:
     """The revisions one side of a comparison has, in upgrade order, with
     their operations and upgrade digests (revision -> digest)."""
