@@ -50,6 +50,12 @@ def default_cache_path(common_dir: Path) -> Path:
     return common_dir / "mergeguard" / "cache-v1.json"
 
 
+def default_operations_path(common_dir: Path) -> Path:
+    """Where a repository keeps the operations of its files, beside the cache
+    file: a check reads the few it compares without decoding every row."""
+    return default_cache_path(common_dir).with_name("operations-v1.json")
+
+
 def cache_disabled() -> bool:
     """True when ``MERGEGUARD_NO_CACHE`` asks for no on-disk cache (benchmarks)."""
     return os.environ.get(NO_CACHE_ENV, "").strip() not in ("", "0")

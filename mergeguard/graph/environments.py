@@ -43,7 +43,12 @@ from mergeguard.model import (
     MigrationScript,
 )
 from mergeguard.parse import READER_VERSION
-from mergeguard.parse.script_rows import script_from_row, script_to_row
+from mergeguard.parse.script_rows import (
+    Columns,
+    script_from_row,
+    script_to_row,
+    scripts_to_columns,
+)
 
 if TYPE_CHECKING:  # the reader itself only where a file is read: a warm run reads none
     from mergeguard.parse.header import ScriptRead
@@ -116,6 +121,9 @@ class Reader:
 
     cache: ParseCache
     records: RecordStore = field(default_factory=lambda: RecordStore(None, CACHE_NAMESPACE))
+    # the operations' own file (else ``cache``): a check reads the operations of
+    # the few revisions it compares, and the cache file holds every blob's row
+    operations_cache: ParseCache | None = None
     constants: Mapping[str, str | None] = field(default_factory=dict)
     files_parsed: int = 0
     files_read: int = 0
@@ -159,15 +167,23 @@ class Reader:
         except (ValueError, TypeError):
             return None  # a damaged record is rebuilt, never trusted
         memo, rows = self._scripts, record.rows
+        try:
+            columns = Columns(record.columns, len(record.positions) - len(rows))
+        except (ValueError, TypeError):
+            return None
         scripts: list[MigrationScript] = []
+        column = 0
         for pos in record.positions:
             entry = listed[pos]
             if pos in rows:
                 script = _from_row(rows[pos], *entry)
+                if script is None:
+                    return None  # a damaged row: read the environment again
             else:  # the run's own script first: the sides of a check share almost all
-                script = memo.get(entry) or self.row_script(entry)
-            if script is None:
-                return None  # its row is gone or damaged: read the environment again
+                script = memo.get(entry)
+                if script is None:
+                    script = memo[entry] = columns.script(column, path_of(entry[0]), entry[1])
+                column += 1
             scripts.append(script)
         self.files_read += record.files
         return tuple(scripts), record.problems
@@ -189,6 +205,7 @@ class Reader:
         scripts: list[MigrationScript] = []
         recorded: list[int] | None = []
         rows: dict[int, object] = {}
+        columned: list[MigrationScript] = []  # the record's scripts without a row of their own
         problems: list[Diagnostic] = []
         for pos, script in zip(positions, known, strict=True):
             if script is None:
@@ -206,11 +223,16 @@ class Reader:
                 scripts.append(script)
                 if recorded is not None:
                     recorded.append(pos)
+                    if pos not in rows:
+                        columned.append(script)
         self.files_read += len(positions)
         if recorded is not None:
-            record = EnvironmentRecord(len(positions), tuple(recorded), rows, tuple(problems))
+            columns = scripts_to_columns(columned)
+            record = EnvironmentRecord(
+                len(positions), tuple(recorded), rows, tuple(problems), columns
+            )
             value = record_to_json(record)
-            if bounded_json(value):
+            if bounded_json(value | {"columns": None}):  # columns: flat lists of read values
                 self.records.put(key, value)
         return tuple(scripts), tuple(problems)
 
@@ -312,8 +334,9 @@ class Reader:
         cached by blob id."""
         found: dict[str, FileOperations] = {}
         missing: dict[str, FileEntry] = {}
+        store = self.cache if self.operations_cache is None else self.operations_cache
         for script in scripts:
-            cached = self.cache.get(OPS_KIND, script.blob)
+            cached = store.get(OPS_KIND, script.blob)
             try:
                 found[script.blob] = file_operations_from_json(cached)
                 continue
@@ -326,7 +349,7 @@ class Reader:
             for source in snapshot.read_many(list(missing.values())):
                 read = FileOperations(read_operations(source.text), upgrade_digest(source.text))
                 found[source.blob] = read
-                self.cache.put(OPS_KIND, source.blob, file_operations_to_json(read))
+                store.put(OPS_KIND, source.blob, file_operations_to_json(read))
         return found
 
     def module_facts(self, snapshot: Snapshot, path: PurePosixPath) -> ModuleFacts | None:
