@@ -166,24 +166,19 @@ class Reader:
             record = record_from_json(data, len(listed))
         except (ValueError, TypeError):
             return None  # a damaged record is rebuilt, never trusted
-        memo, rows = self._scripts, record.rows
+        rows = record.rows
+        plain = [listed[pos] for pos in record.positions if pos not in rows]
         try:
-            columns = Columns(record.columns, len(record.positions) - len(rows))
+            columned = iter(
+                Columns(record.columns, len(plain)).scripts(plain, self._scripts, path_of)
+            )
         except (ValueError, TypeError):
-            return None
+            return None  # damaged rows: read the environment again
         scripts: list[MigrationScript] = []
-        column = 0
         for pos in record.positions:
-            entry = listed[pos]
-            if pos in rows:
-                script = _from_row(rows[pos], *entry)
-                if script is None:
-                    return None  # a damaged row: read the environment again
-            else:  # the run's own script first: the sides of a check share almost all
-                script = memo.get(entry)
-                if script is None:
-                    script = memo[entry] = columns.script(column, path_of(entry[0]), entry[1])
-                column += 1
+            script = _from_row(rows[pos], *listed[pos]) if pos in rows else next(columned)
+            if script is None:
+                return None  # a damaged row: read the environment again
             scripts.append(script)
         self.files_read += record.files
         return tuple(scripts), record.problems

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from itertools import chain
 from pathlib import PurePosixPath
 from typing import TypeVar
 
@@ -186,9 +187,9 @@ def _sparse(items: Iterable[tuple[int, list[str]]]) -> list[list[object]]:
 
 class Columns:
     """The columns of a record's rows, checked in type and size (the cache is
-    untrusted input: the same bounds as ``script_from_row(..., bounded=True)``);
-    ``script(i, path, blob)`` builds the i-th script.  Raises ValueError on
-    anything a reader could not have written."""
+    untrusted input: the same bounds as ``script_from_row(..., bounded=True)``,
+    checked a column at a time); ``scripts`` builds them.  Raises ValueError
+    on anything a reader could not have written."""
 
     def __init__(self, data: object, count: int) -> None:
         if type(data) is not dict:
@@ -203,7 +204,7 @@ class Columns:
         spans = [_spans_from_flat(flat) for flat in table]
         if not all(in_bounds for _, in_bounds in spans):
             raise ValueError("implausible spans")
-        if len(span_of) != count or not all(type(i) is int for i in span_of):
+        if len(span_of) != count or not set(map(type, span_of)) <= _INT:
             raise ValueError("bad spans")
         if span_of and not (0 <= min(span_of) and max(span_of) < len(spans)):
             raise ValueError("bad spans")
@@ -214,7 +215,7 @@ class Columns:
         self.doc_id = _exceptions(data.get("doc_id"), count, _doc_id)
         self.doc_revises = _exceptions(data.get("doc_revises"), count, _doc_revises)
         incomplete = data.get("incomplete")
-        if type(incomplete) is not list or not all(type(i) is int for i in incomplete):
+        if type(incomplete) is not list or not set(map(type, incomplete)) <= _INT:
             raise ValueError("bad columns")
         self.incomplete = frozenset(incomplete)
         for i in {*self.labels, *self.depends_on, *self.ignores}:  # down alone: _lists
@@ -223,40 +224,63 @@ class Columns:
             if items > MAX_ROW_ITEMS:
                 raise ValueError("implausible row")
 
-    def script(self, i: int, path: PurePosixPath, blob: str) -> MigrationScript:
-        revision, down = self.revision[i], self.down[i]
-        return MigrationScript(  # by position, in field order: a warm run makes thousands
-            path,
-            revision,
-            down,
-            self.labels.get(i, ()),
-            self.depends_on.get(i, ()),
-            self.message[i],
-            self.spans[i],
-            self.doc_id.get(i, revision),
-            self.doc_revises.get(i, down),
-            self.ignores.get(i, ()),
-            i not in self.incomplete,
-            blob,
-        )
+    def scripts(
+        self,
+        entries: Sequence[tuple[str, str]],
+        known: dict[tuple[str, str], MigrationScript],
+        path_of: Callable[[str], PurePosixPath],
+    ) -> list[MigrationScript]:
+        """The script of each listed (path, blob), the i-th entry's from the
+        i-th row: ``known``'s when it has one (the sides of a check share their
+        scripts), else built and added to it."""
+        revisions, downs, messages, spans = self.revision, self.down, self.message, self.spans
+        labels, depends_on, ignores = self.labels, self.depends_on, self.ignores
+        doc_id, doc_revises, incomplete = self.doc_id, self.doc_revises, self.incomplete
+        found: list[MigrationScript] = []
+        for i, entry in enumerate(entries):
+            script = known.get(entry)
+            if script is None:
+                revision, down = revisions[i], downs[i]
+                script = known[entry] = MigrationScript(  # by position: thousands are made
+                    path_of(entry[0]),
+                    revision,
+                    down,
+                    labels.get(i, ()),
+                    depends_on.get(i, ()),
+                    messages[i],
+                    spans[i],
+                    doc_id.get(i, revision),
+                    doc_revises.get(i, down),
+                    ignores.get(i, ()),
+                    i not in incomplete,
+                    entry[1],
+                )
+            found.append(script)
+        return found
+
+
+_INT = frozenset({int})
+_STR = frozenset({str})
+_LIST = frozenset({list})
 
 
 def _texts(data: object, count: int, longest: int) -> list[str]:
+    """A column of strings (checked by C loops: it has a value per script)."""
     if type(data) is not list or len(data) != count:
         raise ValueError("bad column")
-    for x in data:
-        if type(x) is not str or len(x) > longest:
-            raise ValueError("bad column")
+    if data and (not set(map(type, data)) <= _STR or max(map(len, data)) > longest):
+        raise ValueError("bad column")
     return data
 
 
 def _lists(data: object, count: int, longest: int) -> list[tuple[str, ...]]:
+    """A column of string lists, as tuples."""
     if type(data) is not list or len(data) != count:
         raise ValueError("bad column")
-    found = [_strings(item, longest) for item in data]
-    if any(len(item) > MAX_ROW_ITEMS for item in found):
-        raise ValueError("implausible row")
-    return found
+    if data and (not set(map(type, data)) <= _LIST or max(map(len, data)) > MAX_ROW_ITEMS):
+        raise ValueError("bad column")
+    _texts(list(chain.from_iterable(data)), sum(map(len, data)), longest)
+    return list(map(tuple, data))
 
 
 def _by_index(data: object, count: int, longest: int) -> dict[int, tuple[str, ...]]:
