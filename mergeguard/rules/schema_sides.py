@@ -29,7 +29,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from itertools import combinations
 
-from mergeguard.graph.queries import exclusive_ancestries, joined_side, meeting_tips
+from mergeguard.graph.queries import (
+    exclusive_ancestries,
+    joined_side,
+    meeting_tips,
+    nearest_ancestors,
+)
 from mergeguard.graph.scenario import MergeScenario, Side, added_revisions
 from mergeguard.model import Location, MigrationScript, Operation, frozen
 
@@ -181,9 +186,7 @@ def history_pair(scenario: MergeScenario, env: str) -> tuple[Branch, Branch] | N
         return None
     undefined = undefined_revisions(ours_side, env)
     mine = [r for r in ours if r in graph and r not in undefined]
-    below = graph.ancestors(mine, dependencies=False).difference(mine, undefined)
-    order = graph.topological()
-    nearest = [r for r in order if r in below][-HISTORY_DEPTH:]
+    nearest = nearest_ancestors(graph, mine, HISTORY_DEPTH, skip=undefined)
     if not mine or not nearest:
         return None
     label = f"{theirs_side.label} (the history {ours_side.label} follows)"
