@@ -44,6 +44,8 @@ def frozen(cls: type[_T]) -> type[_T]:
     says so): ``__post_init__``, ``InitVar`` / ``ClassVar`` / ``KW_ONLY``
     fields, ``field(init=False)``, a class writing a method it makes."""
     undocumented = not cls.__dict__.get("__doc__")
+    if undocumented:  # documented below, once __init__ exists (dataclass would look
+        cls.__doc__ = "-"  # for a signature of the class without one: 2 ms)
     for name in _MADE:
         if name in cls.__dict__:
             raise TypeError(f"{cls.__name__}: @frozen makes {name} (use @dataclass to write one)")

@@ -25,6 +25,8 @@ _DRAIN_SECONDS = 1.0  # after the kill: a grandchild may keep the pipes open
 
 @frozen
 class Finished:
+    """A child process that ran to its end: its exit code and what it printed."""
+
     returncode: int
     stdout: bytes
     stderr: bytes
