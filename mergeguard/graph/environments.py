@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from mergeguard.git.snapshot import Snapshot, entries_of
 from mergeguard.graph.building import build
@@ -167,16 +167,29 @@ class Reader:
         except (ValueError, TypeError):
             return None  # a damaged record is rebuilt, never trusted
         rows = record.rows
-        plain = [listed[pos] for pos in record.positions if pos not in rows]
-        try:
-            columned = iter(
-                Columns(record.columns, len(plain)).scripts(plain, self._scripts, path_of)
-            )
-        except (ValueError, TypeError):
-            return None  # damaged rows: read the environment again
+        positions = record.positions
+        plain = (
+            [listed[p] for p in positions if p not in rows]
+            if rows
+            else [*map(listed.__getitem__, positions)]
+        )
+        # the run's own scripts first: the sides of a check share almost all
+        known: list[MigrationScript | None] = [*map(self._scripts.get, plain)]
+        if None in known:
+            try:
+                columns = Columns(record.columns, len(plain))
+            except (ValueError, TypeError):
+                return None  # damaged rows: read the environment again
+            columned = columns.fill(known, plain, self._scripts, path_of)
+        else:  # every one known: the columns are not read
+            columned = cast(list[MigrationScript], known)
+        if not rows:  # the common record: every script from the columns
+            self.files_read += record.files
+            return tuple(columned), record.problems
+        rest = iter(columned)
         scripts: list[MigrationScript] = []
-        for pos in record.positions:
-            script = _from_row(rows[pos], *listed[pos]) if pos in rows else next(columned)
+        for pos in positions:
+            script = _from_row(rows[pos], *listed[pos]) if pos in rows else next(rest)
             if script is None:
                 return None  # a damaged row: read the environment again
             scripts.append(script)

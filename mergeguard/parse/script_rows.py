@@ -188,8 +188,8 @@ def _sparse(items: Iterable[tuple[int, list[str]]]) -> list[list[object]]:
 class Columns:
     """The columns of a record's rows, checked in type and size (the cache is
     untrusted input: the same bounds as ``script_from_row(..., bounded=True)``,
-    checked a column at a time); ``scripts`` builds them.  Raises ValueError
-    on anything a reader could not have written."""
+    checked a column at a time); ``fill`` builds the scripts.  Raises
+    ValueError on anything a reader could not have written."""
 
     def __init__(self, data: object, count: int) -> None:
         if type(data) is not dict:
@@ -224,24 +224,23 @@ class Columns:
             if items > MAX_ROW_ITEMS:
                 raise ValueError("implausible row")
 
-    def scripts(
+    def fill(
         self,
+        found: list[MigrationScript | None],
         entries: Sequence[tuple[str, str]],
         known: dict[tuple[str, str], MigrationScript],
         path_of: Callable[[str], PurePosixPath],
     ) -> list[MigrationScript]:
-        """The script of each listed (path, blob), the i-th entry's from the
-        i-th row: ``known``'s when it has one (the sides of a check share their
-        scripts), else built and added to it."""
+        """``found`` with each None, the i-th, replaced by the script of the
+        i-th listed (path, blob) built from the i-th row (and added to ``known``,
+        the run's scripts by (path, blob))."""
         revisions, downs, messages, spans = self.revision, self.down, self.message, self.spans
         labels, depends_on, ignores = self.labels, self.depends_on, self.ignores
         doc_id, doc_revises, incomplete = self.doc_id, self.doc_revises, self.incomplete
-        found: list[MigrationScript] = []
         for i, entry in enumerate(entries):
-            script = known.get(entry)
-            if script is None:
+            if found[i] is None:
                 revision, down = revisions[i], downs[i]
-                script = known[entry] = MigrationScript(  # by position: thousands are made
+                found[i] = known[entry] = MigrationScript(  # by position: thousands are made
                     path_of(entry[0]),
                     revision,
                     down,
@@ -255,8 +254,7 @@ class Columns:
                     i not in incomplete,
                     entry[1],
                 )
-            found.append(script)
-        return found
+        return found  # type: ignore[return-value]  # each None replaced
 
 
 _INT = frozenset({int})
