@@ -378,6 +378,65 @@ class ToolSettings:
     published: tuple[str, ...] = ()  # ref globs whose revisions count as deployed
     versions: tuple[PurePosixPath, ...] = ()
     recursive_versions: bool = False
+    databases: tuple[DatabaseSetting, ...] = ()  # [tool.mergeguard.databases], in file order
+
+
+@frozen
+class DatabaseSetting:
+    """One deployed database of ``[tool.mergeguard.databases]`` (or ``--url``), as written.
+
+    ``url`` is a database URL or ``"env:VARIABLE"`` (resolved at the edge, when
+    read, so that no secret is committed).  ``environment`` None: the only
+    environment.  ``version_table`` / ``version_table_schema`` None: what the
+    environment's env.py passes to ``context.configure`` as a literal, else
+    Alembic's defaults (``alembic_version``, the connection's default schema).
+    """
+
+    name: str
+    url: str
+    environment: str | None = None
+    version_table: str | None = None
+    version_table_schema: str | None = None
+
+
+DatabaseState = Literal["up-to-date", "behind", "stranded", "empty", "unreachable"]
+
+
+@frozen
+class DatabaseReading:
+    """What one deployed database's version table said, read only.
+
+    ``url`` is masked (no password).  ``current`` is the version table's rows
+    (sorted), None when there is no version table; ``error`` (masked) when the
+    database could not be read at all (then ``current`` is None).  ``refs``
+    maps a current revision that the read environment's graph lacks to the
+    branches (e.g. ``origin/feature-x``) whose history has it, found
+    statically by the edge that read the database.
+    """
+
+    name: str
+    url: str
+    environment: str
+    version_table: str = "alembic_version"
+    version_table_schema: str | None = None
+    current: tuple[str, ...] | None = None
+    error: str | None = None
+    refs: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (revision, refs holding it)
+
+
+@frozen
+class DatabaseStatus:
+    """One database judged against a target graph (``mergeguard status``).
+
+    ``pending`` is what ``alembic upgrade heads`` would run, in Alembic's order;
+    ``refs`` the branches holding a stranded revision.
+    """
+
+    reading: DatabaseReading
+    state: DatabaseState
+    pending: tuple[str, ...] = ()
+    stranded: tuple[str, ...] = ()  # current revisions the target graph lacks
+    refs: tuple[str, ...] = ()
 
 
 @frozen

@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 from mergeguard.git.snapshot import Snapshot
 from mergeguard.graph.environments import EnvironmentRead
 from mergeguard.graph.revisions import RevisionGraph
-from mergeguard.model import FileOperations, MigrationScript, frozen
+from mergeguard.model import DatabaseReading, FileOperations, MigrationScript, frozen
 
 OperationsLoader = Callable[[Sequence[MigrationScript]], dict[str, FileOperations]]
 
@@ -141,6 +141,9 @@ class MergeScenario:
     published: PublishedRefs = field(default_factory=PublishedRefs)
     joined: tuple[Side, Side, Side] | None = None
     via_pre_commit: bool = False
+    # what each configured deployed database has applied (read by the app, the
+    # edge; empty when none is configured or with --no-databases): MG401, MG402
+    databases: tuple[DatabaseReading, ...] = ()
 
     @property
     def sides(self) -> tuple[Side, Side, Side]:
