@@ -10,12 +10,10 @@ unit (``mergeguard/rules/mgNNN_*.py``).  Codes are contract: never renumber.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from mergeguard.model import Diagnostic, Location, Severity
+from mergeguard.model import Diagnostic, Location, Severity, frozen
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Code:
     """A code's facts: ``summary`` is one line (``mergeguard rules``)."""
 

@@ -8,8 +8,10 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import RepoBuilder, migration_text
@@ -24,6 +26,24 @@ from mergeguard.graph.environments import CACHE_NAMESPACE, EnvironmentRead, Read
 from mergeguard.model import Config
 
 KEY_A, KEY_B = "a" * 40, "b" * 40
+
+
+def _set(column: str, index: int, item: object) -> Callable[[dict[str, Any]], None]:
+    def damage(value: dict[str, Any]) -> None:
+        value["columns"][column][index] = item
+
+    return damage
+
+
+COLUMN_DAMAGE: dict[str, Callable[[dict[str, Any]], None]] = {
+    "no columns": lambda value: value.pop("columns"),
+    "revision type": _set("revision", 0, 5),
+    "huge id": _set("revision", 0, "b" * 100_000),
+    "short column": lambda value: value["columns"]["message"].pop(),
+    "negative span": lambda value: value["columns"]["spans"][0].__setitem__(0, -7),
+    "label of no script": lambda value: value["columns"]["labels"].append([10_000, ["x"]]),
+    "many parents": _set("down", 1, ["r000"] * 20_000),
+}
 
 
 @pytest.fixture(autouse=True)
@@ -171,6 +191,14 @@ def test_every_snapshot_kind_shares_the_key_of_its_listing(history: RepoBuilder)
         "positions",  # a well-formed record naming files the listing does not have
         "shape",
         "foreign code",  # a problem the reader never reports, with a forged name
+        # the rows the record holds, well-formed JSON with the digest recomputed:
+        "no columns",  # a record of positions only, as before its rows were in it
+        "revision type",
+        "huge id",  # longer than any id the reader accepts
+        "short column",  # one message fewer than scripts
+        "negative span",
+        "label of no script",  # a sparse column naming a script the record lacks
+        "many parents",
     ],
 )
 def test_a_damaged_record_is_ignored_and_rebuilt(
@@ -191,6 +219,9 @@ def test_a_damaged_record_is_ignored_and_rebuilt(
         forged = ["MG102", "x\n::error::forged", "error", "x", None, None, [], []]
         value["problems"] = [forged]
         record.write_text(document_text(CACHE_NAMESPACE, {"value": value}))
+    elif damage in COLUMN_DAMAGE:
+        COLUMN_DAMAGE[damage](value)
+        record.write_text(document_text(CACHE_NAMESPACE, {"value": value}))
     else:
         value["problems"] = [["MG001", 5, "error", "x", None, None, [], []]]
         record.write_text(document_text(CACHE_NAMESPACE, {"value": value}))
@@ -204,6 +235,23 @@ def test_a_damaged_record_is_ignored_and_rebuilt(
     healed = reader_for(history.root)
     assert summary(read_head(history.root, healed)) == summary(first)
     assert healed.records_used == 1
+
+
+def test_the_rows_of_a_record_are_its_scripts(history: RepoBuilder) -> None:
+    """A warm read builds its scripts from the record's own rows: a changed
+    message (well-formed, digest recomputed) is what the read says, and the
+    parse cache's rows are not read at all."""
+    read_head(history.root, reader_for(history.root))
+    [record] = record_files(history.root)
+    value = json.loads(record.read_text().split("\n")[1])["value"]
+    value["columns"]["message"][0] = "from the record"
+    record.write_text(document_text(CACHE_NAMESPACE, {"value": value}))
+    (history.root / ".git" / "mergeguard" / "cache-v1.json").write_bytes(b"\x00garbage")
+    notes: list[str] = []
+    reader = reader_for(history.root, notes)
+    read = read_head(history.root, reader)
+    assert reader.records_used == 1 and read.scripts[0].message == "from the record"
+    assert notes == []  # the damaged cache file was not needed, so not opened
 
 
 def test_a_record_of_another_reader_version_is_replaced_silently(history: RepoBuilder) -> None:
@@ -247,6 +295,24 @@ def test_records_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     store.put("../escape", {"n": 0})  # not a key: never a path
     store.save()
     assert not (tmp_path / "escape.json").exists()
+
+
+def test_records_are_bounded_in_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record holds its scripts' rows: the directory is bounded in bytes too,
+    the least recently used records removed first."""
+    directory = tmp_path / "records"
+    for i in range(4):
+        store = RecordStore(directory, "ns")
+        store.put(f"{i:040x}", {"rows": "x" * 1000})
+        store.save()
+        stamp = 1_000_000 + i
+        os.utime(directory / f"{i:040x}.json", (stamp, stamp))
+    size = (directory / f"{0:040x}.json").stat().st_size
+    monkeypatch.setattr(cache_records, "MAX_RECORDS_BYTES", 2 * size + 10)
+    store = RecordStore(directory, "ns")
+    store.put(f"{9:040x}", {"rows": "y" * 1000})
+    store.save()
+    assert sorted(p.name for p in directory.iterdir()) == [f"{i:040x}.json" for i in (3, 9)]
 
 
 def test_pruning_keeps_what_is_not_a_record_and_the_records_in_use(

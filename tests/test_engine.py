@@ -4,6 +4,7 @@ Alembic's file selection, several environments."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -155,16 +156,19 @@ def test_corrupt_cache_is_rebuilt(repo: RepoBuilder, capsys: pytest.CaptureFixtu
     repo.migration("aaa1", None)
     repo.commit()
     assert heads_json(capsys, "-C", str(repo.root))[0] == 0
-    [cache_file] = (repo.root / ".git" / "mergeguard").glob("*.json")
+    cache_file = repo.root / ".git" / "mergeguard" / "cache-v1.json"
     header, body = cache_file.read_text().split("\n")
     namespace = json.loads(header)["namespace"]
     entries = json.loads(body)
     for key, (blob, version, _) in entries.items():
         entries[key] = [blob, version, {"bindings": [["revision", ["l", 5], None]]}]  # wrong shape
     cache_file.write_text(document_text(namespace, entries))  # a well-formed file
+    # the record of the listing holds its rows: without it the rows are read
+    shutil.rmtree(cache_file.parent / "records")
     code, document = heads_json(capsys, "-C", str(repo.root))
     assert code == 0 and document["environments"][0]["heads"] == ["aaa1"]
     cache_file.write_bytes(b"\x00garbage")
+    shutil.rmtree(cache_file.parent / "records")
     code, document = heads_json(capsys, "-C", str(repo.root))
     assert code == 0 and document["environments"][0]["heads"] == ["aaa1"]
     assert json.loads(cache_file.read_text().split("\n")[1])

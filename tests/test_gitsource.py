@@ -586,3 +586,22 @@ def test_listing_output_must_be_whole_records() -> None:
     assert parse_ls_files(staged) == ({"migrations/a.py": sha}, set())
     with pytest.raises(MergeguardError, match="ls-files printed something"):
         parse_ls_files(staged + b"H 100644 0\tb.py\0")
+
+
+def test_refs_resolved_together_are_those_resolved_alone(repo: RepoBuilder) -> None:
+    """One git process for the refs a check asks for at once; a name git cannot
+    answer alone (unknown, ambiguous, a range, an option) leaves them all to
+    ``resolve``, which says what is wrong with it."""
+    two_commits(repo)  # v1: an annotated tag, peeled to its commit
+    alone = open_repository(repo.root)
+    expected = {ref: alone.resolve(ref) for ref in ("HEAD", "main", "v1", "HEAD~1")}
+    together = open_repository(repo.root)
+    together.resolve_together(list(expected))
+    assert {ref: together._resolved[ref] for ref in expected} == expected
+    repo.git("tag", "main", "HEAD~1")  # a tag named like the branch: ambiguous
+    for odd in ("nope", "main", "HEAD~1..HEAD", "--all"):
+        git = open_repository(repo.root)
+        git.resolve_together(["HEAD", odd])
+        assert "HEAD" not in git._resolved
+        with pytest.raises(MergeguardError, match="unknown git ref|is ambiguous"):
+            git.resolve(odd)

@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 import pytest
 
 from mergeguard.graph.building import build
-from mergeguard.graph.queries import exclusive_ancestries, fork_points
+from mergeguard.graph.queries import exclusive_ancestries, fork_points, nearest_ancestors
 from mergeguard.graph.revisions import RevisionLookupError
 from mergeguard.model import MigrationScript, Span, Spans
 
@@ -230,3 +230,28 @@ def test_equal_scripts_share_one_graph_and_other_scripts_do_not() -> None:
     moved = [script("a"), script("b", "a")]  # equal values, other objects: built anew, equal
     again, again_problems = build(moved, "env")
     assert again is not graph and again.heads == graph.heads and again_problems == problems
+
+
+def test_nearest_ancestors_are_the_last_ancestors_in_upgrade_order() -> None:
+    """The bounded walk (schema rules' recent history) finds what filtering
+    every ancestor by the topological order finds, on random graphs: forks,
+    merges, dependencies, parents later in load order, and cycles."""
+    rng = random.Random(5)
+    for _ in range(2000):
+        n = rng.randint(1, 30)
+        ids = [f"r{i}" for i in range(n)]
+        scripts = []
+        for i, rev in enumerate(ids):
+            parents = tuple(rng.sample(ids[:i], min(rng.choice([0, 1, 1, 2]), i)))
+            if i and rng.random() < 0.05:
+                parents = (rng.choice(ids),)  # later in load order, or a cycle
+            deps = (rng.choice(ids),) if rng.random() < 0.1 else ()
+            scripts.append(script(rev, parents or None, deps=deps))
+        rng.shuffle(scripts)
+        graph, _ = build(scripts)
+        tips = rng.sample(ids, min(n, rng.randint(1, 3)))
+        skip = set(rng.sample(ids, min(n, rng.randint(0, 3))))
+        count = rng.randint(1, 10)
+        below = graph.ancestors(tips, dependencies=False).difference(tips, skip)
+        expected = [r for r in graph.topological() if r in below][-count:]
+        assert nearest_ancestors(graph, tips, count, skip) == expected

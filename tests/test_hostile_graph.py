@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -284,6 +285,12 @@ def _cached_repo(repo: RepoBuilder) -> tuple[Path, dict[str, str]]:
     return repo.root / ".git" / "mergeguard" / "cache-v1.json", blobs
 
 
+def _forget_records(cache_file: Path) -> None:
+    """Remove the environment records (each holds its scripts' rows): the next
+    run reads the rows of the cache file, as a run on a listing never recorded does."""
+    shutil.rmtree(cache_file.parent / "records")
+
+
 def _entries(cache_file: Path) -> tuple[str, dict[str, list[object]]]:
     header, body = cache_file.read_text().split("\n")
     return json.loads(header)["namespace"], json.loads(body)
@@ -302,6 +309,7 @@ def test_a_forged_row_naming_itself_as_parent_ends_with_mg005(repo: RepoBuilder)
     assert isinstance(row, list) and row[1] == ["a1"]
     row[1] = ["b2"]  # well-formed, digest recomputed: only the graph can catch it
     cache_file.write_text(document_text(namespace, entries))
+    _forget_records(cache_file)
     for command in (["heads"], ["graph"], ["check"]):
         code, output = mergeguard(repo.root, *command)
         assert code == 1 and "revision b2 names itself in its down_revision" in output
@@ -328,6 +336,7 @@ def test_a_row_is_used_only_for_what_it_claims(repo: RepoBuilder, forgery: str) 
         else:
             row[1] = ["a1"] * 20_000
     cache_file.write_text(document_text(namespace, entries))
+    _forget_records(cache_file)
     heads, output = _heads(repo)
     assert heads == ["b2"], output
     assert "parse cache" not in output  # a well-formed file: the rows are re-read quietly
@@ -348,7 +357,7 @@ def test_an_operation_row_of_the_wrong_shape_is_re_read(repo: RepoBuilder) -> No
     repo.commit("main adds t.x")
     code, first = mergeguard(repo.root, "check", "main..feature")
     assert code == 1 and "t.x" in first
-    cache_file = repo.root / ".git" / "mergeguard" / "cache-v1.json"
+    cache_file = repo.root / ".git" / "mergeguard" / "operations-v1.json"  # their own file
     namespace, entries = _entries(cache_file)
     forged = [["drop_table\n::error::x", "t", "x", None, 0, 0, False, [], [], "", "evil"]]
     operations = [k for k in entries if k.startswith("o")]
@@ -367,6 +376,7 @@ def test_a_damaged_cache_is_reported_once_and_rebuilt(repo: RepoBuilder) -> None
     cache_file, _ = _cached_repo(repo)
     text = cache_file.read_text()
     cache_file.write_text(text.replace('["a1",[]', '["zz",[]'))  # a wrong revision, old digest
+    _forget_records(cache_file)
     heads, output = _heads(repo)
     assert heads == ["b2"]
     assert output.count("is damaged (its digest does not match its entries); it is rebuilt") == 1

@@ -18,10 +18,10 @@ import shlex
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from mergeguard.errors import MergeguardError
+from mergeguard.model import frozen
 
 MAIN, FEATURE = "main", "feature"
 RANGE = f"{MAIN}..{FEATURE}"
@@ -50,7 +50,7 @@ _IDENTITY = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Revision:
     """One migration of the demo: its id, parent, file slug and operations."""
 
@@ -97,7 +97,7 @@ PHONE = Revision(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DemoRepository:
     """What was built: where, and which revision each branch added."""
 

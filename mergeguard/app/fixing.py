@@ -4,8 +4,6 @@ pipeline, as ``check`` would under the project's own select / ignore."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from mergeguard.app.options import Options
 from mergeguard.app.pipeline import CheckRequest, Notify, judge
 from mergeguard.app.scenarios import parse_range
@@ -13,11 +11,12 @@ from mergeguard.app.workspace import Workspace
 from mergeguard.errors import MergeguardError
 from mergeguard.fix import run as fixing
 from mergeguard.graph.scenario import RANGE
+from mergeguard.model import frozen
 
 SCHEMA_FAMILY = ("MG2",)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FixRequest:
     """``mergeguard fix``'s arguments: ``mode`` is ``merge`` or ``rebase``."""
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+from mergeguard.model import frozen
 
-@dataclass(frozen=True, slots=True)
+
+@frozen
 class Options:
     """The common command-line options (``-C``, ``-c``, ``-n``, ``--versions``,
     ``--base``, ``--recursive``)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from mergeguard.app.options import Options
@@ -28,6 +28,7 @@ from mergeguard.model import (
     Report,
     ScenarioSummary,
     SideSummary,
+    frozen,
     schema_changes_of,
 )
 
@@ -47,7 +48,7 @@ def _ignore(_: str) -> None:
     """The default ``warn``: notes dropped."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ApplyRequest:
     """Also prove the scenario on a scratch database (``check --apply``, ``apply``).
 
@@ -60,7 +61,7 @@ class ApplyRequest:
     selected: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CheckRequest:
     """What to check and what the report must hold.
 

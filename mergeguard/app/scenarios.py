@@ -170,6 +170,7 @@ class Scenarios:
 
     def range_scenario(self, left: str, right: str) -> MergeScenario:
         """``check A..B``: theirs = A, ours = B, merged = git merge of both."""
+        self.repo.resolve_together([left, right])
         left_sha, right_sha = self.repo.resolve(left), self.repo.resolve(right)
         base_tree, base_sha = self.merge_base_tree(left_sha, right_sha)
         theirs_tree, ours_tree = self.repo.tree(left), self.repo.tree(right)
@@ -244,6 +245,8 @@ class Scenarios:
         """The working tree (or index) itself, against ``base_ref`` when given."""
         tree = self.workspace.snapshot(staged=staged)
         label = label or (STAGED_LABEL if staged else "working tree")
+        if base_ref is not None:
+            self.repo.resolve_together(["HEAD", base_ref])
         head = self._head()
         if base_ref is None:
             head_tree = self.repo.tree("HEAD") if head else MemoryTree({}, origin="(no commits)")

@@ -18,7 +18,12 @@ from mergeguard.app.scenarios import Scenarios
 from mergeguard.config.discovery import discover, read_settings, require_script_locations
 from mergeguard.errors import BadArgument, MergeguardError
 from mergeguard.git.snapshot import Snapshot
-from mergeguard.graph.cache import ParseCache, Warn, default_cache_path
+from mergeguard.graph.cache import (
+    ParseCache,
+    Warn,
+    default_cache_path,
+    default_operations_path,
+)
 from mergeguard.graph.cache_records import RecordStore, default_records_path
 from mergeguard.graph.environments import CACHE_NAMESPACE, EnvironmentRead, Reader
 from mergeguard.graph.scenario import MergeScenario, Side
@@ -48,7 +53,9 @@ class Workspace:
         cache_path = default_cache_path(self.repo.common_dir)
         self.cache = ParseCache(cache_path, CACHE_NAMESPACE, warn)
         records = RecordStore(default_records_path(self.repo.common_dir), CACHE_NAMESPACE, warn)
-        self.reader = Reader(self.cache, records)
+        operations_path = default_operations_path(self.repo.common_dir)
+        self.operations_cache = ParseCache(operations_path, CACHE_NAMESPACE, warn)
+        self.reader = Reader(self.cache, records, operations_cache=self.operations_cache)
         self._settings: dict[bool, ToolSettings] = {}
         self._snapshots: dict[tuple[str | None, bool], Snapshot] = {}
 
@@ -106,6 +113,7 @@ class Workspace:
 
     def close(self) -> None:
         self.cache.save()
+        self.operations_cache.save()
         self.reader.records.save()
 
     # -- scenarios and settings ------------------------------------------------------

@@ -14,11 +14,12 @@ import posixpath
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import PurePosixPath
 
 from mergeguard.errors import MergeguardError
 from mergeguard.git.snapshot import Snapshot
+from mergeguard.model import frozen
 
 ROOT = PurePosixPath(".")
 INI_NAME = "alembic.ini"
@@ -199,7 +200,7 @@ def toml_table(
     return dict(table)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DiscoveryContext:
     """One discovery run: the snapshot, ``-C``, and the files read so far."""
 
@@ -232,7 +233,7 @@ class DiscoveryContext:
 # ---------------------------------------------------------------- Alembic's options
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AlembicOptions:
     """Alembic's ``Config`` for one ini section plus one ``[tool.alembic]`` table.
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import configparser
 import re
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from mergeguard.config.alembic_ini import (
@@ -29,7 +28,7 @@ from mergeguard.config.alembic_ini import (
     here_stand_in,
 )
 from mergeguard.errors import MergeguardError
-from mergeguard.model import Environment
+from mergeguard.model import Environment, frozen
 
 SECTION = "post_write_hooks"
 TOML_TABLE = "[[tool.alembic.post_write_hooks]]"
@@ -38,7 +37,7 @@ _NAMES_SPLIT = re.compile(r", *|(?: +)")  # Config.get_hooks_list's _split_on_sp
 _SECTION_HEADER = re.compile(r"^\s*\[([^\]]*)\]")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class WriteHook:
     """One post-write hook: its ``name``, ``type`` and the other options
     (``entrypoint`` / ``executable`` / ``module``, ``options``, ``cwd``),

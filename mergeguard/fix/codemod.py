@@ -16,13 +16,12 @@ import io
 import re
 import tokenize
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 
 import libcst as cst
 from libcst import CSTNodeT
 
 from mergeguard.fix.assignment import NAME, TargetError, assignment_at
-from mergeguard.model import Span, Spans
+from mergeguard.model import Span, Spans, frozen
 from mergeguard.parse.header_cst import parse_module
 from mergeguard.parse.reading import read_module
 from mergeguard.parse.source import UnreadableSource, decode
@@ -40,7 +39,7 @@ class CodemodError(ValueError):
     """The file cannot be rewritten safely; the message says what and why."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Style:
     """How a string literal is written: its kept prefix and its quote."""
 

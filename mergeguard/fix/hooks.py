@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import IO
@@ -38,6 +37,7 @@ from mergeguard.config.alembic_ini import in_work_tree
 from mergeguard.config.write_hooks import WriteHook
 from mergeguard.errors import MergeguardError
 from mergeguard.git.plumbing import seconds_from
+from mergeguard.model import frozen
 
 REVISION_SCRIPT_TOKEN = "REVISION_SCRIPT_FILENAME"
 TIMEOUT_SECONDS = 120.0
@@ -45,7 +45,7 @@ TIMEOUT_VARIABLE = "MERGEGUARD_HOOK_TIMEOUT"
 OUTPUT_LIMIT = 8192  # bytes of a failing hook's output shown
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HookCommand:
     """A hook ready to run: the command before the options, the options
     (with the token still in them) and the working directory."""
@@ -64,7 +64,7 @@ class HookCommand:
         return f"post-write hook {self.hook.name!r} ({self.hook.type} {self.hook.target})"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HookRun:
     """What one hook did: ``failure`` is None when it exited 0, else why it
     failed; ``output`` its captured output (the tail)."""

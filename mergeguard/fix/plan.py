@@ -27,7 +27,7 @@ from mergeguard.graph.scenario import (
     deployed_side,
     published_revisions,
 )
-from mergeguard.model import Diagnostic, Environment, FilePatch, MigrationScript
+from mergeguard.model import Diagnostic, Environment, FilePatch, MigrationScript, frozen
 from mergeguard.parse.header import read_script
 from mergeguard.parse.reading import read_module
 
@@ -54,7 +54,7 @@ def target_side(scenario: MergeScenario) -> Side:
 # -- fix --merge -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MergeOptions:
     message: str | None = None
     rev_id: str | None = None

@@ -21,10 +21,10 @@ from mergeguard.fix import apply, hooks
 from mergeguard.fix.plan import MergeOptions, Plan, plan_merge, plan_rebase, target_side
 from mergeguard.git.snapshot import Snapshot
 from mergeguard.graph.scenario import MergeScenario
-from mergeguard.model import Diagnostic, Environment, MigrationScript, Report
+from mergeguard.model import Diagnostic, Environment, MigrationScript, Report, frozen
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FixInputs:
     """What a fix works on: ``root`` the working tree (where files are
     written), ``tree`` its snapshot (for the merge template), ``scenario``

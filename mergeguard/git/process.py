@@ -13,17 +13,20 @@ import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+from mergeguard.model import frozen
 
 _CHUNK = 1 << 16
 _POLL_SECONDS = 0.02
 _DRAIN_SECONDS = 1.0  # after the kill: a grandchild may keep the pipes open
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Finished:
+    """A child process that ran to its end: its exit code and what it printed."""
+
     returncode: int
     stdout: bytes
     stderr: bytes

@@ -107,6 +107,32 @@ class GitRepository:
             self._resolved.setdefault(sha, sha)  # a commit's id names it: no second rev-parse
         return sha
 
+    def resolve_together(self, refs: Sequence[str]) -> None:
+        """Resolve several refs in one git process, memoized as ``resolve``
+        memoizes them (a check asks for two or three at once).  Nothing is
+        decided here: when any of them is unknown, ambiguous or not a single
+        commit, none is kept, and ``resolve`` answers each on its own (with
+        its own error)."""
+        wanted = [r for r in dict.fromkeys(refs) if r not in self._resolved]
+        if len(wanted) < 2 or not all(
+            r and not r.startswith("-") and "\n" not in r for r in wanted
+        ):
+            return
+        # without --verify (one name only), so without --end-of-options, which
+        # git then echoes: no name starts with "-", and each answer must be an id
+        proc = self._git("rev-parse", *(f"{ref}^{{commit}}" for ref in wanted), check=False)
+        shas = proc.stdout.decode("ascii", errors="replace").split()
+        if (
+            proc.returncode != 0
+            or proc.stderr.strip()  # a warning (an ambiguous name): resolve() tells which
+            or len(shas) != len(wanted)
+            or not all(OBJECT_ID.fullmatch(sha) for sha in shas)
+        ):
+            return
+        for ref, sha in zip(wanted, shas, strict=True):
+            self._resolved[ref] = sha
+            self._resolved.setdefault(sha, sha)
+
     def _rev_parse_commit(self, ref: str) -> str:
         """``git rev-parse --verify ref^{commit}``; unknown refs raise."""
         proc = None

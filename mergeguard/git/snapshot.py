@@ -9,7 +9,6 @@ that builds trees itself (tests of config, merged scenarios).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 from typing import Protocol, runtime_checkable
@@ -21,6 +20,8 @@ ROOT = PurePosixPath(".")
 
 def blob_id(data: bytes) -> str:
     """The git blob id of ``data`` (what ``git hash-object`` prints)."""
+    import hashlib  # only a run that hashes a file pays for OpenSSL's bindings
+
     digest = hashlib.sha1(b"blob %d\0" % len(data))
     digest.update(data)
     return digest.hexdigest()

@@ -25,7 +25,6 @@ silently on the next save.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import shlex
@@ -33,6 +32,11 @@ import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+try:  # hashlib's own blake2b, without the OpenSSL bindings hashlib loads first (2 ms a run)
+    from _blake2 import blake2b as blake2b
+except ImportError:  # an interpreter built without it
+    from hashlib import blake2b as blake2b
 
 FORMAT = 2
 MAX_ENTRIES = 200_000
@@ -48,6 +52,12 @@ def default_cache_path(common_dir: Path) -> Path:
     Under the common directory so linked worktrees share one cache.
     """
     return common_dir / "mergeguard" / "cache-v1.json"
+
+
+def default_operations_path(common_dir: Path) -> Path:
+    """Where a repository keeps the operations of its files, beside the cache
+    file: a check reads the few it compares without decoding every row."""
+    return default_cache_path(common_dir).with_name("operations-v1.json")
 
 
 def cache_disabled() -> bool:
@@ -210,7 +220,7 @@ def _kind(mode: int) -> str:
 
 
 def _digest(body: bytes) -> str:
-    return hashlib.blake2b(body, digest_size=16).hexdigest()
+    return blake2b(body, digest_size=16).hexdigest()
 
 
 def document_text(namespace: str, entries: dict[str, object]) -> str:

@@ -9,7 +9,9 @@ in the cache file's own format (a header with format, namespace and digest,
 then the value), read and written the same way: a regular file of bounded
 size, JSON only, written to a temp file and renamed (two runs writing one
 record both write the same bytes; a reader never sees a torn file).  At most
-``MAX_RECORDS`` files are kept, the least recently used removed first.
+``MAX_RECORDS`` files of at most ``MAX_RECORDS_BYTES`` in all are kept, the
+least recently used removed first (a record holds its scripts' rows: ~80
+bytes a revision).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from mergeguard.graph import cache as store
 
 # four snapshots of a monorepo's environments, several times over
 MAX_RECORDS = 512
+MAX_RECORDS_BYTES = 128 * 1024 * 1024  # some three hundred 5,000-revision listings
 
 
 def default_records_path(common_dir: Path) -> Path:
@@ -71,7 +74,7 @@ class RecordStore:
                 store.write_atomically(self.directory / f"{key}.json", text)
         self._read.update(self._new)
         self._new.clear()
-        _prune(self.directory, MAX_RECORDS)
+        _prune(self.directory, MAX_RECORDS, MAX_RECORDS_BYTES)
 
     def _load(self, key: str) -> object | None:
         if self.directory is None or not _KEY.fullmatch(key):
@@ -107,24 +110,30 @@ def _own_directory(directory: Path) -> bool:
         return False
 
 
-def _prune(directory: Path, keep: int) -> None:
-    """Remove the oldest record files beyond ``keep``: only files named as
-    records are (a file of another name in the directory is not ours)."""
+def _prune(directory: Path, keep: int, most_bytes: int) -> None:
+    """Remove the oldest record files beyond ``keep`` files or ``most_bytes``
+    in all: only files named as records are (a file of another name in the
+    directory is not ours)."""
     try:
         with os.scandir(directory) as found:
             files = [
-                e
+                (e, e.stat(follow_symlinks=False))
                 for e in found
                 if _KEY.fullmatch(e.name.removesuffix(".json"))
                 and e.name.endswith(".json")
                 and e.is_file(follow_symlinks=False)
             ]
-        if len(files) <= keep:
-            return
-        files.sort(key=lambda e: e.stat(follow_symlinks=False).st_mtime)
     except OSError:
         return
-    for entry in files[: len(files) - keep]:
+    files.sort(key=lambda found: found[1].st_mtime, reverse=True)  # the newest first
+    total = 0
+    for kept, (_, status) in enumerate(files):  # kept: how many newer ones stay
+        total += status.st_size
+        if kept >= keep or total > most_bytes:
+            break
+    else:
+        return  # within both bounds
+    for entry, _ in files[kept:]:
         try:
             os.unlink(entry.path)
         except OSError:

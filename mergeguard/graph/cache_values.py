@@ -12,11 +12,10 @@ reads it: a value that fails is re-read from its blob, never trusted.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from mergeguard.codes import MG001, MG002, MG003, MG004, MG005, MG006, MG007, MG008
-from mergeguard.model import Diagnostic, FileOperations, Location, Operation, Span
+from mergeguard.model import Diagnostic, FileOperations, Location, Operation, Span, frozen
 from mergeguard.parse.script_rows import MAX_ROW_ITEMS, MAX_ROW_POSITION, MAX_ROW_TEXT
 
 ROW_KIND = "s:"
@@ -134,22 +133,26 @@ _SEVERITIES = ("error", "warning")
 _READ_CODES = {c.code: c for c in (MG001, MG002, MG003, MG004, MG005, MG006, MG007, MG008)}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class EnvironmentRecord:
     """An environment read, by position in its listing (the concatenated
     (path, blob) entries of its version locations, which the record's key
     digests, so positions name the same files whenever the key matches).
 
-    ``positions`` are the scripts' files in load order; each script is its
-    own cached row (``s:`` of its blob) but those in ``rows``: a script read
-    with problems carries its row inline.  ``problems`` are the read
-    problems, without the environment name.
+    ``positions`` are the scripts' files in load order.  A script read with
+    problems carries its row inline (``rows``, by position); the rows of all
+    the others are ``columns``, in the order of their positions
+    (``mergeguard.parse.script_rows.Columns`` checks and reads them), so a
+    warm read decodes this record alone, not the parse cache's rows of every
+    blob it ever saw.  ``problems`` are the read problems, without the
+    environment name.
     """
 
     files: int  # how many version files were read
     positions: tuple[int, ...]
     rows: Mapping[int, object]
     problems: tuple[Diagnostic, ...]
+    columns: Mapping[str, object]
 
 
 def record_to_json(record: EnvironmentRecord) -> dict[str, object]:
@@ -158,6 +161,7 @@ def record_to_json(record: EnvironmentRecord) -> dict[str, object]:
         "files": record.files,
         "scripts": [[pos, rows[pos]] if pos in rows else pos for pos in record.positions],
         "problems": [_diagnostic_to_json(d) for d in record.problems],
+        "columns": record.columns,
     }
 
 
@@ -167,8 +171,10 @@ def record_from_json(data: object, listed: int) -> EnvironmentRecord:
     if type(data) is not dict:
         raise ValueError("bad record")
     files, scripts, problems = data.get("files"), data.get("scripts"), data.get("problems")
+    columns = data.get("columns")
     if (
-        type(files) is not int
+        type(columns) is not dict  # also a record of the positions only (before issue 12's end)
+        or type(files) is not int
         or not 0 <= files <= listed
         or type(scripts) is not list
         or len(scripts) > files
@@ -185,7 +191,8 @@ def record_from_json(data: object, listed: int) -> EnvironmentRecord:
         raise ValueError("bad record position")
     if len(set(positions)) != len(positions):
         raise ValueError("repeated record position")
-    return EnvironmentRecord(files, positions, rows, tuple(map(_diagnostic_from_json, problems)))
+    problems_read = tuple(map(_diagnostic_from_json, problems))
+    return EnvironmentRecord(files, positions, rows, problems_read, columns)
 
 
 def _position(item: object, rows: dict[int, object]) -> int:

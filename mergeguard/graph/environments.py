@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, cast
 
 from mergeguard.git.snapshot import Snapshot, entries_of
 from mergeguard.graph.building import build
@@ -42,19 +43,17 @@ from mergeguard.model import (
     MigrationScript,
 )
 from mergeguard.parse import READER_VERSION
-from mergeguard.parse.header import ScriptRead, read_script
-from mergeguard.parse.reading import ScriptOrFacts, read_module, read_scripts
-from mergeguard.parse.script_rows import is_self_contained, script_from_row, script_to_row
-from mergeguard.parse.values import (
-    Dyn,
-    Expr,
-    Lit,
-    ModuleFacts,
-    Ref,
-    facts_from_json,
-    facts_to_json,
-    substitute,
+from mergeguard.parse.script_rows import (
+    Columns,
+    script_from_row,
+    script_to_row,
+    scripts_to_columns,
 )
+
+if TYPE_CHECKING:  # the reader itself only where a file is read: a warm run reads none
+    from mergeguard.parse.header import ScriptRead
+    from mergeguard.parse.reading import ScriptOrFacts
+    from mergeguard.parse.values import Expr, ModuleFacts, Ref
 
 _MAX_IMPORT_DEPTH = 5
 
@@ -122,6 +121,9 @@ class Reader:
 
     cache: ParseCache
     records: RecordStore = field(default_factory=lambda: RecordStore(None, CACHE_NAMESPACE))
+    # the operations' own file (else ``cache``): a check reads the operations of
+    # the few revisions it compares, and the cache file holds every blob's row
+    operations_cache: ParseCache | None = None
     constants: Mapping[str, str | None] = field(default_factory=dict)
     files_parsed: int = 0
     files_read: int = 0
@@ -164,16 +166,32 @@ class Reader:
             record = record_from_json(data, len(listed))
         except (ValueError, TypeError):
             return None  # a damaged record is rebuilt, never trusted
-        memo, rows = self._scripts, record.rows
+        rows = record.rows
+        positions = record.positions
+        plain = (
+            [listed[p] for p in positions if p not in rows]
+            if rows
+            else [*map(listed.__getitem__, positions)]
+        )
+        # the run's own scripts first: the sides of a check share almost all
+        known: list[MigrationScript | None] = [*map(self._scripts.get, plain)]
+        if None in known:
+            try:
+                columns = Columns(record.columns, len(plain))
+            except (ValueError, TypeError):
+                return None  # damaged rows: read the environment again
+            columned = columns.fill(known, plain, self._scripts, path_of)
+        else:  # every one known: the columns are not read
+            columned = cast(list[MigrationScript], known)
+        if not rows:  # the common record: every script from the columns
+            self.files_read += record.files
+            return tuple(columned), record.problems
+        rest = iter(columned)
         scripts: list[MigrationScript] = []
-        for pos in record.positions:
-            entry = listed[pos]
-            if pos in rows:
-                script = _from_row(rows[pos], *entry)
-            else:  # the run's own script first: the sides of a check share almost all
-                script = memo.get(entry) or self.row_script(entry)
+        for pos in positions:
+            script = _from_row(rows[pos], *listed[pos]) if pos in rows else next(rest)
             if script is None:
-                return None  # its row is gone or damaged: read the environment again
+                return None  # a damaged row: read the environment again
             scripts.append(script)
         self.files_read += record.files
         return tuple(scripts), record.problems
@@ -187,12 +205,15 @@ class Reader:
     ) -> tuple[tuple[MigrationScript, ...], tuple[Diagnostic, ...]]:
         """Read the version files at ``positions`` of ``listed``; record the
         result when it depends on the listing alone."""
+        from mergeguard.parse.header import is_self_contained
+
         known = [self.known_script(listed[pos]) for pos in positions]
         unknown = [_entry(*listed[p]) for p, s in zip(positions, known, strict=True) if s is None]
         facts = self.facts_for(snapshot, unknown)
         scripts: list[MigrationScript] = []
         recorded: list[int] | None = []
         rows: dict[int, object] = {}
+        columned: list[MigrationScript] = []  # the record's scripts without a row of their own
         problems: list[Diagnostic] = []
         for pos, script in zip(positions, known, strict=True):
             if script is None:
@@ -210,11 +231,16 @@ class Reader:
                 scripts.append(script)
                 if recorded is not None:
                     recorded.append(pos)
+                    if pos not in rows:
+                        columned.append(script)
         self.files_read += len(positions)
         if recorded is not None:
-            record = EnvironmentRecord(len(positions), tuple(recorded), rows, tuple(problems))
+            columns = scripts_to_columns(columned)
+            record = EnvironmentRecord(
+                len(positions), tuple(recorded), rows, tuple(problems), columns
+            )
             value = record_to_json(record)
-            if bounded_json(value):
+            if bounded_json(value | {"columns": None}):  # columns: flat lists of read values
                 self.records.put(key, value)
         return tuple(scripts), tuple(problems)
 
@@ -233,6 +259,9 @@ class Reader:
 
     def script_of(self, snapshot: Snapshot, entry: FileEntry, facts: ModuleFacts) -> ScriptRead:
         """Read one script from its facts; cache it as a row when that is safe."""
+        from mergeguard.parse.header import ScriptRead, is_self_contained, read_script
+        from mergeguard.parse.values import facts_to_json
+
         script = self._scripts.get((str(entry.path), entry.blob))
         if script is not None:  # read with its facts, by facts_for (its row is cached)
             return ScriptRead(script, ())
@@ -250,6 +279,8 @@ class Reader:
         batch (parsed in parallel when many) -- except a blob whose script
         depends on its bytes alone and reads without problems: its script is
         kept instead (``_scripts``, for each of its paths), its facts not."""
+        from mergeguard.parse.reading import read_scripts
+
         found: dict[str, ModuleFacts] = {}
         missing: dict[str, list[FileEntry]] = {}
         for entry in entries:
@@ -293,6 +324,8 @@ class Reader:
                 )
 
     def cached_facts(self, blob: str) -> ModuleFacts | None:
+        from mergeguard.parse.values import facts_from_json
+
         data = self.cache.get(FACTS_KIND, blob)
         if data is None or not bounded_json(data):
             return None
@@ -309,8 +342,9 @@ class Reader:
         cached by blob id."""
         found: dict[str, FileOperations] = {}
         missing: dict[str, FileEntry] = {}
+        store = self.cache if self.operations_cache is None else self.operations_cache
         for script in scripts:
-            cached = self.cache.get(OPS_KIND, script.blob)
+            cached = store.get(OPS_KIND, script.blob)
             try:
                 found[script.blob] = file_operations_from_json(cached)
                 continue
@@ -323,11 +357,14 @@ class Reader:
             for source in snapshot.read_many(list(missing.values())):
                 read = FileOperations(read_operations(source.text), upgrade_digest(source.text))
                 found[source.blob] = read
-                self.cache.put(OPS_KIND, source.blob, file_operations_to_json(read))
+                store.put(OPS_KIND, source.blob, file_operations_to_json(read))
         return found
 
     def module_facts(self, snapshot: Snapshot, path: PurePosixPath) -> ModuleFacts | None:
         """Facts of a module that migrations import constants from."""
+        from mergeguard.parse.reading import read_module
+        from mergeguard.parse.values import facts_to_json
+
         entries = [e for e in snapshot.files(path.parent) if e.path == path]
         if not entries:
             return None
@@ -361,6 +398,8 @@ class _RefResolver:
         self.depth = depth
 
     def __call__(self, ref: Ref) -> Expr:
+        from mergeguard.parse.values import Dyn, Lit
+
         value = self.from_repository(ref)
         if not isinstance(value, Dyn):
             return value
@@ -370,6 +409,8 @@ class _RefResolver:
         return value
 
     def from_repository(self, ref: Ref) -> Expr:
+        from mergeguard.parse.values import Dyn, substitute
+
         module, _, name = ref.target.rpartition(".")
         unresolved = Dyn(
             f"the name {ref.spelled}, imported from {module or 'a module'}, "

@@ -8,7 +8,6 @@ no path object for a file it does not read.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import sys
@@ -17,6 +16,7 @@ from itertools import chain
 from pathlib import PurePosixPath
 
 from mergeguard.git.snapshot import Entries, Snapshot, entries_of
+from mergeguard.graph.cache import blake2b
 from mergeguard.model import Environment, FileEntry
 
 # Alembic's ``_only_source_rev_file``: ``.py`` files, not ``__init__`` or ``.#`` locks.
@@ -76,7 +76,7 @@ def record_key(
         environment.recursive,
         sorted(constants.items()),
     ]
-    digest = hashlib.blake2b(json.dumps(settings).encode(), digest_size=20)
+    digest = blake2b(json.dumps(settings).encode(), digest_size=20)
     for listing in listings:
         digest.update(b"\1%d\1" % len(listing))
         digest.update("\0".join(chain.from_iterable(listing)).encode("utf-8", "surrogatepass"))

@@ -10,7 +10,7 @@ revisions".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from heapq import heapify, heappop, heappush
 
 from mergeguard.graph.revisions import RevisionGraph
@@ -83,6 +83,40 @@ def _fork_points_by_sets(graph: RevisionGraph, heads: tuple[str, ...]) -> tuple[
     return tuple(
         r for r in graph.order if r in common and not any(c in common for c in children[r])
     )
+
+
+def nearest_ancestors(
+    graph: RevisionGraph, revisions: Sequence[str], count: int, skip: Collection[str] = ()
+) -> list[str]:
+    """The ``count`` ancestors of ``revisions`` (following ``down_revision``
+    only; neither ``revisions`` nor ``skip``) that come last in
+    ``graph.topological()``, in that order.
+
+    A walk down from the tips, the highest position first: a revision's
+    parents stand lower than it, so every ancestor above the one taken is
+    taken already, and the walk stops after ``count`` instead of visiting the
+    whole history (on a graph with a cycle, whose order breaks that rule,
+    every ancestor is found first)."""
+    tips = set(revisions)
+    if graph.has_cycles:
+        below = graph.ancestors(tips, dependencies=False).difference(tips, skip)
+        return [r for r in graph.topological() if r in below][-count:] if count else []
+    position, down = graph.position(), graph.links.down
+    todo = [-position[r] for r in tips if r in position]
+    heapify(todo)
+    seen = {-key for key in todo}
+    order = graph.topological()
+    found: list[str] = []
+    while todo and len(found) < count:
+        revision = order[-heappop(todo)]
+        if revision not in tips and revision not in skip:
+            found.append(revision)
+        for parent in down[revision]:
+            at = position[parent]
+            if at not in seen:
+                seen.add(at)
+                heappush(todo, -at)
+    return found[::-1]
 
 
 def joined_side(scenario: MergeScenario) -> Side:

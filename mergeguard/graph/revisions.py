@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from heapq import heappop, heappush
 from pathlib import PurePosixPath
 
-from mergeguard.model import Location, MigrationScript, Span
+from mergeguard.model import Location, MigrationScript, Span, frozen
 
 NO_LABELS: frozenset[str] = frozenset()
 
@@ -29,7 +29,7 @@ class RevisionLookupError(LookupError):
     """An identifier (``abcd``, ``label@head``) that names nothing, or several."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Node:
     """One revision placed in the graph.
 
@@ -59,7 +59,7 @@ class Node:
         return len(self.children) > 1
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Links:
     """The graph's edges by revision id, as ``build`` computed them: what each
     ``Node`` is made of, and what the walks below read directly."""
@@ -119,7 +119,7 @@ class GraphMemo:
     branch_points: tuple[str, ...] | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RevisionGraph:
     """An immutable revision graph of one environment at one snapshot."""
 

@@ -11,13 +11,13 @@ workspace (the edge) decides which refs and trees they are.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import PurePosixPath
 
 from mergeguard.git.snapshot import Snapshot
 from mergeguard.graph.environments import EnvironmentRead
 from mergeguard.graph.revisions import RevisionGraph
-from mergeguard.model import DatabaseReading, FileOperations, MigrationScript
+from mergeguard.model import DatabaseReading, FileOperations, MigrationScript, frozen
 
 OperationsLoader = Callable[[Sequence[MigrationScript]], dict[str, FileOperations]]
 
@@ -27,7 +27,7 @@ TREE = "tree"  # no range: the tree itself, against a base when one is known
 NO_OPERATIONS = FileOperations()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Side:
     """One snapshot read: its role, how the user named it, and its environments."""
 
@@ -82,7 +82,7 @@ class Side:
         return found
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PublishedRefs:
     """The refs ``[tool.mergeguard] published`` names (tags, release branches),
     each read as a Side only when a rule asks: most checks never need them."""
@@ -118,7 +118,7 @@ class PublishedRefs:
                 yield side, script
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MergeScenario:
     """base / theirs / ours / merged of one check (see the module docstring).
 
@@ -179,7 +179,7 @@ class MergeScenario:
         return tuple(names)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Added:
     """What one environment read added to another (kept with both reads, so
     the memo can never answer for other reads that got the same ids)."""

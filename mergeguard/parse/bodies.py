@@ -16,8 +16,9 @@ import ast
 import copy
 import hashlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from mergeguard.model import frozen
 from mergeguard.parse.bounds import check_nesting, check_size
 from mergeguard.parse.digest import without_docstring
 from mergeguard.parse.header_walk import ignore_codes, source_lines
@@ -28,7 +29,7 @@ MAX_SHOWN = 60  # characters of code quoted in a change's description
 NESTED = ("body", "orelse", "finalbody")  # statement lists a compound statement holds
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Statement:
     """One statement of a changed function (made only along the path to the
     first change): ``head`` its normalised syntax without the statements it
@@ -43,7 +44,7 @@ class Statement:
     nested: tuple[tuple[ast.stmt, ...], ...] = field(default=(), compare=False, repr=False)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Body:
     """One module-level ``upgrade*()`` / ``downgrade*()`` function.
 
@@ -61,7 +62,7 @@ class Body:
     ignores: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Change:
     """Where two versions of a function first differ (a line of the new
     version) and what changed there, e.g. "adds `op.add_column('t', ...)`"."""

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from mergeguard import codes
 from mergeguard.codes import diagnostic
-from mergeguard.model import Diagnostic, Location, MigrationScript, Span, Spans
+from mergeguard.model import Diagnostic, Location, MigrationScript, Span, Spans, frozen
 from mergeguard.parse.bounds import TOO_DEEP, TOO_LARGE
 from mergeguard.parse.values import (
     HEADER_NAMES,
@@ -52,7 +51,7 @@ _REVISION_ID = re.compile(r"^[ \t]*Revision ID:[ \t]*(\S*)", re.MULTILINE)
 _REVISES = re.compile(r"^[ \t]*Revises:([^\n]*)", re.MULTILINE)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ScriptRead:
     """A migration (None when the file cannot be placed in the graph) and the
     problems found reading it."""
@@ -311,6 +310,16 @@ def _doc_field_span(doc: str | None, start: Span | None, field: re.Pattern[str])
 
 def _span_of(binding: Binding | None) -> Span | None:
     return binding.span if binding else None
+
+
+def is_self_contained(facts: ModuleFacts) -> bool:
+    """True when no header value refers to another module: the script then
+    depends on its own bytes only, and its row can be cached by blob id."""
+    return all(
+        first_ref(binding.value) is None
+        for binding in facts.bindings
+        if binding.name in HEADER_NAMES
+    )
 
 
 def first_ref(value: Expr) -> Ref | None:

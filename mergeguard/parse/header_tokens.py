@@ -32,9 +32,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-from mergeguard.model import Span
+from mergeguard.model import Span, frozen
 from mergeguard.parse.bounds import string_end
 from mergeguard.parse.header_walk import ignore_codes
 from mergeguard.parse.values import HEADER_NAMES, Binding, Expr, Lit, ModuleFacts, Seq
@@ -67,7 +66,7 @@ _MAX_VALUE_TOKENS = 512
 _MAX_BRACKETS = 2
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Token:
     """One token: ``kind`` is name, string, number, op, newline, error or end.
 
@@ -169,7 +168,7 @@ def _token_at(text: str, pos: int) -> tuple[str, int]:
 # -- the survey of the tokens --------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Assignment:
     name: str
     value: Expr | None  # None: not a literal this reader reads in full

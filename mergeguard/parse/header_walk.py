@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
-from mergeguard.model import Span
+from mergeguard.model import Span, frozen
 from mergeguard.parse.values import Binding, Dyn, Expr, ModuleFacts, Ref, bounded
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ImportEvent:
     """``import a.b as c`` / ``from a import b``: alias -> dotted target."""
 
     aliases: tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AssignEvent:
     """``names = value``; ``value`` is a front-end node converted during the walk."""
 
@@ -34,7 +33,7 @@ class AssignEvent:
     end_line: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class OpaqueEvent:
     """Names bound in a way mergeguard does not follow (``if`` blocks, ``+=``,
     ``def``, unpacking); ``what`` says how, for the MG002 message."""
@@ -44,7 +43,7 @@ class OpaqueEvent:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DeleteEvent:
     names: tuple[str, ...]
 

@@ -23,8 +23,9 @@ import ast
 import copy
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from mergeguard.model import frozen
 from mergeguard.parse.bodies import (
     FUNCTION_PREFIXES,
     NESTED,
@@ -44,7 +45,7 @@ ANNOTATION_MODULES = frozenset({"__future__", "typing", "typing_extensions", "co
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Imported:
     """One name an import binds: ``key`` what it binds to what, ``bound``
     the name, ``text`` its statement as written (normalised), ``line`` the
@@ -56,7 +57,7 @@ class Imported:
     bound: str = "*"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ModuleCode:
     """``digest`` fingerprints the imports (as a set) and the other
     statements (in order, ``statements`` as normalised); ``spans`` are
@@ -74,7 +75,7 @@ class ModuleCode:
         return tuple(c for first, end, codes in self.spans if first <= line <= end for c in codes)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MigrationCode:
     """What MG107 compares of one file version."""
 

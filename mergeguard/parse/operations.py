@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from mergeguard.model import Operation, Span
+from mergeguard.model import Operation, Span, frozen
 from mergeguard.parse.bounds import STRING_STOP, TOO_DEEP, TOO_LARGE, check_nesting, check_size
 from mergeguard.parse.op_args import (
     NotLiteral,
@@ -53,7 +53,7 @@ _NOT_SCHEMA = frozenset(
 _HARMLESS = ("print", "logger.", "log.", "logging.", "LOG.", "warnings.warn")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Batch:
     """A ``batch_alter_table`` alias: the table its calls apply to."""
 

@@ -96,8 +96,8 @@ def read_header(data: bytes) -> HeaderRead:
     """The whole per-file pipeline: facts, then (when it depends on the file
     alone and has no problems) the script as a row, as ``Reader.script_of``
     would cache it."""
-    from mergeguard.parse.header import read_script
-    from mergeguard.parse.script_rows import is_self_contained, script_to_row
+    from mergeguard.parse.header import is_self_contained, read_script
+    from mergeguard.parse.script_rows import script_to_row
 
     facts = read_module(data)
     if not is_self_contained(facts):

@@ -9,10 +9,10 @@ at load time, not even for typing.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Protocol
 
-from mergeguard.model import Operation, Span
+from mergeguard.model import Operation, Span, frozen
 
 # Table-level constraint nodes (and MySQL's inline KEY / INDEX) -> the op creating them.
 _CONSTRAINT_KINDS = {
@@ -56,7 +56,7 @@ class Unreadable(Exception):
     """A statement (or part of one) that mergeguard does not map."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Change:
     """An Operation before it is placed at the ``op.execute`` call."""
 

@@ -18,27 +18,26 @@ file; a test holds them to it.  Values round-trip through JSON for the cache.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from mergeguard.model import Span
+from mergeguard.model import Span, frozen
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Lit:
     value: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Seq:
     items: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Concat:
     parts: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Ref:
     """An imported name.  ``target`` is absolute (``pkg.mod.NAME``) or relative
     (``.cli.NAME``, leading dots as in the import); ``spelled`` is how the
@@ -48,7 +47,7 @@ class Ref:
     spelled: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Dyn:
     """A value mergeguard will not guess.  ``what`` describes it for a message:
     ``a call to get_down_revision()``, ``an f-string``, ``the name PREV``."""
@@ -59,7 +58,7 @@ class Dyn:
 Expr = Lit | Seq | Concat | Ref | Dyn
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Binding:
     """The last module-level assignment of one name."""
 
@@ -68,7 +67,7 @@ class Binding:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ModuleFacts:
     """What a reader learnt about one module, cacheable by blob id.
 

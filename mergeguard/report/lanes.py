@@ -10,14 +10,13 @@ Pure: a ``RevisionGraph`` in, ``Row`` values out; treeview.py draws them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from mergeguard.graph.revisions import RevisionGraph
+from mergeguard.model import frozen
 
 DOT = "●"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Row:
     """One revision's line: its column, the lanes that come in from above and
     go on below, lanes that end here (other children of a branch point) and

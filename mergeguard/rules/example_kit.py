@@ -12,10 +12,10 @@ suite builds each one as a real repository in both Alembic template styles;
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from mergeguard.model import frozen
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Rev:
     """One migration file of an example.
 
@@ -40,7 +40,7 @@ class Rev:
         return self.file or f"{self.revision}_migration.py"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Deployed:
     """A deployed database of an example (``[tool.mergeguard.databases]``):
     a SQLite file whose ``alembic_version`` holds ``current`` (None: no
@@ -59,7 +59,7 @@ class Deployed:
         return f"{self.name} on {', '.join(self.current) or 'nothing'}"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Example:
     """A history and what ``mergeguard check main..feature`` reports on it
     (with ``databases`` configured as deployed databases)."""

@@ -28,6 +28,9 @@ def integrity(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
     read = side.reads.get(env)
     if read is None:
         return
+    problems = read.diagnostics
+    if not problems:
+        return  # the common case: no finding, no scan of the scripts
     touched = scenario.touched
     names = {path.name for path in touched}  # by name first: hashing every path costs more
     touched_revisions = {
@@ -35,7 +38,7 @@ def integrity(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
     }
     known: set[tuple[str, str]] | None = None  # the left side's findings, when needed
     twins: dict[str, frozenset[PurePosixPath]] | None = None  # MG106's, when needed
-    for item in read.diagnostics:
+    for item in problems:
         if item.code == "MG003":
             if twins is None:
                 twins = twin_files(scenario, env)

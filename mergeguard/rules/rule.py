@@ -9,12 +9,11 @@ those ``mergeguard apply`` reports (MG3xx).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mergeguard.codes import Code
 from mergeguard.graph.scenario import MergeScenario
-from mergeguard.model import Diagnostic, Severity
+from mergeguard.model import Diagnostic, Severity, frozen
 
 if TYPE_CHECKING:  # examples are built by the docs and the tests, never by a check
     from mergeguard.rules.example_kit import Example
@@ -30,7 +29,7 @@ def matches(pattern: str, code: str, name: str) -> bool:
 Check = Callable[[MergeScenario, str], Iterable[Diagnostic]]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Rule:
     """One rule: its code's facts, the sections of its documentation
     (``mergeguard explain CODE``, docs/rules.md), its examples (also its

@@ -9,10 +9,9 @@ the waivers written in the migrations themselves
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from mergeguard.graph.scenario import MergeScenario
-from mergeguard.model import Diagnostic, MigrationScript
+from mergeguard.model import Diagnostic, MigrationScript, frozen
 from mergeguard.rules.catalogue import RULES
 from mergeguard.rules.integrity import integrity
 from mergeguard.rules.rule import Check, Rule, matches
@@ -42,7 +41,7 @@ def _specificity(pattern: str, code: str, name: str) -> int:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Selection:
     """Which rules report.  As in ruff, the most specific selector decides
     (``ignore = ["MG1"]`` with ``--select MG102`` keeps MG102); on a tie,
@@ -60,7 +59,10 @@ class Selection:
         return chosen >= 0 or not self.select
 
 
-def evaluate(scenario: MergeScenario, selection: Selection = Selection()) -> tuple[Diagnostic, ...]:
+EVERY_RULE = Selection()
+
+
+def evaluate(scenario: MergeScenario, selection: Selection = EVERY_RULE) -> tuple[Diagnostic, ...]:
     """Every finding of ``scenario`` that the selection and the waivers keep,
     in a stable order (environment, file, line, code).
 

@@ -17,17 +17,16 @@ as the twin, and left out of every rule's own comparison.  Each unit gives
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from mergeguard.codes import Code, diagnostic
 from mergeguard.graph.scenario import MergeScenario
-from mergeguard.model import Diagnostic, Location
+from mergeguard.model import Diagnostic, Location, frozen
 from mergeguard.rules.schema_effects import Effects, Key, show
 from mergeguard.rules.schema_sides import Branch, Change, branch_pairs, history_pair
 from mergeguard.rules.schema_twins import Twin, same_migrations
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Pair:
     """Two branches compared (ours first where it is one of them), their
     effects, the note on what could not be read, and their twins."""
@@ -45,7 +44,7 @@ class Pair:
         return {r for twin in self.twins for r in twin[0]}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Found:
     """One finding of a pair, before its code, hint and note are added;
     ``about`` names the object (a finding is reported once per object)."""

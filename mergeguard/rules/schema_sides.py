@@ -27,17 +27,21 @@ stretches of history, each a follow-on finding.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from itertools import combinations
 
-from mergeguard.graph.queries import exclusive_ancestries, joined_side, meeting_tips
+from mergeguard.graph.queries import (
+    exclusive_ancestries,
+    joined_side,
+    meeting_tips,
+    nearest_ancestors,
+)
 from mergeguard.graph.scenario import MergeScenario, Side, added_revisions
-from mergeguard.model import Location, MigrationScript, Operation
+from mergeguard.model import Location, MigrationScript, Operation, frozen
 
 UNDEFINED_PLACE = frozenset({"MG003", "MG004", "MG005"})
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Change:
     """One operation of one revision on one branch."""
 
@@ -54,7 +58,7 @@ class Change:
         return Location(self.script.path, self.op.span.line, self.op.span.column)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Branch:
     """The revisions one side of a comparison has, in upgrade order, with
     their operations and upgrade digests (revision -> digest)."""
@@ -182,9 +186,7 @@ def history_pair(scenario: MergeScenario, env: str) -> tuple[Branch, Branch] | N
         return None
     undefined = undefined_revisions(ours_side, env)
     mine = [r for r in ours if r in graph and r not in undefined]
-    below = graph.ancestors(mine, dependencies=False).difference(mine, undefined)
-    order = graph.topological()
-    nearest = [r for r in order if r in below][-HISTORY_DEPTH:]
+    nearest = nearest_ancestors(graph, mine, HISTORY_DEPTH, skip=undefined)
     if not mine or not nearest:
         return None
     label = f"{theirs_side.label} (the history {ours_side.label} follows)"

@@ -24,7 +24,7 @@ from mergeguard.git.snapshot import ROOT, Snapshot
 from mergeguard.graph.queries import meeting_tips
 from mergeguard.graph.revisions import RevisionGraph
 from mergeguard.graph.scenario import MergeScenario, Side
-from mergeguard.model import Diagnostic, Environment
+from mergeguard.model import Diagnostic, Environment, frozen
 from mergeguard.scratchdb.crash import Crash, crashed_path, read_progress
 from mergeguard.scratchdb.judge import heads_alone, judge
 from mergeguard.scratchdb.lifetime import (
@@ -57,7 +57,7 @@ class ApplyResult:
     paths_run: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ApplyOptions:
     url: str | None = None
     orders: int = 6

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from mergeguard.model import frozen
+
 PREFIX = "mergeguard-apply-"
 LOCK = "lock"
 STALE_AFTER_SECONDS = 3600.0
@@ -193,7 +195,7 @@ def _in_use(tree: str) -> bool:
 # -- the worker process --------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Ended:
     returncode: int
     stdout: str

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from mergeguard.model import frozen
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -35,7 +36,7 @@ def _literal(value: str) -> str:
     return f"'{value}'"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Login:
     name: str
     password: str

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from mergeguard.graph.queries import fork_points, sound_heads
 from mergeguard.graph.revisions import RevisionGraph
+from mergeguard.model import frozen
 from mergeguard.scratchdb.protocol import DOWN_TO_BASE, RunPath, Step
 
 HEAD_ALONE = "head"
@@ -28,7 +29,7 @@ ORDER = "order"
 ROUNDTRIP = "roundtrip"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PlannedPath:
     """One run from an empty database: ``run`` is what the worker runs;
     ``kind`` and ``subject`` say what a failure means."""
@@ -44,7 +45,7 @@ class PlannedPath:
         return self.run.name
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Meeting:
     """Branches that meet: their tips, the merge revision (if any) and the fork."""
 
