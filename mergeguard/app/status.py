@@ -12,7 +12,7 @@ Nothing here prints.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from mergeguard.app.deployed import database_settings, read_deployed
 from mergeguard.app.deployed_scenario import DATABASE_RULES, statuses, with_databases
@@ -21,7 +21,7 @@ from mergeguard.app.scenarios import Scenarios
 from mergeguard.app.workspace import Workspace
 from mergeguard.errors import MergeguardError
 from mergeguard.graph.environments import all_diagnostics
-from mergeguard.model import DatabaseReading, Diagnostic, StatusReport
+from mergeguard.model import DatabaseReading, Diagnostic, StatusReport, frozen
 
 Notify = Callable[[str], None]
 NO_DATABASES_HINT = (
@@ -34,7 +34,7 @@ def _ignore(_: str) -> None:
     """The default ``warn``: notes dropped."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class StatusRequest:
     options: Options = field(default_factory=Options)
     ref: str | None = None

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path, PurePosixPath
 
 from mergeguard.config.settings import ENV_PREFIX
 from mergeguard.dburls import mask
 from mergeguard.errors import MergeguardError
-from mergeguard.model import DatabaseReading, DatabaseSetting, Environment
+from mergeguard.model import DatabaseReading, DatabaseSetting, Environment, frozen
 from mergeguard.parse.env_script import version_table_options
 
 DEFAULT_VERSION_TABLE = "alembic_version"
@@ -26,7 +26,7 @@ URL_NAME = "url{}"  # `status --url A --url B`: databases url1, url2
 ReadFile = Callable[[PurePosixPath], bytes | None]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Target:
     """One database to read.  ``url`` is the resolved URL and may hold a
     password: it is never printed (``shown`` is the masked form, and the
@@ -148,7 +148,7 @@ def _resolved_url(value: str, environ: Mapping[str, str]) -> tuple[str, str | No
     return found, None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _EnvTable:
     """The version table env.py names (Alembic's default when it names none)."""
 

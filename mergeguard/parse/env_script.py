@@ -10,8 +10,8 @@ literal keywords of the ``configure`` calls with ``ast``, under the limits of
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
 
+from mergeguard.model import frozen
 from mergeguard.parse.bounds import check_nesting, check_size
 from mergeguard.parse.source import UnreadableSource, decode
 
@@ -20,7 +20,7 @@ KEYWORDS = ("version_table", "version_table_schema")
 _ONLINE = "run_migrations_online"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class VersionTableOptions:
     """What env.py passes for each keyword of ``KEYWORDS``: ``values`` the
     literal strings (``None`` written as None), ``dynamic`` the keywords
