@@ -76,10 +76,24 @@ def test_no_false_alarm_for_a_database_behind_or_on_either_side(forked: RepoBuil
 
 
 def test_a_database_on_a_revision_no_branch_has_is_stranded(forked: RepoBuilder) -> None:
+    """Stranded before the range (neither the merge base nor main has x9):
+    a warning, as MG101's heads already on main; the range did not do it."""
     [found] = findings(forked, reading("staging", "x9"), reading("behind", "b2"))
-    assert found.code == "MG401" and found.severity == "error"
+    assert found.code == "MG401" and found.severity == "warning"
     assert "database staging is on revision x9" in found.message
+    assert "already so before this change" in found.message
     assert "no branch mergeguard searched" in (found.hint or "")
+
+
+def test_a_range_that_strands_a_database_is_an_error(repo: RepoBuilder) -> None:
+    """The merge base has c3, the database applied it, the branch deletes it:
+    this range strands the database (MG401 an error, and MG402)."""
+    build(repo, Example("drop", (A1, B2, Rev("c3", "b2")), ours=(Rev("c3", delete=True),)), "plain")
+    found = findings(repo, reading("staging", "c3"))
+    stranded = [d for d in found if d.code == "MG401"]
+    assert [d.severity for d in stranded] == ["error"]
+    assert "already so" not in stranded[0].message
+    assert codes(found) == ["MG401", "MG402"]
 
 
 def test_the_hint_downgrades_from_the_branch_that_has_the_revision(forked: RepoBuilder) -> None:

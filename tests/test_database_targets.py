@@ -172,10 +172,53 @@ def test_a_computed_version_table_asks_for_the_setting() -> None:
     files = {"migrations/env.py": b"context.configure(version_table=os.environ['T'])\n"}
     [unknown] = targets([DatabaseSetting("s", "sqlite:///x.db")], files=files)
     assert unknown.problem is not None
-    assert "migrations/env.py passes version_table" in unknown.problem
+    assert "migrations/env.py: passes version_table" in unknown.problem
     assert "[tool.mergeguard.databases] s" in unknown.problem
     [given] = targets([DatabaseSetting("s", "sqlite:///x.db", version_table="v")], files=files)
     assert given.problem is None and given.version_table == "v"
+
+
+OFFLINE_ONLY = b"""
+def run_migrations_offline():
+    context.configure(url=url, version_table="offline_only")
+
+def do_run_migrations(connection):
+    context.configure(connection=connection, target_metadata=target_metadata)
+"""
+
+ASYNC_TEMPLATE = b"""
+def run_migrations_offline():
+    context.configure(url=url, version_table="vt_off")
+
+def do_run_migrations(connection):
+    context.configure(connection=connection, version_table="vt_on")
+
+async def run_async_migrations():
+    await connection.run_sync(do_run_migrations)
+"""
+
+
+def test_the_online_call_names_the_table_offline_mode_writes_none() -> None:
+    """Alembic's online mode (the ``configure`` given ``connection=``) writes
+    the version table: an offline-only keyword is not it (Alembic's async
+    template has the online call in do_run_migrations, after the offline one)."""
+    assert version_table_options(OFFLINE_ONLY).values == ()
+    assert version_table_options(ASYNC_TEMPLATE).value("version_table") == "vt_on"
+
+
+def test_configure_with_double_star_options_asks_for_the_setting() -> None:
+    options = version_table_options(b"context.configure(connection=c, **opts)\n")
+    assert options.dynamic == ("version_table", "version_table_schema")
+    named = version_table_options(b"context.configure(connection=c, version_table='v', **o)\n")
+    assert named.value("version_table") == "v" and named.dynamic == ("version_table_schema",)
+
+
+def test_an_unreadable_env_py_asks_for_the_setting() -> None:
+    files = {"migrations/env.py": b"def broken(:\n"}
+    [unknown] = targets([DatabaseSetting("s", "sqlite:///x.db")], files=files)
+    assert unknown.problem is not None and "not Python source" in unknown.problem
+    given = DatabaseSetting("s", "sqlite:///x.db", version_table="v", version_table_schema="m")
+    assert targets([given], files=files)[0].problem is None
 
 
 def test_env_py_is_read_within_bounds() -> None:

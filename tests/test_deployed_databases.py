@@ -193,3 +193,41 @@ def test_integrity_errors_of_the_history_are_noted_not_findings(
     assert code == 0
     assert json.loads(out)["findings"] == []
     assert "1 integrity error(s) (MG004)" in err
+
+
+def test_a_relative_sqlite_path_is_read_from_the_project_root(
+    capsys: pytest.CaptureFixture[str], repo: RepoBuilder
+) -> None:
+    """``sqlite:///app.db`` in pyproject.toml is the file Alembic run from the
+    project root uses, wherever mergeguard is started (-C a sub-directory)."""
+    upgraded(repo, f"sqlite:///{repo.root / 'app.db'}", "b2")
+    repo.write("pyproject.toml", '[tool.mergeguard.databases]\nlocal = "sqlite:///app.db"\n')
+    for start in (repo.root, repo.root / "migrations"):
+        code = main(["-C", str(start), "status", "--format", "json"])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        [found] = json.loads(out)["databases"]
+        assert (found["state"], found["current"]) == ("behind", ["b2"]), start
+    assert not (repo.root / "migrations" / "app.db").exists()
+
+
+def test_a_hostile_version_table_is_read_within_bounds(
+    capsys: pytest.CaptureFixture[str], repo: RepoBuilder, database: Deployed
+) -> None:
+    """Rows are cut and counted by the query itself (the drivers buffer a whole
+    result first): 5,000 rows of 200 KB would be a gigabyte on the client."""
+    upgraded(repo, database.url, "b2")
+    if database.kind == "sqlite":
+        database.execute(
+            "DROP TABLE alembic_version", "CREATE TABLE alembic_version (version_num TEXT)"
+        )
+    elif database.kind == "postgresql":
+        database.execute("ALTER TABLE alembic_version ALTER COLUMN version_num TYPE text")
+    else:
+        database.execute("ALTER TABLE alembic_version MODIFY version_num VARCHAR(700)")
+    long_row = "x" * 300
+    database.execute(f"INSERT INTO alembic_version VALUES ('{long_row}')")
+    [found] = status_json(capsys, repo, database, database.url)
+    assert found["state"] == "unreachable"
+    assert "longer than 255 characters" in str(found["error"])
+    assert long_row not in json.dumps(found)

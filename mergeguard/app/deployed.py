@@ -52,9 +52,15 @@ def read_deployed(
     settings: Sequence[DatabaseSetting],
     *,
     timeout: float | None = None,
+    from_command_line: bool = False,
     warn: Warn = _ignore,
 ) -> tuple[DatabaseReading, ...]:
     """Each database of ``settings`` read (read only), in order.
+
+    A relative SQLite path is read as Alembic run from the project root reads
+    it: from the work tree root, where the pyproject.toml naming it is (the
+    directory mergeguard runs in when ``from_command_line``: a ``--url`` the
+    user typed there).
 
     ``reads`` are the environments (by name) of ``snapshot``, the tree whose
     configuration the databases follow: a setting's ``environment`` names
@@ -70,9 +76,9 @@ def read_deployed(
     from mergeguard.databases.targets import resolve_targets
 
     environments = [read.environment for read in reads.values()]
-    targets = resolve_targets(
-        settings, environments, snapshot.read, base_dir=workspace.options.directory
-    )
+    root = workspace.repo.work_tree
+    base_dir = workspace.options.directory if from_command_line or root is None else root
+    targets = resolve_targets(settings, environments, snapshot.read, base_dir=base_dir)
     readings = read_databases(targets, timeout)
     search = RefSearch(workspace, warn)
     return tuple(_with_refs(reading, reads, search) for reading in readings)

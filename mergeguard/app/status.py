@@ -50,7 +50,9 @@ def status(request: StatusRequest, *, warn: Notify = _ignore) -> StatusReport:
         raise MergeguardError("no databases to read", hint=NO_DATABASES_HINT)
     snapshot = workspace.snapshot(request.ref)
     reads = {read.environment.name: read for read in workspace.read(snapshot)}
-    readings = read_deployed(workspace, snapshot, reads, settings, warn=warn)
+    readings = read_deployed(
+        workspace, snapshot, reads, settings, from_command_line=bool(request.urls), warn=warn
+    )
     _note_broken_history(all_diagnostics(tuple(reads.values())), warn)
     diagnostics = _database_findings(workspace, request.ref, readings)
     workspace.close()

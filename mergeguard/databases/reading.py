@@ -309,12 +309,22 @@ def _version_rows(conn: Connection, target: Target) -> tuple[str, ...] | None:
         return None
     quote: Callable[[str], str] = conn.dialect.identifier_preparer.quote
     name = f"{quote(schema)}.{quote(table)}" if schema else quote(table)
-    result = conn.exec_driver_sql(f"SELECT version_num FROM {name}")
-    rows = result.fetchmany(MAX_ROWS + 1)
+    # bounded in the query itself: the drivers buffer a whole result on the
+    # client, so a limit applied while fetching would come after the memory
+    longest = MAX_REVISION_LENGTH + 1
+    result = conn.exec_driver_sql(
+        f"SELECT substr(version_num, 1, {longest}) FROM {name} LIMIT {MAX_ROWS + 1}"
+    )
+    rows = result.fetchall()
     result.close()
     if len(rows) > MAX_ROWS:
         raise ReadFailure(f"the version table {name} holds more than {MAX_ROWS:,} rows")
-    found = {str(value)[:MAX_REVISION_LENGTH] for (value,) in rows if value is not None}
+    found = {str(value) for (value,) in rows if value is not None}
+    if any(len(value) > MAX_REVISION_LENGTH for value in found):
+        raise ReadFailure(
+            f"the version table {name} holds a version_num longer than "
+            f"{MAX_REVISION_LENGTH} characters, which no revision id is"
+        )
     return tuple(sorted(found))
 
 

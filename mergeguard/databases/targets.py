@@ -93,9 +93,11 @@ def resolve_targets(
         }
         unknown = [key for key in found.dynamic if given[key] is None]
         if unknown and problem is None:
+            why = found.problem or (
+                f"passes {' and '.join(unknown)} to context.configure as an expression"
+            )
             problem = (
-                f"{found.path} passes {' and '.join(unknown)} to context.configure as an "
-                "expression, which mergeguard does not run: write "
+                f"{found.path}: {why}, and mergeguard does not run it: write "
                 f"{' and '.join(unknown)} into [tool.mergeguard.databases] {setting.name}"
             )
         targets.append(
@@ -156,6 +158,7 @@ class _EnvTable:
     schema: str | None = None
     dynamic: tuple[str, ...] = ()  # keywords env.py computes: only a setting can say
     path: PurePosixPath | None = None
+    problem: str | None = None  # why env.py could not be read at all
 
 
 def _env_py_table(environment: Environment, read_file: ReadFile) -> _EnvTable:
@@ -171,4 +174,5 @@ def _env_py_table(environment: Environment, read_file: ReadFile) -> _EnvTable:
         options.value("version_table_schema"),
         options.dynamic,
         path,
+        options.problem,
     )

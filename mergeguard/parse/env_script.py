@@ -36,22 +36,27 @@ class VersionTableOptions:
 
 
 def version_table_options(data: bytes) -> VersionTableOptions:
-    """The version table keywords of env.py's ``configure`` calls (``data``
-    its bytes); the call in ``run_migrations_online`` first, then the others
-    in file order; a module-level string constant counts as a literal."""
+    """The version table keywords of env.py's online ``configure`` call
+    (``data`` its bytes): the calls given ``connection=`` (online mode, the
+    one that writes the table), else those in ``run_migrations_online``,
+    else every call, the first literal of each keyword winning.  A
+    module-level string constant counts as a literal; a ``**options`` in a
+    call leaves every keyword it does not name to the setting (dynamic)."""
     try:
         check_size(data)
         text = decode(data)
         check_nesting(text)
         tree = ast.parse(text)
     except UnreadableSource as error:
-        return VersionTableOptions(problem=error.message)
+        return VersionTableOptions(dynamic=KEYWORDS, problem=error.message)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
-        return VersionTableOptions(problem=f"not Python source ({type(error).__name__})")
+        problem = f"not Python source ({type(error).__name__})"
+        return VersionTableOptions(dynamic=KEYWORDS, problem=problem)
     constants = _module_constants(tree)
     values: dict[str, str | None] = {}
     dynamic: list[str] = []
-    for call in _configure_calls(tree):
+    for call in _online_calls(_configure_calls(tree)):
+        named = {keyword.arg for keyword in call.keywords}
         for keyword in call.keywords:
             if keyword.arg not in KEYWORDS or keyword.arg in values or keyword.arg in dynamic:
                 continue
@@ -60,7 +65,16 @@ def version_table_options(data: bytes) -> VersionTableOptions:
                 dynamic.append(keyword.arg)
             else:
                 values[keyword.arg] = found if isinstance(found, str) else None
+        if None in named:  # **options: what it holds only running env.py could say
+            dynamic.extend(k for k in KEYWORDS if k not in named and k not in dynamic)
     return VersionTableOptions(tuple(values.items()), tuple(dynamic))
+
+
+def _online_calls(calls: list[ast.Call]) -> list[ast.Call]:
+    """The calls of online mode: those given ``connection=`` (offline mode
+    passes ``url=`` and never writes a version table), else all of them."""
+    online = [c for c in calls if any(k.arg == "connection" for k in c.keywords)]
+    return online or calls
 
 
 _DYNAMIC = object()

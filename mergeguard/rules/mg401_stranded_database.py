@@ -45,16 +45,36 @@ def stranded_database(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]
         return
     for reading in readings_of(scenario, env):
         for revision in (r for r in rows_of(reading) if r not in graph):
+            before = _stranded_before(scenario, env, revision)
             yield diagnostic(
                 CODE,
                 f"database {reading.name} is on revision {revision}, which "
                 f"{history_name(scenario, target)} does not have: `alembic upgrade` there "
-                f"stops with \"Can't locate revision identified by '{revision}'\"",
+                f"stops with \"Can't locate revision identified by '{revision}'\""
+                + (
+                    " (already so before this change: `mergeguard status` shows it)"
+                    if before
+                    else ""
+                ),
                 None,
                 hint=_way_back(scenario, env, target, graph, reading, revision),
                 revisions=(revision,),
+                severity="warning" if before else None,
                 environment=env,
             )
+
+
+def _stranded_before(scenario: MergeScenario, env: str, revision: str) -> bool:
+    """True when the database was stranded before the change being checked:
+    neither the merge base nor the other side has the revision (it came from
+    some other branch, deployed to that database).  As MG101 does for heads
+    already on main, that is a warning: a change that did not strand the
+    database cannot un-strand it, and failing every unrelated pull request
+    while a branch is deployed to staging would only get the check switched
+    off.  ``mergeguard status`` is where it is an error."""
+    if not scenario.has_base:
+        return False
+    return all(revision not in side.scripts(env) for side in (scenario.base, scenario.theirs))
 
 
 def _way_back(
@@ -134,7 +154,11 @@ RULE = Rule(
         "the working tree against its base), else the checked tree.  Typically a staging "
         "database that ran a feature branch which was never merged, or whose revision "
         "was since deleted.  A database that is simply behind, or on a revision of the "
-        "other side, is not stranded: the merge has its revisions."
+        "other side, is not stranded: the merge has its revisions.  In `check`, a "
+        "database stranded before the change (neither the merge base nor the other side "
+        "has the revision) is a warning, as MG101 reports heads already on main: the "
+        "change did not strand it, and an unrelated pull request must not fail while a "
+        "branch is deployed to staging; `mergeguard status` exits 1 on it."
     ),
     why=(
         '`alembic upgrade` on that database stops with "Can\'t locate revision": the '
