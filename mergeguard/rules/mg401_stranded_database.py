@@ -66,15 +66,17 @@ def stranded_database(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]
 
 def _stranded_before(scenario: MergeScenario, env: str, revision: str) -> bool:
     """True when the database was stranded before the change being checked:
-    neither the merge base nor the other side has the revision (it came from
-    some other branch, deployed to that database).  As MG101 does for heads
-    already on main, that is a warning: a change that did not strand the
-    database cannot un-strand it, and failing every unrelated pull request
-    while a branch is deployed to staging would only get the check switched
-    off.  ``mergeguard status`` is where it is an error."""
-    if not scenario.has_base:
-        return False
-    return all(revision not in side.scripts(env) for side in (scenario.base, scenario.theirs))
+    neither the merge base nor the other side (main, or HEAD for the working
+    tree) has the revision (it came from some other branch, deployed to that
+    database).  As MG101 does for heads already on main, that is a warning:
+    a change that did not strand the database cannot un-strand it, and
+    failing every unrelated pull request while a branch is deployed to
+    staging would only get the check switched off.  With no earlier side
+    (``status``: the tree alone) it stays an error."""
+    target = deployed_side(scenario).snapshot
+    sides = (scenario.base, scenario.theirs) if scenario.has_base else (scenario.theirs,)
+    earlier = [s for s in sides if s.snapshot is not None and s.snapshot is not target]
+    return bool(earlier) and all(revision not in side.scripts(env) for side in earlier)
 
 
 def _way_back(
