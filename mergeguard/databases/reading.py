@@ -80,13 +80,15 @@ def read_databases(
     seconds = timeout or timeout_seconds()
     _import_sqlalchemy()  # once, here: not raced by the threads
     found: dict[int, DatabaseReading] = {}
+    bugs: list[BaseException] = []
 
     def run(index: int, target: Target) -> None:
+        # what a database or its driver can do is a reading (read_database);
+        # anything else is a bug, raised again in the caller's thread below
         try:
             found[index] = read_database(target, seconds)
-        except Exception as error:  # noqa: BLE001 - a driver's own failure: that database's error
-            message = scrub(f"{type(error).__name__}: {error}", url_passwords(target.url))
-            found[index] = target.reading(error=f"the driver failed: {message}")
+        except BaseException as bug:  # noqa: BLE001 - not swallowed: raised below, in the caller
+            bugs.append(bug)
 
     threads = [
         threading.Thread(target=run, args=(i, t), name=f"mergeguard-db-{i}", daemon=True)
@@ -97,6 +99,8 @@ def read_databases(
     deadline = time.monotonic() + seconds * _GRACE_FACTOR + _GRACE_SECONDS
     for thread in threads:
         thread.join(max(deadline - time.monotonic(), 0.0))
+    if bugs:
+        raise bugs[0]
     waited = seconds * _GRACE_FACTOR + _GRACE_SECONDS
     late = f"no answer within {waited:.0f} seconds (see {TIMEOUT_VARIABLE})"
     return tuple(found.get(i) or target.reading(error=late) for i, target in enumerate(targets))
@@ -164,15 +168,17 @@ def _server_connection(url: URL, dialect: str, timeout: float) -> Iterator[Conne
     """An AUTOCOMMIT connection (the transactions below are explicit) without a pool."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    engine = _engine(url, dialect, timeout)
+    engine: Engine | None = None
     try:
+        engine = _engine(url, dialect, timeout)  # a driver may refuse an option right here
         with engine.connect() as conn:
             yield conn
     # a driver's error, wrapped by SQLAlchemy or not (a bad port or option in the URL)
     except (SQLAlchemyError, OSError, ValueError, TypeError, LookupError) as error:
         raise ReadFailure(_driver_message(error)) from None
     finally:
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
 
 
 def _engine(url: URL, dialect: str, timeout: float) -> Engine:
