@@ -588,6 +588,33 @@ def test_listing_output_must_be_whole_records() -> None:
         parse_ls_files(staged + b"H 100644 0\tb.py\0")
 
 
+def test_plain_listings_parse_as_record_by_record() -> None:
+    """A listing of plain records only (sliced) gives what the same records
+    give among others (parsed one by one): names with spaces, tabs and
+    undecodable bytes too."""
+    from mergeguard.git.plumbing import parse_ls_files, parse_ls_tree
+
+    names = [b"a.py", b"dir/b c.py", b"tab\there.py", b"caf\xc3\xa9.py", b"bad\xff.py"]
+    shas = [f"{i:040x}" for i in range(len(names))]
+    tree = b"".join(
+        b"100644 blob %s\t%s\0" % (h.encode(), n) for h, n in zip(shas, names, strict=True)
+    )
+    index = b"".join(
+        b"H 100755 %s 0\t%s\0" % (h.encode(), n) for h, n in zip(shas, names, strict=True)
+    )
+    expected = {os.fsdecode(n): h for n, h in zip(names, shas, strict=True)}
+    assert parse_ls_tree(tree) == expected
+    assert parse_ls_files(index) == (expected, set())
+    link = b"120000 blob %s\tlink.py\0" % shas[0].encode()
+    assert parse_ls_tree(tree + link) == expected  # a symlink: not a file
+    skipped = b"S 100644 %s 0\tsparse.py\0" % shas[1].encode()
+    conflict = b"H 100644 %s 2\tboth.py\0" % shas[2].encode()
+    assert parse_ls_files(index + skipped + conflict) == (
+        expected | {"sparse.py": shas[1], "both.py": shas[2]},
+        {"sparse.py"},
+    )
+
+
 def test_refs_resolved_together_are_those_resolved_alone(repo: RepoBuilder) -> None:
     """One git process for the refs a check asks for at once; a name git cannot
     answer alone (unknown, ambiguous, a range, an option) leaves them all to
@@ -605,3 +632,50 @@ def test_refs_resolved_together_are_those_resolved_alone(repo: RepoBuilder) -> N
         assert "HEAD" not in git._resolved
         with pytest.raises(MergeguardError, match="unknown git ref|is ambiguous"):
             git.resolve(odd)
+
+
+def test_the_default_branch_in_one_git_process(
+    repo: RepoBuilder, git_calls: list[list[str]]
+) -> None:
+    """origin/HEAD's target, else origin/main, else origin/master: only refs
+    naming a commit, named exactly (another name, a remote named like a
+    glob, a dangling origin/HEAD count for nothing)."""
+    first, second = two_commits(repo)
+    git = open_repository(repo.root)
+    assert git.default_branch() is None
+    assert git.local_default_branch() == "main"
+    repo.git("update-ref", "refs/remotes/origin/master", first)
+    repo.git("update-ref", "refs/remotes/origin/mainline", first)  # not a name asked
+    git_calls.clear()
+    assert git.default_branch() == "origin/master"
+    assert [c[0] for c in git_calls] == ["for-each-ref"]
+    repo.git("update-ref", "refs/remotes/origin/main", second)
+    assert open_repository(repo.root).default_branch() == "origin/main"
+    repo.git("symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/master")
+    assert open_repository(repo.root).default_branch() == "origin/master"
+    repo.git("symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/gone")
+    assert open_repository(repo.root).default_branch() == "origin/main"  # dangling: skipped
+    assert open_repository(repo.root).default_branch("*") is None  # no glob: no remote "*"
+    tree = repo.git("rev-parse", "HEAD^{tree}").strip()
+    repo.git("update-ref", "refs/remotes/up/main", tree)  # a tree is not a branch
+    assert open_repository(repo.root).default_branch("up") is None
+    repo.git("update-ref", "refs/remotes/up/master", repo.git("rev-parse", "v1").strip())
+    assert open_repository(repo.root).default_branch("up") == "up/master"  # a tag of a commit
+
+
+def test_prefetched_trees_are_the_trees_listed_alone(
+    repo: RepoBuilder, git_calls: list[list[str]]
+) -> None:
+    """Trees listed in the background are listed once each and are the same
+    as listed in the foreground; an unknown object fails where it is read."""
+    first, second = two_commits(repo)
+    alone = {sha: listing(open_repository(repo.root).tree(sha)) for sha in (first, second)}
+    git = open_repository(repo.root)
+    git_calls.clear()
+    git.prefetch_trees([first, second, first, None])
+    assert {sha: listing(git.tree(sha)) for sha in (first, second)} == alone
+    assert sorted(c[0] for c in git_calls if c[0] == "ls-tree") == ["ls-tree", "ls-tree"]
+    missing = "0" * 40
+    git.prefetch_trees([missing])
+    with pytest.raises(MergeguardError):
+        git._tree_blobs(missing)

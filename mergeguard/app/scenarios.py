@@ -299,6 +299,7 @@ class Scenarios:
         base_tree, base_sha = base
         their_label, their_tree, their_sha = theirs
         our_label, our_tree, our_sha = ours
+        self.repo.prefetch_trees((base_sha, their_sha, our_sha))
         conflicts: tuple[PurePosixPath, ...] = ()
         fast_forward = their_sha is not None and their_sha == base_sha
         if merged is None and (fast_forward or not has_base):
@@ -309,14 +310,16 @@ class Scenarios:
             )
             conflicts, merged = merged_tree.conflicts, merged_tree
         checked = merged if kind == MERGE else our_tree
+        # ours first: often the index or the work tree, listed already, read
+        # while git still lists the commits' trees (prefetched above)
+        ours_side = self.workspace.side(
+            "ours", our_label, our_tree, our_sha, required=kind != MERGE
+        )
         base_side = self.workspace.side("base", "merge base", base_tree, base_sha, required=False)
         theirs_side = (
             replace(base_side, role="theirs", label=their_label, memo={})
             if fast_forward  # the same commit: read it once
             else self.workspace.side("theirs", their_label, their_tree, their_sha, required=False)
-        )
-        ours_side = self.workspace.side(
-            "ours", our_label, our_tree, our_sha, required=kind != MERGE
         )
         merged_side = (
             ours_side

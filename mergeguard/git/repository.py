@@ -16,10 +16,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 from mergeguard.errors import MergeguardError
 from mergeguard.git import process as bounded_process
+from mergeguard.git.background import Background
 from mergeguard.git.plumbing import (
     EMPTY_BLOB,
     OBJECT_ID,
@@ -70,6 +72,7 @@ class GitRepository:
             self._env["GIT_WORK_TREE"] = str(work_tree)
         self._resolved: dict[str, str] = {}
         self._trees: dict[str, BlobMap] = {}
+        self._listing_trees: dict[str, Background[BlobMap]] = {}
         self._blob_cache: dict[str, bytes] = {}
 
     def __repr__(self) -> str:
@@ -252,25 +255,49 @@ class GitRepository:
     def default_branch(self, remote: str = "origin") -> str | None:
         """The remote's default branch as this clone knows it: what
         ``refs/remotes/<remote>/HEAD`` points at, else ``<remote>/main``, else
-        ``<remote>/master`` (short names, e.g. ``origin/main``), else None."""
-        proc = self._git(
-            "symbolic-ref", "--quiet", "--short", f"refs/remotes/{remote}/HEAD", check=False
-        )
-        names = ref_names("symbolic-ref", proc.stdout.strip()) if proc.returncode == 0 else []
-        if names and self.exists(names[0]):
-            return names[0]
-        for candidate in (f"{remote}/main", f"{remote}/master"):
-            if self.exists(f"refs/remotes/{candidate}"):
-                return candidate
+        ``<remote>/master`` (short names, e.g. ``origin/main``), else None.
+
+        One ``for-each-ref`` lists the three refs (a pre-commit run pays for
+        every git process it starts); only a ref naming a commit counts, and
+        names are compared exactly (a remote named like a glob matches
+        nothing else)."""
+        prefix = f"refs/remotes/{remote}/"
+        wanted = [prefix + name for name in ("HEAD", "main", "master")]
+        commits = self._commit_refs(wanted)
+        target = commits.get(wanted[0])  # a commit: so is the ref it points at
+        if target:
+            return self.short_name(target)
+        for candidate in wanted[1:]:
+            if candidate in commits:
+                return self.short_name(candidate)
         return None
+
+    def _commit_refs(self, names: Sequence[str]) -> dict[str, str]:
+        """Which of the full ref ``names`` exist and name a commit (an
+        annotated tag of one too): name -> the ref a symbolic ref points at
+        ("" for an ordinary ref)."""
+        proc = self._git(
+            "for-each-ref",
+            "--format=%(refname)%00%(symref)%00%(objecttype)%00%(*objecttype)",
+            "--",
+            *names,
+            check=False,
+        )
+        found: dict[str, str] = {}
+        for line in proc.stdout.decode("utf-8", errors="replace").split("\n"):
+            fields = line.split("\0")
+            if len(fields) != 4 or fields[0] not in names:
+                continue  # a pattern also matches refs below it: only the names asked
+            name, symref, kind, peeled = fields
+            if kind == "commit" or (kind == "tag" and peeled == "commit"):
+                found[name] = symref
+        return found
 
     def local_default_branch(self) -> str | None:
         """``main`` or ``master`` when such a local branch exists (a repository
         without a remote), else None."""
-        for candidate in ("main", "master"):
-            if self.exists(f"refs/heads/{candidate}"):
-                return candidate
-        return None
+        found = self._commit_refs(["refs/heads/main", "refs/heads/master"])
+        return next((name for name in ("main", "master") if f"refs/heads/{name}" in found), None)
 
     def matching_refs(
         self, patterns: Sequence[str], *, merged_into: str | None = None
@@ -397,13 +424,24 @@ class GitRepository:
             return None
         return key in split_z(done.stdout, "ls-files")
 
+    def prefetch_trees(self, shas: Iterable[str | None]) -> None:
+        """Start listing the trees of these commits (full ids), each in a
+        thread of its own (``git.background``): a check lists two or three,
+        which git then lists side by side while mergeguard reads the rest."""
+        for sha in shas:
+            if sha and sha not in self._trees and sha not in self._listing_trees:
+                self._listing_trees[sha] = Background(partial(self._list_tree, sha))
+
     def _tree_blobs(self, sha: str) -> BlobMap:
         """Path -> blob id of a commit's regular files, memoized by commit."""
         blobs = self._trees.get(sha)
         if blobs is None:
-            out = self._git("ls-tree", "-r", "-z", "--full-tree", sha).stdout
-            blobs = self._trees[sha] = parse_ls_tree(out)
+            started = self._listing_trees.pop(sha, None)
+            blobs = self._trees[sha] = started.result() if started else self._list_tree(sha)
         return blobs
+
+    def _list_tree(self, sha: str) -> BlobMap:
+        return parse_ls_tree(self._git("ls-tree", "-r", "-z", "--full-tree", sha).stdout)
 
     def _index_listing(self) -> tuple[BlobMap, set[str]]:
         """The index's path -> blob map and its paths git does not verify on disk."""

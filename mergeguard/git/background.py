@@ -1,0 +1,38 @@
+"""Work started early, in a thread, and waited for where its result is needed.
+
+A check lists up to three commits' trees, each with its own git process:
+started together, git lists them side by side while mergeguard reads what
+it already has, instead of one after another (a pre-commit run pays for every
+git process it waits on).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar, cast
+
+_T = TypeVar("_T")
+
+
+class Background(Generic[_T]):
+    """``work()`` running in a daemon thread (the process may end without it)."""
+
+    def __init__(self, work: Callable[[], _T]) -> None:
+        self._result: _T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(work,), daemon=True)
+        self._thread.start()
+
+    def _run(self, work: Callable[[], _T]) -> None:
+        try:
+            self._result = work()
+        except BaseException as error:  # noqa: BLE001 - not swallowed: raised in the waiting thread
+            self._error = error
+
+    def result(self) -> _T:
+        """What ``work()`` returned, once it has; what it raised is raised here."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return cast(_T, self._result)
