@@ -679,3 +679,26 @@ def test_prefetched_trees_are_the_trees_listed_alone(
     git.prefetch_trees([missing])
     with pytest.raises(MergeguardError):
         git._tree_blobs(missing)
+
+
+def test_the_index_reads_a_file_staged_as_it_is_from_the_disk(
+    repo: RepoBuilder, git_calls: list[list[str]]
+) -> None:
+    """A staged file whose bytes on disk are its blob is read without a git
+    process; one changed since staging, or a symlink in its place, is read
+    from the index as staged."""
+    repo.write("alembic.ini", "[alembic]\nscript_location = migrations\n")
+    repo.write("other.ini", "[a]\n")
+    repo.git("add", "alembic.ini", "other.ini")
+    git = open_repository(repo.root)
+    index = git.index()
+    git_calls.clear()
+    assert index.read(PurePosixPath("alembic.ini")) == b"[alembic]\nscript_location = migrations\n"
+    assert [c[0] for c in git_calls] == ["ls-files"]
+    (repo.root / "other.ini").write_text("[a]\nchanged = after staging\n")
+    assert index.read(PurePosixPath("other.ini")) == b"[a]\n"
+    assert [c[0] for c in git_calls] == ["ls-files", "cat-file"]
+    (repo.root / "alembic.ini").unlink()
+    (repo.root / "alembic.ini").symlink_to("other.ini")
+    fresh = open_repository(repo.root).index()
+    assert fresh.read(PurePosixPath("alembic.ini")) == b"[alembic]\nscript_location = migrations\n"

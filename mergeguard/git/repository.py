@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterable, Sequence
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -37,8 +38,11 @@ from mergeguard.git.plumbing import (
     run_git,
     split_z,
 )
-from mergeguard.git.snapshot import Snapshot
+from mergeguard.git.snapshot import Snapshot, blob_id
 from mergeguard.git.trees import ObjectSnapshot, WorktreeSnapshot, is_regular_file
+
+# the largest file read from the work tree in place of its staged blob
+_DISK_READ_BYTES = 1 << 20
 
 _UNKNOWN_REF_HINT = (
     "check the name with `git branch -a` or `git tag`; "
@@ -397,8 +401,13 @@ class GitRepository:
 
     def index(self) -> Snapshot:
         """The staged files (what the next commit would hold); origin ``index``."""
-        self._require_work_tree("index")
-        return ObjectSnapshot("index", lambda: self._index_listing()[0], self.read_blobs)
+        root = self._require_work_tree("index")
+        return ObjectSnapshot(
+            "index",
+            lambda: self._index_listing()[0],
+            self.read_blobs,
+            partial(self._blob_on_disk, root),
+        )
 
     def worktree(self) -> Snapshot:
         """The files on disk as a user sees them; origin ``worktree``."""
@@ -472,6 +481,19 @@ class GitRepository:
                 blobs.pop(key, None)
         return blobs
 
+    def _blob_on_disk(self, root: Path, key: str, blob: str) -> bytes | None:
+        """The bytes of the regular file ``key`` of the work tree when they are
+        ``blob`` (hashed: the disk is never trusted to match), kept as that
+        blob's bytes; else None.  Small files only: a configuration file."""
+        found = self._blob_cache.get(blob)
+        if found is not None:
+            return found
+        data = _small_regular_file(root / key, _DISK_READ_BYTES)
+        if data is None or blob_id(data) != blob:
+            return None
+        self._blob_cache[blob] = data
+        return data
+
     def read_blobs(self, blob_ids: Iterable[str]) -> dict[str, bytes]:
         """Blob id -> bytes for every id, through one ``cat-file --batch`` for all misses.
 
@@ -488,3 +510,22 @@ class GitRepository:
             out = self._git("cat-file", "--batch", "--buffer", input=request).stdout
             self._blob_cache.update(parse_batch(out, missing))
         return {b: (b"" if b == EMPTY_BLOB else self._blob_cache[b]) for b in wanted}
+
+
+def _small_regular_file(path: Path, limit: int) -> bytes | None:
+    """The bytes of ``path`` when it is a regular file (not through a symbolic
+    link) of at most ``limit`` bytes, else None; a FIFO or device swapped in
+    meanwhile is never waited on (opened non-blocking, checked once open)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError:
+        return None
+    with os.fdopen(descriptor, "rb") as file:
+        try:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                return None
+            data = file.read(limit + 1)
+        except OSError:
+            return None
+    return data if len(data) <= limit else None

@@ -11,18 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from mergeguard.model import FileEntry, SourceFile
 
 ROOT = PurePosixPath(".")
 
+if TYPE_CHECKING:
+    from hashlib import sha1
+else:
+    try:  # hashlib's own SHA-1, without the OpenSSL bindings hashlib loads first (2 ms)
+        from _sha1 import sha1
+    except ImportError:  # an interpreter built without it
+        from hashlib import sha1
+
 
 def blob_id(data: bytes) -> str:
     """The git blob id of ``data`` (what ``git hash-object`` prints)."""
-    import hashlib  # only a run that hashes a file pays for OpenSSL's bindings
-
-    digest = hashlib.sha1(b"blob %d\0" % len(data))
+    digest = sha1(b"blob %d\0" % len(data))
     digest.update(data)
     return digest.hexdigest()
 

@@ -171,10 +171,19 @@ class ListedSnapshot(ABC):
 class ObjectSnapshot(ListedSnapshot):
     """A snapshot whose bytes live in git's object store: a commit's tree or the index."""
 
-    def __init__(self, origin: str, loader: Callable[[], BlobMap], read_blobs: ReadBlobs) -> None:
+    def __init__(
+        self,
+        origin: str,
+        loader: Callable[[], BlobMap],
+        read_blobs: ReadBlobs,
+        same_on_disk: Callable[[str, str], bytes | None] | None = None,
+    ) -> None:
+        """``same_on_disk(key, blob)``: the bytes of the file on disk when they
+        are that blob (the index: a file staged as it is), else None."""
         super().__init__(origin)
         self._loader = loader
         self._read_blobs = read_blobs
+        self._same_on_disk = same_on_disk
         self._blobs: BlobMap = {}
 
     def _load(self) -> Iterable[str]:
@@ -192,10 +201,16 @@ class ObjectSnapshot(ListedSnapshot):
         return self._blobs
 
     def read(self, path: PurePosixPath) -> bytes | None:
-        """The bytes of one file, or None when the snapshot has no such file."""
+        """The bytes of one file, or None when the snapshot has no such file
+        (a configuration file, usually: from the disk when it is the staged
+        blob there, which spares a git process)."""
         self._listing()
-        blob = self._blobs.get(_key(path))
-        return None if blob is None else self._read_blobs([blob])[blob]
+        key = _key(path)
+        blob = self._blobs.get(key)
+        if blob is None:
+            return None
+        on_disk = self._same_on_disk(key, blob) if self._same_on_disk else None
+        return self._read_blobs([blob])[blob] if on_disk is None else on_disk
 
     def read_many(self, entries: Sequence[FileEntry]) -> tuple[SourceFile, ...]:
         """The files of ``entries`` with their bytes, in order, from one ``cat-file``."""
