@@ -18,7 +18,7 @@ Every function's own time (``tottime``) goes to one bucket by its file:
 * other mergeguard: the rest of ``mergeguard/`` (config, app, model, ...).
 
 A function of no bucket (a builtin such as ``posix.read`` or ``compile``, the
-standard library, click, rich, libcst) takes its callers' buckets, shared in
+standard library, rich, libcst) takes its callers' buckets, shared in
 proportion to the time cProfile records for each caller: ``ast.parse`` called
 from the parser is parse, ``posix.read`` under ``subprocess`` is git, and
 what module bodies call while importing is imports.  What has no caller left

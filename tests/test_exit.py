@@ -207,8 +207,8 @@ def test_a_profiler_takes_the_ordinary_exit(project: RepoBuilder, tmp_path: Path
 
 @pytest.mark.parametrize("stdout", ["pipe", "file"])
 def test_what_no_one_flushed_is_flushed(tmp_path: Path, stdout: str) -> None:
-    """Text still in the streams' buffers when the command returns (click
-    flushes after each echo; another writer may not) is written out first."""
+    """Text still in the streams' buffers when the command returns (echo
+    flushes after each write; another writer may not) is written out first."""
     script = (
         "import sys\n"
         "from mergeguard.app.cli import exit_now\n"

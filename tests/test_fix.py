@@ -225,6 +225,22 @@ def test_dry_run_writes_nothing_and_shows_the_diff(
     assert code == 0 and "nothing to fix" in err
 
 
+def test_a_dry_run_shows_the_text_the_run_writes(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Escape sequences included: the diff is the file's own text, not one
+    stripped for a pipe (as click's echo did)."""
+    diverged(repo)
+    repo.git("merge", "-q", "--no-edit", "feature")
+    message = "join \x1b[31mred\x1b[0m"
+    code, out, _ = fix(capsys, repo, "--merge", "--dry-run", "--rev-id", "m1", "-m", message)
+    assert code == 0 and "\x1b[31m" in out
+    assert fix(capsys, repo, "--merge", "--rev-id", "m1", "-m", message)[0] == 0
+    [written] = (repo.root / "migrations" / "versions").glob("m1_*.py")
+    added = [line[1:] for line in out.splitlines(keepends=True)[3:]]  # after ---, +++, @@
+    assert "".join(added) == written.read_text()
+
+
 def test_merge_refuses_a_template_that_renders_python2(
     repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -33,6 +33,7 @@ from mergeguard.report import text
 # What no command below may import: the parsers and renderers of other paths,
 # the libraries only `apply` and `fix` run, and their packages.
 HEAVY = (
+    "click",  # no longer the command line's (argparse): nothing may bring it back
     "libcst",
     "sqlglot",
     "mako",
@@ -105,7 +106,7 @@ def ours(modules: set[str]) -> set[str]:
 @pytest.mark.parametrize("args", [["--help"], ["-h"]] + [[c, "-h"] for c in COMMANDS])
 def test_help_imports_only_the_command_line(project: RepoBuilder, args: list[str]) -> None:
     code, out, modules = run(project, *args)
-    assert code == 0 and "Usage: mergeguard" in out
+    assert code == 0 and "usage: mergeguard" in out
     assert ours(modules) <= COMMAND_LINE, sorted(ours(modules) - COMMAND_LINE)
     assert heavy(modules) == set()
 

@@ -1,9 +1,15 @@
-"""The command line (click): parse the arguments, call the pipeline, render,
+"""The command line (argparse): parse the arguments, call the pipeline, render,
 map the exit code (app/exit_codes.py).
 
 Findings go to stdout in the chosen format; summaries and errors go to
 stderr.  Heavy modules (git, libcst, rich) are imported inside commands so
-that ``mergeguard --help`` stays fast.
+that ``mergeguard --help`` stays fast; the parser is the standard library's
+(click's import alone cost ~9 ms of the pre-commit hook's warm check).
+
+A command is a function taking the parsed arguments, registered with
+``@command(adds, operands)``: ``adds`` puts its options on its parser, its
+docstring is its help.  ``main`` never exits: argparse's exits (``--help``,
+usage errors) come out as return codes.
 """
 
 from __future__ import annotations
@@ -11,14 +17,14 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from collections.abc import Sequence
+from argparse import SUPPRESS, Namespace
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import click
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mergeguard.app import cli_arguments as arguments
 from mergeguard.app import cli_output as output
+from mergeguard.app.cli_arguments import Parser
 from mergeguard.app.exit_codes import (
     EXIT_CANNOT_RUN,
     EXIT_CLEAN,
@@ -32,55 +38,62 @@ if TYPE_CHECKING:
     from mergeguard.app.pipeline import CheckRequest
     from mergeguard.model import Diagnostic, Report
 
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="mergeguard", prog_name="mergeguard")
-@click.option(
-    "-C",
-    "directory",
-    type=arguments.DIRECTORY,
-    default=None,
-    help="Run as if started in DIR (as git -C; a -C after the command is relative to it).",
-)
-def cli(directory: Path | None) -> None:
-    """Keep Alembic migration histories mergeable.
-
-    Reads migration files statically (never imports them) at any git ref, and
-    reports what a merge will do to the revision graph before it happens.
-    """
+Handler = TypeVar("Handler", bound=Callable[[Namespace], None])
 
 
-@cli.command()
-@click.option("--ref", default=None, help="Read this commit instead of the working tree.")
-@click.option("--format", "fmt", type=arguments.FORMAT_HEADS, default="text", show_default=True)
-@arguments.common_options
-def heads(ref: str | None, fmt: str, **common: Any) -> None:
+DESCRIPTION = """Keep Alembic migration histories mergeable.
+
+Reads migration files statically (never imports them) at any git ref, and
+reports what a merge will do to the revision graph before it happens.
+"""
+
+# Every command, in the order defined; `mergeguard --help` lists them by name.
+COMMANDS: list[arguments.Command] = []
+
+
+def command(
+    adds: Callable[[Parser], None], operands: str = "", name: str | None = None
+) -> Callable[[Handler], Handler]:
+    """Register a command: ``adds`` puts its arguments on its parser, its
+    docstring is its help (the first paragraph its summary)."""
+
+    def register(handler: Handler) -> Handler:
+        COMMANDS.append(arguments.Command(name or handler.__name__, handler, adds, operands))
+        return handler
+
+    return register
+
+
+def _heads_arguments(parser: Parser) -> None:
+    arguments.ref_option(parser)
+    arguments.format_option(parser, arguments.FORMAT_HEADS, "text")
+    arguments.common_options(parser)
+
+
+@command(_heads_arguments)
+def heads(args: Namespace) -> None:
     """Show the heads of every environment, like `alembic heads`."""
-    reads, diagnostics, _ = _read(ref, common)
-    output.heads(fmt, reads, diagnostics)
+    reads, diagnostics, _ = _read(args.ref, args)
+    output.heads(args.fmt, reads, diagnostics)
     output.finish(diagnostics)
 
 
-@cli.command()
-@click.argument("range_spec", metavar="[RANGE]", required=False)
-@click.option("--ref", default=None, help="Read this commit instead of the working tree.")
-@click.option("--format", "fmt", type=arguments.FORMAT_GRAPH, default="tree", show_default=True)
-@click.option(
-    "--limit",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Only the N newest revisions (in the tree's order).",
-)
-@arguments.no_databases_option
-@arguments.common_options
-def graph(
-    range_spec: str | None,
-    ref: str | None,
-    fmt: str,
-    limit: int | None,
-    no_databases: bool,
-    **common: Any,
-) -> None:
+def _graph_arguments(parser: Parser) -> None:
+    arguments.range_argument(parser)
+    arguments.ref_option(parser)
+    arguments.format_option(parser, arguments.FORMAT_GRAPH, "tree")
+    parser.add_argument(
+        "--limit",
+        type=arguments.int_range(1),
+        metavar="N",
+        help="Only the N newest revisions (in the tree's order).",
+    )
+    arguments.no_databases_option(parser)
+    arguments.common_options(parser)
+
+
+@command(_graph_arguments, "[RANGE]")
+def graph(args: Namespace) -> None:
     """Draw the revision graph: a tree, JSON, Graphviz dot or Mermaid.
 
     The tree prints one revision a line, newest first (like `alembic history`),
@@ -89,14 +102,14 @@ def graph(
     Mermaid also marks where each deployed database of
     [tool.mergeguard.databases] stands (read only; --no-databases skips them).
     """
-    databases = fmt == "mermaid" and not no_databases
-    reads, diagnostics, marks, readings = _graph_reads(range_spec, ref, common, databases)
-    output.graph(fmt, reads, diagnostics, marks, limit, readings)
+    databases = args.fmt == "mermaid" and not args.no_databases
+    reads, diagnostics, marks, readings = _graph_reads(args.range_spec, args.ref, args, databases)
+    output.graph(args.fmt, reads, diagnostics, marks, args.limit, readings)
     output.finish(diagnostics)
 
 
 def _graph_reads(
-    range_spec: str | None, ref: str | None, common: dict[str, Any], databases: bool
+    range_spec: str | None, ref: str | None, args: Namespace, databases: bool
 ) -> tuple[tuple[Any, ...], tuple[Diagnostic, ...], Any, tuple[Any, ...]]:
     """What ``graph`` draws: one snapshot (``--ref``, else the working tree),
     or the merged side of a range with the revisions each side adds; and the
@@ -104,46 +117,46 @@ def _graph_reads(
     from mergeguard.app import pipeline
 
     if range_spec is None:
-        reads, diagnostics, readings = _read(ref, common, databases)
+        reads, diagnostics, readings = _read(ref, args, databases)
         return reads, diagnostics, None, readings
     arguments.require_range(range_spec, ref)
-    options = arguments.make_options(**common)
+    options = arguments.make_options(args)
     return pipeline.read_range(options, range_spec, warn=output.note, databases=databases)
 
 
-@cli.command()
-@click.argument("range_spec", metavar="[RANGE]", required=False)
-@click.option("--staged", is_flag=True, help="Check the index instead of the working tree.")
-@click.option("--format", "fmt", type=arguments.FORMAT_CHECK, default="text", show_default=True)
-@click.option("--select", multiple=True, help="Only these rules (code, prefix or name).")
-@click.option("--ignore", multiple=True, help="Skip these rules (code, prefix or name).")
-@click.option(
-    "--apply",
-    "apply_",
-    is_flag=True,
-    help="Also prove the result on a scratch database (see `mergeguard apply`).",
-)
-@click.option("--url", default=None, help="With --apply: the database server to use.")
-@click.option(
-    "--summary",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Also append the Markdown report to FILE (e.g. $GITHUB_STEP_SUMMARY).",
-)
-@arguments.no_databases_option
-@arguments.common_options
-def check(
-    range_spec: str | None,
-    staged: bool,
-    fmt: str,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    apply_: bool,
-    url: str | None,
-    summary: Path | None,
-    no_databases: bool,
-    **common: Any,
-) -> None:
+def _check_arguments(parser: Parser) -> None:
+    arguments.range_argument(parser)
+    parser.add_argument(
+        "--staged", action="store_true", help="Check the index instead of the working tree."
+    )
+    arguments.format_option(parser, arguments.FORMAT_CHECK, "text")
+    for option, says in (("--select", "Only these"), ("--ignore", "Skip these")):
+        parser.add_argument(
+            option,
+            action="append",
+            default=[],
+            metavar="RULES",
+            help=f"{says} rules (code, prefix or name).",
+        )
+    parser.add_argument(
+        "--apply",
+        dest="apply_",
+        action="store_true",
+        help="Also prove the result on a scratch database (see `mergeguard apply`).",
+    )
+    parser.add_argument("--url", metavar="URL", help="With --apply: the database server to use.")
+    parser.add_argument(
+        "--summary",
+        type=arguments.file_path,
+        metavar="FILE",
+        help="Also append the Markdown report to FILE (e.g. $GITHUB_STEP_SUMMARY).",
+    )
+    arguments.no_databases_option(parser)
+    arguments.common_options(parser)
+
+
+@command(_check_arguments, "[RANGE]")
+def check(args: Namespace) -> None:
     """Predict what merging does to the revision graph.
 
     RANGE is A..B (or A...B): B is checked against A from their merge base, and
@@ -156,18 +169,20 @@ def check(
     """
     from mergeguard.app.pipeline import ApplyRequest, CheckRequest
 
-    chosen, skipped = arguments.selectors(select), arguments.selectors(ignore)
+    chosen = arguments.selectors(args.select, "--select")
+    skipped = arguments.selectors(args.ignore, "--ignore")
     request = CheckRequest(
-        arguments.make_options(**common),
-        range_spec,
-        staged=staged,
+        arguments.make_options(args),
+        args.range_spec,
+        staged=args.staged,
         select=chosen,
         ignore=skipped,
-        apply=ApplyRequest(url) if apply_ else None,
-        databases=not no_databases,
+        apply=ApplyRequest(args.url) if args.apply_ else None,
+        databases=not args.no_databases,
     )
-    with output.annotated_errors(fmt, summary):
-        report = _run_check(request, fmt, summary)
+    summary: Path | None = args.summary
+    with output.annotated_errors(args.fmt, summary):
+        report = _run_check(request, args.fmt, summary)
     raise SystemExit(for_findings(report.counts))
 
 
@@ -195,14 +210,12 @@ def _run_check(request: CheckRequest, fmt: str, summary: Path | None = None) -> 
     return report
 
 
-@cli.command()
-@click.argument(
-    "directory",
-    metavar="[DIR]",
-    required=False,
-    type=click.Path(path_type=Path),
-)
-def demo(directory: Path | None) -> None:
+def _demo_arguments(parser: Parser) -> None:
+    parser.add_argument("directory", nargs="?", type=Path, metavar="DIR", help=SUPPRESS)
+
+
+@command(_demo_arguments, "[DIR]")
+def demo(args: Namespace) -> None:
     """Show mergeguard on a throwaway repository.
 
     Builds a git repository in DIR (default: a new temporary directory, kept
@@ -211,58 +224,57 @@ def demo(directory: Path | None) -> None:
     on it.  Exit 0 when the demo shows what it should (MG102).
     """
     from mergeguard.app import demo as demo_repository
+    from mergeguard.app.options import Options
     from mergeguard.app.pipeline import CheckRequest
 
-    if directory is not None:
-        directory = arguments.start_directory(directory)  # relative to `mergeguard -C DIR demo`
+    directory: Path | None = None
+    if args.directory is not None:
+        directory = arguments.start_directory(args.before, args.directory)  # after `-C DIR`
         reason = demo_repository.unusable_reason(directory)
         if reason:
-            raise click.BadParameter(f"{reason}; pass a new or empty directory", param_hint="DIR")
+            raise arguments.bad_value("DIR", f"{reason}; pass a new or empty directory")
     built = demo_repository.build(directory)
-    click.echo(demo_repository.story(built), err=True)
-    request = CheckRequest(arguments.make_options(directory=built.root), demo_repository.RANGE)
+    output.echo(demo_repository.story(built), err=True)
+    request = CheckRequest(Options(built.root), demo_repository.RANGE)
     report = _run_check(request, "text")
     if not any(d.code == "MG102" for d in report.diagnostics):
-        click.echo("mergeguard demo: the check did not report MG102 as it should", err=True)
+        output.echo("mergeguard demo: the check did not report MG102 as it should", err=True)
         raise SystemExit(EXIT_CANNOT_RUN)
     sys.stdout.flush()
-    click.echo(demo_repository.next_steps(built), err=True)
+    output.echo(demo_repository.next_steps(built), err=True)
 
 
-@cli.command()
-@click.argument("range_spec", metavar="[RANGE]", required=False)
-@click.option("--merge", is_flag=True, help="Write a merge revision joining the heads.")
-@click.option(
-    "--rebase",
-    is_flag=True,
-    help="Re-point this branch's new revisions onto the other side's head.",
-)
-@click.option("-m", "--message", default=None, help="Message of the merge revision.")
-@click.option("--rev-id", default=None, help="Revision id of the merge revision.")
-@click.option(
-    "--allow-conflicts",
-    is_flag=True,
-    help="Exit 0 even when the joined branches conflict in the schema (--merge); "
-    "re-point them anyway (--rebase).",
-)
-@click.option("--dry-run", is_flag=True, help="Print the change as a diff; write nothing.")
-@click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when files were changed.")
-@arguments.no_hooks_option
-@arguments.no_databases_option
-@arguments.common_options
-def fix(
-    range_spec: str | None,
-    merge: bool,
-    rebase: bool,
-    message: str | None,
-    rev_id: str | None,
-    allow_conflicts: bool,
-    dry_run: bool,
-    exit_non_zero_on_fix: bool,
-    no_hooks: bool,
-    no_databases: bool,
-    **common: Any,
-) -> None:
+def _fix_arguments(parser: Parser) -> None:
+    arguments.range_argument(parser)
+    parser.add_argument(
+        "--merge", action="store_true", help="Write a merge revision joining the heads."
+    )
+    parser.add_argument(
+        "--rebase",
+        action="store_true",
+        help="Re-point this branch's new revisions onto the other side's head.",
+    )
+    parser.add_argument("-m", "--message", metavar="TEXT", help="Message of the merge revision.")
+    parser.add_argument("--rev-id", metavar="ID", help="Revision id of the merge revision.")
+    parser.add_argument(
+        "--allow-conflicts",
+        action="store_true",
+        help="Exit 0 even when the joined branches conflict in the schema (--merge); "
+        "re-point them anyway (--rebase).",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="Print the change as a diff; write nothing."
+    )
+    parser.add_argument(
+        "--exit-non-zero-on-fix", action="store_true", help="Exit 1 when files were changed."
+    )
+    arguments.no_hooks_option(parser)
+    arguments.no_databases_option(parser)
+    arguments.common_options(parser)
+
+
+@command(_fix_arguments, "[RANGE]")
+def fix(args: Namespace) -> None:
     """Repair the history: a merge revision (--merge) or a linear chain (--rebase).
 
     RANGE and the default scenario are those of `check`.  Files are written
@@ -274,60 +286,62 @@ def fix(
     from mergeguard.app.fixing import FixRequest
     from mergeguard.app.fixing import fix as run_fix
 
-    if merge and rebase:
-        raise click.UsageError(
+    if args.merge and args.rebase:
+        raise arguments.UsageError(
             "--merge and --rebase are two different fixes: choose one (a merge revision "
             "joining the heads, or this branch's revisions moved onto the other head)"
         )
-    if not merge and not rebase:
-        raise click.UsageError("choose --merge or --rebase")
-    mode = "merge" if merge else "rebase"
+    if not args.merge and not args.rebase:
+        raise arguments.UsageError("choose --merge or --rebase")
+    mode = "merge" if args.merge else "rebase"
     request = FixRequest(
         mode,
-        arguments.make_options(**common),
-        range_spec,
-        message=message,
-        rev_id=rev_id,
-        dry_run=dry_run,
-        allow_conflicts=allow_conflicts,
-        run_hooks=not no_hooks,
-        databases=not no_databases,
+        arguments.make_options(args),
+        args.range_spec,
+        message=args.message,
+        rev_id=args.rev_id,
+        dry_run=args.dry_run,
+        allow_conflicts=args.allow_conflicts,
+        run_hooks=not args.no_hooks,
+        databases=not args.no_databases,
     )
     outcome = run_fix(request, warn=output.note)
-    output.fix_outcome(outcome, mode, dry_run)
+    output.fix_outcome(outcome, mode, args.dry_run)
     failed = bool(outcome.plan.refusals) or (
-        mode == "merge" and bool(outcome.plan.conflicts) and not allow_conflicts
+        mode == "merge" and bool(outcome.plan.conflicts) and not args.allow_conflicts
     )
     changed = bool(outcome.plan.patches)
-    raise SystemExit(EXIT_FINDINGS if failed or (changed and exit_non_zero_on_fix) else 0)
+    raise SystemExit(EXIT_FINDINGS if failed or (changed and args.exit_non_zero_on_fix) else 0)
 
 
-@cli.command("apply")
-@click.argument("spec", metavar="[REF|RANGE]", required=False)
-@click.option(
-    "--url",
-    default=None,
-    help="A database server to create the scratch database on (default: SQLite file).",
-)
-@click.option(
-    "--orders",
-    default=6,
-    show_default=True,
-    type=click.IntRange(1, 720),
-    help="Orders of sibling branches to try at each fork (beyond: a seeded sample).",
-)
-@click.option(
-    "--timeout",
-    default=300.0,
-    show_default=True,
-    type=click.FloatRange(1),
-    help="Seconds one step may take.",
-)
-@click.option("--format", "fmt", type=arguments.FORMAT_CHECK, default="text", show_default=True)
-@arguments.common_options
-def apply_command(
-    spec: str | None, url: str | None, orders: int, timeout: float, fmt: str, **common: Any
-) -> None:
+def _apply_arguments(parser: Parser) -> None:
+    arguments.range_argument(parser, "REF|RANGE", "spec")
+    parser.add_argument(
+        "--url",
+        metavar="URL",
+        help="A database server to create the scratch database on (default: SQLite file).",
+    )
+    parser.add_argument(
+        "--orders",
+        default=6,
+        type=arguments.int_range(1, 720),
+        metavar="N",
+        help="Orders of sibling branches to try at each fork, at most 720 (beyond: a seeded "
+        "sample) (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--timeout",
+        default=300.0,
+        type=arguments.float_range(1),
+        metavar="SECONDS",
+        help="Seconds one step may take, at least 1 (default: %(default)s).",
+    )
+    arguments.format_option(parser, arguments.FORMAT_CHECK, "text")
+    arguments.common_options(parser)
+
+
+@command(_apply_arguments, "[REF|RANGE]", name="apply")
+def apply_command(args: Namespace) -> None:
     """Prove the branch model on a scratch database.
 
     First the graph findings of `check` (MG0xx, MG1xx: several heads are MG101
@@ -341,17 +355,18 @@ def apply_command(
     from mergeguard.app import pipeline
     from mergeguard.report.render import CHART_FORMATS
 
+    spec: str | None = args.spec
     request = pipeline.CheckRequest(
-        arguments.make_options(**common),
+        arguments.make_options(args),
         spec,
         single_ref=bool(spec and ".." not in spec),
         families=GRAPH_RULES,
-        charts=fmt in CHART_FORMATS,  # no schema changes: apply proves, it does not diff
-        apply=pipeline.ApplyRequest(url, orders, timeout, selected=False),
+        charts=args.fmt in CHART_FORMATS,  # no schema changes: apply proves, it does not diff
+        apply=pipeline.ApplyRequest(args.url, args.orders, args.timeout, selected=False),
     )
-    with output.annotated_errors(fmt):
+    with output.annotated_errors(args.fmt):
         report = pipeline.check(request, warn=output.note, progress=output.apply_progress)
-    output.emit(fmt, report)
+    output.emit(args.fmt, report)
     raise SystemExit(for_findings(report.counts))
 
 
@@ -362,18 +377,23 @@ def apply_command(
 GRAPH_RULES = ("MG0", "MG1")
 
 
-@cli.command()
-@click.option(
-    "--url",
-    "urls",
-    multiple=True,
-    help="A deployed database to read (repeatable; named url1, url2...); replaces "
-    "[tool.mergeguard.databases].",
-)
-@click.option("--ref", default=None, help="Judge against this commit instead of the working tree.")
-@click.option("--format", "fmt", type=arguments.FORMAT_STATUS, default="text", show_default=True)
-@arguments.common_options
-def status(urls: tuple[str, ...], ref: str | None, fmt: str, **common: Any) -> None:
+def _status_arguments(parser: Parser) -> None:
+    parser.add_argument(
+        "--url",
+        dest="urls",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="A deployed database to read (repeatable; named url1, url2...); replaces "
+        "[tool.mergeguard.databases].",
+    )
+    arguments.ref_option(parser, "Judge against this commit instead of the working tree.")
+    arguments.format_option(parser, arguments.FORMAT_STATUS, "text")
+    arguments.common_options(parser)
+
+
+@command(_status_arguments)
+def status(args: Namespace) -> None:
     """Show where each deployed database stands against this history.
 
     Reads each database's version table read-only (a read-only transaction,
@@ -387,40 +407,50 @@ def status(urls: tuple[str, ...], ref: str | None, fmt: str, **common: Any) -> N
     from mergeguard.app.status import StatusRequest
     from mergeguard.app.status import status as run_status
 
-    request = StatusRequest(arguments.make_options(**common), ref, urls)
+    request = StatusRequest(arguments.make_options(args), args.ref, tuple(args.urls))
     report = run_status(request, warn=output.note)
-    output.status(fmt, report)
+    output.status(args.fmt, report)
     raise SystemExit(EXIT_FINDINGS if report.failed else EXIT_CLEAN)
 
 
-@cli.command()
-@click.option("--markdown", is_flag=True, help="Print docs/rules.md (the whole catalogue).")
-def rules(markdown: bool) -> None:
+def _rules_arguments(parser: Parser) -> None:
+    parser.add_argument(
+        "--markdown", action="store_true", help="Print docs/rules.md (the whole catalogue)."
+    )
+
+
+@command(_rules_arguments)
+def rules(args: Namespace) -> None:
     """List every rule: code, name, severity and summary."""
     from mergeguard.rules import docs
 
-    click.echo(docs.markdown() if markdown else docs.table(), nl=False)
+    output.echo(docs.markdown() if args.markdown else docs.table(), nl=False)
 
 
-@cli.command()
-@click.argument("rule")
-def explain(rule: str) -> None:
+def _explain_arguments(parser: Parser) -> None:
+    parser.add_argument("rule", metavar="RULE", help=SUPPRESS)
+
+
+@command(_explain_arguments, "RULE")
+def explain(args: Namespace) -> None:
     """Explain one rule (by code or name): what, why, examples and the fix."""
     from mergeguard.rules import docs
     from mergeguard.rules.catalogue import find_rule
 
-    found = find_rule(rule)
+    found = find_rule(args.rule)
     if found is None:
-        raise click.BadParameter(f"no rule is named {rule!r} (see `mergeguard rules`)")
-    click.echo(docs.explain(found), nl=False)
+        raise arguments.bad_value(
+            "RULE", f"no rule is named {args.rule!r} (see `mergeguard rules`)"
+        )
+    output.echo(docs.explain(found), nl=False)
 
 
 def _read(
-    ref: str | None, common: dict[str, Any], databases: bool = False
+    ref: str | None, args: Namespace, databases: bool = False
 ) -> tuple[tuple[Any, ...], tuple[Diagnostic, ...], tuple[Any, ...]]:
     from mergeguard.app import pipeline
 
-    options = arguments.make_options(**common)
+    options = arguments.make_options(args)
     return pipeline.read(options, ref, warn=output.note, databases=databases)
 
 
@@ -491,42 +521,53 @@ def _threads_pending() -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; every failure a user can cause becomes a message and an
-    exit code, never a traceback."""
+    exit code, never a traceback (nor a SystemExit: argparse's exits for
+    ``--help`` and usage errors are return codes too)."""
     from mergeguard.errors import BadArgument, MergeguardError
 
     try:
-        cli.main(
-            args=list(argv) if argv is not None else None,
-            prog_name="mergeguard",
-            standalone_mode=False,
-        )
-    except click.exceptions.Abort:
-        click.echo("mergeguard: interrupted", err=True)
-        return EXIT_INTERRUPTED
-    except click.ClickException as exc:
+        _dispatch(list(argv) if argv is not None else sys.argv[1:])
+    except arguments.UsageError as exc:
         exc.show()
-        return EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
+        return EXIT_USAGE
     except MergeguardError as exc:
-        click.echo(f"mergeguard: error: {output.printable(exc.message)}", err=True)
+        output.echo(f"mergeguard: error: {output.printable(exc.message)}", err=True)
         if exc.hint:
-            click.echo(f"  hint: {output.printable(exc.hint)}", err=True)
+            output.echo(f"  hint: {output.printable(exc.hint)}", err=True)
         return EXIT_USAGE if isinstance(exc, BadArgument) else EXIT_CANNOT_RUN
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:
-        click.echo("mergeguard: interrupted", err=True)
+        output.echo("mergeguard: interrupted", err=True)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a bug in mergeguard, not something the user did
         if os.environ.get("MERGEGUARD_DEBUG"):
             raise
-        click.echo(
+        output.echo(
             f"mergeguard: internal error: {type(exc).__name__}: {output.printable(str(exc))}",
             err=True,
         )
-        click.echo(
+        output.echo(
             "  hint: set MERGEGUARD_DEBUG=1 for the traceback, and please report it", err=True
         )
         return EXIT_CANNOT_RUN
     return EXIT_CLEAN
+
+
+def _dispatch(argv: list[str]) -> None:
+    """Parse ``argv`` and run its command; a usage error the command raises
+    is shown with that command's usage line."""
+    parser = arguments.command_line(DESCRIPTION, COMMANDS)
+    if not argv:  # as click did: the whole help, on stderr, and exit 2
+        output.echo(parser.format_help(), err=True, nl=False)
+        raise SystemExit(EXIT_USAGE)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.error("missing command")
+    try:
+        args.handler(args)
+    except arguments.UsageError as exc:
+        exc.parser = exc.parser or args.parser
+        raise

@@ -10,8 +10,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import click
-
 from mergeguard.app.exit_codes import for_findings
 
 if TYPE_CHECKING:
@@ -22,9 +20,30 @@ if TYPE_CHECKING:
     from mergeguard.model import DatabaseReading, Diagnostic, RangeMarks, Report, StatusReport
 
 
+def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
+    """``text`` (and a newline) on stdout, or stderr with ``err``, flushed at
+    once: the two streams interleave in the order written, and nothing waits
+    in a buffer (as with click.echo).  Unlike click.echo, ANSI sequences are
+    never stripped: every text but the report (which rich styles only for a
+    terminal) carries repository values escaped (``printable``), and a dry
+    run's diff is the files' text as it is."""
+    stream = sys.stderr if err else sys.stdout
+    if stream is None:  # no console (pythonw): nowhere to write
+        return
+    stream.write(f"{text}\n" if nl else text)
+    stream.flush()
+
+
+def usage_error(message: str, usage: str, prog: str) -> None:
+    """A usage error on stderr: the usage line, where help is, then what is wrong."""
+    echo(usage, err=True, nl=False)
+    echo(f"Try '{prog} --help' for help.\n", err=True)
+    echo(f"{prog}: error: {printable(message)}", err=True)
+
+
 def note(message: str) -> None:
     """A note for the user on stderr (stdout is the findings)."""
-    click.echo(f"mergeguard: {printable(message)}", err=True)
+    echo(f"mergeguard: {printable(message)}", err=True)
 
 
 @contextmanager
@@ -41,7 +60,7 @@ def annotated_errors(fmt: str, summary: Path | None = None) -> Iterator[None]:
         if fmt == "github":
             from mergeguard.report.github import cannot_run
 
-            click.echo(cannot_run(error.message, error.hint))
+            echo(cannot_run(error.message, error.hint))
         if summary is not None:
             from mergeguard.app.summary_file import append
             from mergeguard.report import markdown
@@ -49,7 +68,7 @@ def annotated_errors(fmt: str, summary: Path | None = None) -> Iterator[None]:
             try:
                 append(summary, markdown.cannot_run(error.message, error.hint))
             except MergeguardError as unwritable:  # the first error is the one to report
-                click.echo(f"mergeguard: {printable(unwritable.message)}", err=True)
+                echo(f"mergeguard: {printable(unwritable.message)}", err=True)
         raise
 
 
@@ -58,8 +77,8 @@ def emit(fmt: str, report: Report) -> None:
     from mergeguard.report.render import render, summary
 
     console = colour_console() if fmt == "text" else None
-    click.echo(render(fmt, report, console), nl=False, color=True)
-    click.echo(summary(fmt, report), nl=False, err=True)
+    echo(render(fmt, report, console), nl=False)
+    echo(summary(fmt, report), nl=False, err=True)
 
 
 @contextmanager
@@ -73,7 +92,7 @@ def apply_progress() -> Iterator[Callable[[str], None]]:
         with console.status("mergeguard: preparing the scratch database") as status:
             yield lambda m: status.update(f"mergeguard: {printable(m)}")
     else:
-        yield lambda m: click.echo(f"mergeguard: {printable(m)}", err=True)
+        yield lambda m: echo(f"mergeguard: {printable(m)}", err=True)
 
 
 def stdout_console() -> Console:
@@ -98,7 +117,7 @@ def print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
 
     console = colour_console()
     if console is None:
-        click.echo(text.diagnostics_text(diagnostics), nl=False)
+        echo(text.diagnostics_text(diagnostics), nl=False)
     else:
         text.render_diagnostics(console, diagnostics)
 
@@ -111,7 +130,7 @@ def columns() -> int | None:
 def summary(diagnostics: Sequence[Diagnostic]) -> None:
     from mergeguard.report.text import summary_line
 
-    click.echo(summary_line(diagnostics), err=True)
+    echo(summary_line(diagnostics), err=True)
 
 
 def finish(diagnostics: Sequence[Diagnostic]) -> None:
@@ -132,23 +151,21 @@ def fix_outcome(outcome: Outcome, mode: str, dry_run: bool) -> None:
     """What ``fix`` did: the diffs of a dry run on stdout; what it wrote, the
     conflicts it kept and what it refused on stderr."""
     for line in outcome.diffs:
-        click.echo(line, nl=False)
+        echo(line, nl=False)
     for note in outcome.plan.notes:
-        click.echo(
-            f"mergeguard: {'would write' if dry_run else 'wrote'} {printable(note)}", err=True
-        )
+        echo(f"mergeguard: {'would write' if dry_run else 'wrote'} {printable(note)}", err=True)
     for line in outcome.plan.databases:  # which deployed databases will run the merge
-        click.echo(f"mergeguard: {printable(line)}", err=True)
+        echo(f"mergeguard: {printable(line)}", err=True)
     for line in outcome.hook_lines:  # a hook's output: escaped, a line each
-        click.echo(f"mergeguard: {printable(line)}", err=True)
+        echo(f"mergeguard: {printable(line)}", err=True)
     kept = "kept in the merge file" if mode == "merge" else "between the sides"
     for conflict in outcome.plan.conflicts:
         message = printable(conflict.message)
-        click.echo(f"mergeguard: schema conflict {kept}: {conflict.code} {message}", err=True)
+        echo(f"mergeguard: schema conflict {kept}: {conflict.code} {message}", err=True)
     for refusal in outcome.plan.refusals:
-        click.echo(f"mergeguard: cannot fix: {printable(refusal)}", err=True)
+        echo(f"mergeguard: cannot fix: {printable(refusal)}", err=True)
     if not outcome.plan.patches and not outcome.plan.refusals:
-        click.echo("mergeguard: nothing to fix: no conflicting heads", err=True)
+        echo("mergeguard: nothing to fix: no conflicting heads", err=True)
 
 
 def heads(fmt: str, reads: Sequence[EnvironmentRead], diagnostics: Sequence[Diagnostic]) -> None:
@@ -156,11 +173,11 @@ def heads(fmt: str, reads: Sequence[EnvironmentRead], diagnostics: Sequence[Diag
     if fmt == "json":
         from mergeguard.report import jsonout
 
-        click.echo(jsonout.heads_document(reads, diagnostics))
+        echo(jsonout.heads_document(reads, diagnostics))
         return
     from mergeguard.report import text
 
-    click.echo(text.heads_text(reads), nl=False)
+    echo(text.heads_text(reads), nl=False)
     print_diagnostics(diagnostics)
     summary(diagnostics)
 
@@ -178,11 +195,11 @@ def graph(
     from mergeguard.report import graphviews
 
     if fmt == "json":
-        click.echo(graphviews.graph_document(reads, diagnostics, marks, limit))
+        echo(graphviews.graph_document(reads, diagnostics, marks, limit))
     elif fmt == "dot":
-        click.echo(graphviews.dot(reads, marks, limit), nl=False)
+        echo(graphviews.dot(reads, marks, limit), nl=False)
     elif fmt == "mermaid":
-        click.echo(graphviews.mermaid(reads, marks, limit, databases), nl=False)
+        echo(graphviews.mermaid(reads, marks, limit, databases), nl=False)
     else:
         console = stdout_console()
         for read in reads:
@@ -195,6 +212,6 @@ def status(fmt: str, report: StatusReport) -> None:
     """``status``: the databases in ``fmt`` on stdout, the counts on stderr."""
     from mergeguard.report.status import render_status, status_summary
 
-    click.echo(render_status(fmt, report), nl=False)
+    echo(render_status(fmt, report), nl=False)
     if fmt == "text":
-        click.echo(status_summary(report), nl=False, err=True)
+        echo(status_summary(report), nl=False, err=True)

@@ -1,4 +1,4 @@
-"""The common command-line options as a value (no click here: the CLI builds it)."""
+"""The common command-line options as a value (no argparse here: the CLI builds it)."""
 
 from __future__ import annotations
 
