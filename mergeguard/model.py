@@ -8,16 +8,19 @@ immutable.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import MISSING, Field, FrozenInstanceError, dataclass, field, fields
 from operator import attrgetter
 from pathlib import PurePosixPath
 from reprlib import recursive_repr
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from types import MemberDescriptorType
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 
 _T = TypeVar("_T")
 
 if TYPE_CHECKING:  # typing has it from 3.11 on; type checkers know it from typing_extensions
+    from dataclasses import replace as replace  # so that mypy checks the changes' types
+
     from typing_extensions import dataclass_transform
 else:
 
@@ -25,34 +28,240 @@ else:
         return lambda decorated: decorated
 
 
-@dataclass_transform(frozen_default=True, field_specifiers=(field, Field))
+class _Missing:
+    """No default (``dataclasses.MISSING`` without importing dataclasses)."""
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING: Any = _Missing()
+
+
+class _Field:
+    """One field of a @frozen class: what ``field()`` said of it (the options
+    of ``dataclasses.field`` that @frozen makes), then its name and annotation."""
+
+    __slots__ = (
+        "name",
+        "type",
+        "default",
+        "default_factory",
+        "repr",
+        "hash",
+        "compare",
+        "metadata",
+    )
+
+    def __init__(
+        self,
+        default: Any,
+        default_factory: Any,
+        repr: bool,
+        hash: bool | None,
+        compare: bool,
+        metadata: Mapping[Any, Any] | None = None,
+    ) -> None:
+        if default is not _MISSING and default_factory is not _MISSING:
+            raise ValueError("cannot specify both default and default_factory")
+        self.name = ""
+        self.type: object = None
+        self.default = default
+        self.default_factory = default_factory
+        self.repr = repr
+        self.hash = hash
+        self.compare = compare
+        self.metadata = metadata
+
+
+@overload
+def field(
+    *, default: _T, repr: bool = True, hash: bool | None = None, compare: bool = True
+) -> _T: ...
+@overload
+def field(
+    *,
+    default_factory: Callable[[], _T],
+    repr: bool = True,
+    hash: bool | None = None,
+    compare: bool = True,
+) -> _T: ...
+@overload
+def field(*, repr: bool = True, hash: bool | None = None, compare: bool = True) -> Any: ...
+def field(
+    *,
+    default: Any = _MISSING,
+    default_factory: Any = _MISSING,
+    repr: bool = True,
+    hash: bool | None = None,
+    compare: bool = True,
+) -> Any:
+    """``dataclasses.field`` for a @frozen class, without importing dataclasses."""
+    return _Field(default, default_factory, repr, hash, compare)
+
+
+def _replace(obj: _T, /, **changes: object) -> _T:
+    """``dataclasses.replace`` for a @frozen value: its fields, ``changes``
+    over them, given to its class (any other dataclass: dataclasses' own)."""
+    every: tuple[_Field, ...] | None = getattr(obj.__class__, "__frozen_fields__", None)
+    if every is None:
+        from dataclasses import replace as replace_dataclass
+
+        replaced: _T = replace_dataclass(obj, **changes)  # type: ignore[type-var]
+        return replaced
+    for f in every:
+        if f.name not in changes:
+            changes[f.name] = getattr(obj, f.name)
+    made: _T = obj.__class__(**changes)
+    return made
+
+
+if not TYPE_CHECKING:
+    replace = _replace
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(field,))
 def frozen(cls: type[_T]) -> type[_T]:
-    """``@dataclass(frozen=True, slots=True)``, made at under half the import cost.
+    """``@dataclass(frozen=True, slots=True)``, made without dataclasses.
 
     ``dataclass`` compiles six methods per class from source text (``__init__``,
-    ``__repr__``, ``__eq__``, ``__hash__``, ``__setattr__``, ``__delattr__``):
-    ~0.6 ms a class, and a warm check imports fifty classes.  Here ``dataclass``
-    makes the fields, ``__match_args__`` and the slots; only ``__init__`` is
-    compiled (instances are made by the thousand), and the other methods are
-    shared functions over the class's field names, with the behaviour
-    ``dataclass`` gives them: ``==`` and ``hash`` on the tuple of the compared
-    fields (``==`` for an instance of the same class only), the same ``repr``,
-    ``FrozenInstanceError`` on any assignment or deletion, pickling and
-    ``copy`` through the same ``__getstate__`` / ``__setstate__``, and
-    ``replace()`` and ``fields()`` as before.  Type checkers read it as that
-    dataclass (``dataclass_transform``).  What it does not make (a TypeError
-    says so): ``__post_init__``, ``InitVar`` / ``ClassVar`` / ``KW_ONLY``
-    fields, ``field(init=False)``, a class writing a method it makes."""
-    undocumented = not cls.__dict__.get("__doc__")
-    if undocumented:  # documented below, once __init__ exists (dataclass would look
-        cls.__doc__ = "-"  # for a signature of the class without one: 2 ms)
+    ``__repr__``, ``__eq__``, ``__hash__``, ``__setattr__``, ``__delattr__``),
+    and importing it costs 6.5 ms (inspect, ast, dis, tokenize ...): a warm
+    check imports fifty classes and no dataclasses.  Here the fields come from
+    the class's own annotations (strings: ``from __future__ import
+    annotations``) and those of a @frozen base, a new class is made with their
+    slots and ``__match_args__``, only ``__init__`` is compiled (instances are
+    made by the thousand), and the other methods are shared functions over the
+    class's field names, with the behaviour ``dataclass`` gives them: ``==``
+    and ``hash`` on the tuple of the compared fields (``==`` for an instance of
+    the same class only), the same ``repr``, ``FrozenInstanceError`` on any
+    assignment or deletion, pickling and ``copy`` through the same
+    ``__getstate__`` / ``__setstate__``.  ``dataclasses.fields()``,
+    ``replace()``, ``asdict()`` and ``is_dataclass()`` work as on a dataclass:
+    ``__dataclass_fields__`` is made by dataclasses on first use
+    (``_DataclassView``).  Type checkers read it as that dataclass
+    (``dataclass_transform``).  What it does not make (a TypeError says so):
+    ``__post_init__``, ``InitVar`` / ``ClassVar`` / ``KW_ONLY`` fields,
+    ``field(init=False)``, a base made by ``@dataclass``, a class writing a
+    method it makes."""
     for name in _MADE:
         if name in cls.__dict__:
             raise TypeError(f"{cls.__name__}: @frozen makes {name} (use @dataclass to write one)")
-    made: Any = dataclass(init=False, repr=False, eq=False, slots=True)(cls)
-    every: tuple[Field[Any], ...] = fields(made)
-    if len(every) != len(made.__dataclass_fields__) or hasattr(made, "__post_init__"):
-        raise TypeError(f"{made.__name__}: @frozen makes plain fields only")
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__}: @frozen makes plain fields only")
+    every = {f.name: f for f in _inherited_fields(cls)}
+    every.update((f.name, f) for f in _own_fields(cls))
+    made: Any = _slotted(cls, tuple(every.values()))
+    _add_methods(made, made.__frozen_fields__)
+    if not cls.__dict__.get("__doc__"):  # as dataclass documents a class: by its signature
+        made.__doc__ = _signature_doc(made)
+    result: type[_T] = made
+    return result
+
+
+_MADE = ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__")
+_SHARED = ("__setattr__", "__delattr__", "__replace__")  # one function for every class, as it is
+
+
+def _inherited_fields(cls: type) -> list[_Field]:
+    """The fields of the @frozen bases, base first (a later base's field of the
+    same name in place of the earlier's), as dataclass collects them."""
+    found: dict[str, _Field] = {}
+    for base in cls.__mro__[-1:0:-1]:
+        if "__frozen_fields__" in base.__dict__:
+            found.update((f.name, f) for f in base.__dict__["__frozen_fields__"])
+        elif "__dataclass_fields__" in base.__dict__:
+            raise TypeError(f"{cls.__name__}: @frozen inherits the fields of @frozen classes only")
+    return list(found.values())
+
+
+def _own_fields(cls: type) -> list[_Field]:
+    """The fields the class's own annotations declare, with their defaults."""
+    annotations: dict[str, object] = cls.__annotations__  # the class's own (3.10 on)
+    made = [_field_of(cls, name, annotation) for name, annotation in annotations.items()]
+    for name, value in cls.__dict__.items():
+        if name not in annotations and _given_field(value, cls.__name__) is not None:
+            raise TypeError(f"{name!r} is a field but has no type annotation")
+    return made
+
+
+def _field_of(cls: type, name: str, annotation: object) -> _Field:
+    where = f"{cls.__name__}.{name}"
+    if _pseudo_field(annotation):
+        raise TypeError(f"{where}: @frozen makes plain fields only")
+    default = getattr(cls, name, _MISSING)  # as dataclass: inherited attributes too
+    made = _given_field(default, where)
+    if made is None:
+        if isinstance(default, MemberDescriptorType):
+            default = _MISSING  # a @frozen base's slot: no default
+        made = _Field(default, _MISSING, True, None, True)
+    if made.default is not _MISSING and made.default.__class__.__hash__ is None:
+        raise ValueError(
+            f"mutable default {type(made.default)} for field {name} is not allowed: "
+            "use default_factory"
+        )
+    made.name, made.type = name, annotation
+    return made
+
+
+def _given_field(value: object, where: str) -> _Field | None:
+    """A copy of ``value``'s options when it is ``field(...)``: ours, or
+    dataclasses' (a TypeError when it asks for what @frozen does not make)."""
+    if isinstance(value, _Field):
+        return _Field(value.default, value.default_factory, value.repr, value.hash, value.compare)
+    dataclasses = sys.modules.get("dataclasses")  # not imported: no dataclasses.field either
+    if dataclasses is None or not isinstance(value, dataclasses.Field):
+        return None
+    if not value.init or value.kw_only is True:
+        raise TypeError(f"{where}: @frozen makes plain fields only")
+    missing = dataclasses.MISSING
+    return _Field(
+        _MISSING if value.default is missing else value.default,
+        _MISSING if value.default_factory is missing else value.default_factory,
+        value.repr,
+        value.hash,
+        value.compare,
+        value.metadata or None,
+    )
+
+
+def _pseudo_field(annotation: object) -> bool:
+    """Whether an annotation is ``ClassVar``, ``InitVar`` or ``KW_ONLY``
+    (a string's name as dataclass reads it: ``ClassVar[int]``, ``typing.ClassVar``)."""
+    if isinstance(annotation, str):
+        name = annotation.partition("[")[0].rpartition(".")[2].strip()
+        return name in ("ClassVar", "InitVar", "KW_ONLY")
+    origin = getattr(annotation, "__origin__", annotation)
+    return origin is ClassVar or getattr(annotation, "__module__", None) == "dataclasses"
+
+
+def _slotted(cls: type, every: tuple[_Field, ...]) -> type:
+    """A new class as ``dataclass(slots=True)`` makes it: the namespace without
+    the fields' class attributes, ``__dict__`` and ``__weakref__``, with a slot
+    per field no base has."""
+    if "__slots__" in cls.__dict__:
+        raise TypeError(f"{cls.__name__} already specifies __slots__")
+    namespace = dict(cls.__dict__)
+    inherited = {slot for base in cls.__mro__[1:-1] for slot in _slots_of(base)}
+    names = tuple(f.name for f in every)
+    for name in (*names, "__dict__", "__weakref__"):
+        namespace.pop(name, None)
+    namespace["__slots__"] = tuple(name for name in names if name not in inherited)
+    namespace.setdefault("__match_args__", names)
+    namespace["__frozen_fields__"] = every
+    namespace["__dataclass_fields__"] = _DataclassView()
+    namespace["__dataclass_params__"] = _DataclassView()
+    made = type(cls)(cls.__name__, cls.__bases__, namespace)
+    made.__qualname__ = cls.__qualname__
+    return made
+
+
+def _slots_of(cls: type) -> Iterable[str]:
+    slots = cls.__dict__.get("__slots__", ())
+    return (slots,) if isinstance(slots, str) else slots
+
+
+def _add_methods(made: type, every: tuple[_Field, ...]) -> None:
     names = tuple(f.name for f in every)
     compared = _key([f.name for f in every if f.compare])
     hashed = _key([f.name for f in every if (f.compare if f.hash is None else f.hash)])
@@ -66,20 +275,77 @@ def frozen(cls: type[_T]) -> type[_T]:
         "__getstate__": lambda self: [getattr(self, name) for name in names],
         "__setstate__": _restore(names),
     }
+    if sys.version_info >= (3, 13):  # dataclass makes it from 3.13 on, for copy.replace()
+        methods["__replace__"] = _replace
     for name, method in methods.items():
-        if name not in ("__setattr__", "__delattr__"):  # those two are shared as they are
+        if name not in _SHARED:
             method.__name__ = name
             method.__qualname__ = f"{made.__qualname__}.{name}"
         setattr(made, name, method)
-    if undocumented:  # as dataclass documents a class: by its signature
-        import inspect
-
-        made.__doc__ = made.__name__ + str(inspect.signature(made)).replace(" -> None", "")
-    result: type[_T] = made
-    return result
 
 
-_MADE = ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__")
+class _DataclassView:
+    """``__dataclass_fields__`` and ``__dataclass_params__`` of a @frozen class,
+    made on first use (of the class or an instance) by dataclasses itself,
+    then kept on the class in place of both views: what ``fields()``,
+    ``replace()``, ``asdict()`` and ``is_dataclass()`` read are real
+    ``Field`` objects, and only they import dataclasses."""
+
+    owner: type
+    name: str
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.owner, self.name = owner, name
+
+    def __get__(self, instance: object, owner: type | None = None) -> object:
+        made = _dataclass_of(self.owner)
+        for name in ("__dataclass_fields__", "__dataclass_params__"):
+            setattr(self.owner, name, getattr(made, name))
+        return getattr(made, self.name)
+
+
+def _dataclass_of(cls: type) -> type:
+    """A throwaway dataclass with ``cls``'s fields (annotations, defaults and
+    options), made by ``dataclass`` as @frozen behaves: its fields and
+    parameters are what ``dataclass(frozen=True, slots=True)`` would give ``cls``."""
+    from dataclasses import dataclass
+    from dataclasses import field as dataclass_field
+
+    every: tuple[_Field, ...] = cls.__dict__["__frozen_fields__"]
+    namespace: dict[str, object] = {
+        "__module__": cls.__module__,
+        "__qualname__": cls.__qualname__,
+        "__annotations__": {f.name: f.type for f in every},
+    }
+    for f in every:
+        given = {"default": f.default, "default_factory": f.default_factory}
+        namespace[f.name] = dataclass_field(
+            **{key: value for key, value in given.items() if value is not _MISSING},
+            repr=f.repr,
+            hash=f.hash,
+            compare=f.compare,
+            metadata=f.metadata,
+        )
+    made: type = dataclass(frozen=True, slots=True)(type(cls.__name__, (), namespace))
+    return made
+
+
+def _signature_doc(cls: type) -> str:
+    """What dataclass documents a class with when it has no docstring: its
+    name and ``inspect.signature`` without ``-> None``, written here for string
+    annotations (inspect costs 7 ms to import)."""
+    every: tuple[_Field, ...] = cls.__dict__["__frozen_fields__"]
+    if not all(isinstance(f.type, str) for f in every):
+        import inspect  # an annotation that is not a string: inspect writes it
+
+        return cls.__name__ + str(inspect.signature(cls)).replace(" -> None", "")
+    params = []
+    for f in every:
+        default = f" = {_FACTORY!r}" if f.default_factory is not _MISSING else ""
+        if f.default is not _MISSING:
+            default = f" = {f.default!r}"
+        params.append(f"{f.name}: {f.type!r}{default}")
+    return cls.__name__ + f"({', '.join(params)}) -> None".replace(" -> None", "")
 
 
 class _Factory:
@@ -92,7 +358,7 @@ class _Factory:
 _FACTORY = _Factory()
 
 
-def _init(cls: type, every: tuple[Field[Any], ...]) -> Callable[..., None]:
+def _init(cls: type, every: tuple[_Field, ...]) -> Callable[..., None]:
     """``__init__`` as ``dataclass`` writes it for a frozen class, compiled once:
     each parameter stored past the refusing ``__setattr__`` (by its slot's own
     setter: a quarter faster than ``object.__setattr__``, and a warm check
@@ -103,14 +369,12 @@ def _init(cls: type, every: tuple[Field[Any], ...]) -> Callable[..., None]:
     scope: dict[str, object] = {"__frozen_factory": _FACTORY}
     defaulted = False
     for f in every:
-        if not f.init or f.kw_only:
-            raise TypeError(f"{cls.__name__}.{f.name}: @frozen makes plain fields only")
         value = f.name
-        if f.default_factory is not MISSING:
+        if f.default_factory is not _MISSING:
             scope[f"__frozen_make_{f.name}"] = f.default_factory
             params.append(f"{f.name}=__frozen_factory")
             value = f"__frozen_make_{f.name}() if {f.name} is __frozen_factory else {f.name}"
-        elif f.default is not MISSING:
+        elif f.default is not _MISSING:
             scope[f"__frozen_default_{f.name}"] = f.default
             params.append(f"{f.name}=__frozen_default_{f.name}")
         elif defaulted:
@@ -134,7 +398,7 @@ def _slot_setter(cls: type, name: str) -> Callable[[object, object], None]:
         if slot is not None:
             setter: Callable[[object, object], None] = slot.__set__
             return setter
-    raise TypeError(f"{cls.__name__}.{name}: no slot")  # dataclass(slots=True) made them
+    raise TypeError(f"{cls.__name__}.{name}: no slot")  # _slotted made them
 
 
 def _key(names: list[str]) -> Callable[[object], tuple[object, ...]]:
@@ -166,11 +430,16 @@ def _repr(shown: tuple[str, ...]) -> Callable[[object], str]:
     return __repr__
 
 
+# dataclasses' own error, imported when one is raised: never on a check's path
 def _refuse_assignment(self: object, name: str, value: object) -> None:
+    from dataclasses import FrozenInstanceError
+
     raise FrozenInstanceError(f"cannot assign to field {name!r}")
 
 
 def _refuse_deletion(self: object, name: str) -> None:
+    from dataclasses import FrozenInstanceError
+
     raise FrozenInstanceError(f"cannot delete field {name!r}")
 
 

@@ -63,6 +63,10 @@ WARM_CHECK_UNUSED = (
     "mergeguard.parse.header_ast",
     "mergeguard.parse.header_split",
 )
+# What a check's own modules never import (the command line's click aside, which
+# imports inspect): dataclasses costs 6.5 ms with the inspect, ast, dis and tokenize it
+# imports, of a warm pre-commit run's ~135 ms (the model's classes are @frozen)
+INTROSPECTION = ("dataclasses", "inspect")
 COMMANDS = ("heads", "graph", "check", "fix", "apply", "status", "rules", "explain", "demo")
 IMPORT_LINE = re.compile(r"^import time:\s+\d+ \|\s+\d+ \| *(\S+)$", re.MULTILINE)
 # Variables that would change the scenario or the terminal a run sees.
@@ -159,6 +163,44 @@ def test_check_imports_no_heavy_library(project: RepoBuilder, args: list[str], s
     assert modules.isdisjoint(WARM_CHECK_UNUSED), sorted(modules & set(WARM_CHECK_UNUSED))
     assert "mergeguard.parse.header_walk" in cold[2]  # the cold run read headers
     assert modules.isdisjoint(WITHOUT_PYPROJECT) and cold[2].isdisjoint(WITHOUT_PYPROJECT)
+
+
+def test_a_warm_check_imports_no_dataclasses_or_inspect(project: RepoBuilder) -> None:
+    """The pipeline, the rules (every unit, which the catalogue imports with
+    importlib: the import log does not show them) and the text report, in a
+    fresh interpreter: imported, then a warm check of the range and of the
+    tree run and printed, without dataclasses or inspect."""
+    run(project, "check", "main..feature")  # fills the cache
+    probe = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "import mergeguard.app.pipeline, mergeguard.rules.run\n"
+        f"print(sorted(sys.modules.keys() & {set(INTROSPECTION)!r}))\n"
+        "from mergeguard.app.options import Options\n"
+        "from mergeguard.app.pipeline import CheckRequest, check\n"
+        "from mergeguard.report.render import render, summary\n"
+        "for spec in ('main..feature', None):\n"
+        "    request = CheckRequest(Options(Path('.')), spec, schema_changes=True)\n"
+        "    report = check(request)\n"
+        "    print(render('text', report).splitlines()[0], summary('text', report) != '')\n"
+        "units = [m for m in sys.modules if m.startswith('mergeguard.rules.mg')]\n"
+        "print(len(units) == len(mergeguard.rules.catalogue.RULES) > 20)\n"
+        f"print(sorted(sys.modules.keys() & {set(INTROSPECTION)!r}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(OUTSIDE)}
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=project.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    assert lines[0] == lines[-1] == "[]", lines
+    assert all("MG102" in line and line.endswith("True") for line in lines[1:3]), lines
+    assert lines[3] == "True"  # every rule unit was imported
 
 
 def test_a_pyproject_is_read_with_tomllib(tmp_path: Path) -> None:

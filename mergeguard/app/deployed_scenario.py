@@ -13,14 +13,13 @@ configured: a check without them imports no database library.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 
 from mergeguard.app.workspace import Workspace
 from mergeguard.config.discovery import read_settings
 from mergeguard.errors import MergeguardError
 from mergeguard.graph.environments import EnvironmentRead
 from mergeguard.graph.scenario import MergeScenario, PublishedRefs, Side, deployed_side
-from mergeguard.model import DatabaseReading, DatabaseStatus
+from mergeguard.model import DatabaseReading, DatabaseStatus, replace
 
 # the rules that read the databases: when the selection keeps none, none is read
 DATABASE_RULES = ("MG401", "MG402", "MG403")

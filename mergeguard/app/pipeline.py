@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import field
 from typing import TYPE_CHECKING
 
 from mergeguard.app.options import Options
@@ -28,6 +27,7 @@ from mergeguard.model import (
     Report,
     ScenarioSummary,
     SideSummary,
+    field,
     frozen,
     schema_changes_of,
 )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,7 +16,7 @@ from mergeguard.errors import BadArgument, MergeguardError
 from mergeguard.git.merged import MergedSnapshot
 from mergeguard.git.snapshot import MemoryTree, Snapshot, entries_of
 from mergeguard.graph.scenario import MERGE, RANGE, TREE, MergeScenario, PublishedRefs, Side
-from mergeguard.model import ToolSettings
+from mergeguard.model import ToolSettings, replace
 
 if TYPE_CHECKING:
     from mergeguard.app.options import Options

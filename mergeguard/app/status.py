@@ -12,7 +12,6 @@ Nothing here prints.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import field
 
 from mergeguard.app.deployed import database_settings, read_deployed
 from mergeguard.app.deployed_scenario import DATABASE_RULES, statuses, with_databases
@@ -21,7 +20,7 @@ from mergeguard.app.scenarios import Scenarios
 from mergeguard.app.workspace import Workspace
 from mergeguard.errors import MergeguardError
 from mergeguard.graph.environments import all_diagnostics
-from mergeguard.model import DatabaseReading, Diagnostic, StatusReport, frozen
+from mergeguard.model import DatabaseReading, Diagnostic, StatusReport, field, frozen
 
 Notify = Callable[[str], None]
 NO_DATABASES_HINT = (

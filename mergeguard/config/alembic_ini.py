@@ -14,12 +14,11 @@ import posixpath
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import field
 from pathlib import PurePosixPath
 
 from mergeguard.errors import MergeguardError
 from mergeguard.git.snapshot import Snapshot
-from mergeguard.model import frozen
+from mergeguard.model import field, frozen
 
 ROOT = PurePosixPath(".")
 INI_NAME = "alembic.ini"

@@ -22,7 +22,6 @@ from __future__ import annotations
 import configparser
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from pathlib import PurePosixPath
 
 from mergeguard.config.alembic_ini import (
@@ -45,7 +44,7 @@ from mergeguard.config.sections import (
 from mergeguard.config.settings import parse_settings
 from mergeguard.errors import MergeguardError
 from mergeguard.git.snapshot import Snapshot, is_under
-from mergeguard.model import Config, Environment, ToolSettings
+from mergeguard.model import Config, Environment, ToolSettings, replace
 
 _NOT_FOUND_HINT = (
     "mergeguard looks for alembic.ini files (each section with script_location is an "

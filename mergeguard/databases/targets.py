@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import field
 from pathlib import Path, PurePosixPath
 
 from mergeguard.config.settings import ENV_PREFIX
 from mergeguard.dburls import mask
 from mergeguard.errors import MergeguardError
-from mergeguard.model import DatabaseReading, DatabaseSetting, Environment, frozen
+from mergeguard.model import DatabaseReading, DatabaseSetting, Environment, field, frozen
 from mergeguard.parse.env_script import version_table_options
 
 DEFAULT_VERSION_TABLE = "alembic_version"

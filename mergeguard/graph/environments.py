@@ -12,7 +12,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
-from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, cast
 
@@ -41,6 +40,7 @@ from mergeguard.model import (
     FileEntry,
     FileOperations,
     MigrationScript,
+    replace,
 )
 from mergeguard.parse import READER_VERSION
 from mergeguard.parse.script_rows import (
@@ -102,7 +102,6 @@ class EnvironmentRead:
         return {script.revision: script for script in self.scripts}
 
 
-@dataclass
 class Reader:
     """Reads environments from snapshots, sharing one parse cache.
 
@@ -119,16 +118,27 @@ class Reader:
     another module depends on that module too (and on where it is found).
     """
 
-    cache: ParseCache
-    records: RecordStore = field(default_factory=lambda: RecordStore(None, CACHE_NAMESPACE))
-    # the operations' own file (else ``cache``): a check reads the operations of
-    # the few revisions it compares, and the cache file holds every blob's row
-    operations_cache: ParseCache | None = None
-    constants: Mapping[str, str | None] = field(default_factory=dict)
-    files_parsed: int = 0
-    files_read: int = 0
-    records_used: int = 0
-    _scripts: dict[tuple[str, str], MigrationScript] = field(default_factory=dict)
+    # a plain class: a dataclass would import dataclasses on every check's path
+    def __init__(
+        self,
+        cache: ParseCache,
+        records: RecordStore | None = None,
+        operations_cache: ParseCache | None = None,
+        constants: Mapping[str, str | None] | None = None,
+        files_parsed: int = 0,
+        files_read: int = 0,
+        records_used: int = 0,
+    ) -> None:
+        self.cache = cache
+        self.records = RecordStore(None, CACHE_NAMESPACE) if records is None else records
+        # the operations' own file (else ``cache``): a check reads the operations of
+        # the few revisions it compares, and the cache file holds every blob's row
+        self.operations_cache = operations_cache
+        self.constants: Mapping[str, str | None] = {} if constants is None else constants
+        self.files_parsed = files_parsed
+        self.files_read = files_read
+        self.records_used = records_used
+        self._scripts: dict[tuple[str, str], MigrationScript] = {}
 
     def read(self, snapshot: Snapshot, config: Config) -> tuple[EnvironmentRead, ...]:
         """Every configured environment of ``snapshot``, in configuration order

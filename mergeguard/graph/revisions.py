@@ -16,11 +16,10 @@ Vocabulary (Alembic's):
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from heapq import heappop, heappush
 from pathlib import PurePosixPath
 
-from mergeguard.model import Location, MigrationScript, Span, frozen
+from mergeguard.model import Location, MigrationScript, Span, field, frozen
 
 NO_LABELS: frozenset[str] = frozenset()
 
@@ -106,17 +105,25 @@ class NodeMap(Mapping[str, Node]):
         return len(self.links.scripts)
 
 
-@dataclass(slots=True, eq=False, repr=False)
 class GraphMemo:
     """Facts of a graph computed once, on first use (``build`` fills in the
     topological order it computes anyway).  State, not a value: compared by
     identity and never printed (the graph leaves it out of its own ``==`` and
-    repr), so no ``__eq__`` or ``__repr__`` is generated at import."""
+    repr), so a plain slotted class, not a dataclass."""
 
-    topological: tuple[str, ...] | None = None
-    position: dict[str, int] | None = None
-    merge_points: tuple[str, ...] | None = None
-    branch_points: tuple[str, ...] | None = None
+    __slots__ = ("topological", "position", "merge_points", "branch_points")
+
+    def __init__(
+        self,
+        topological: tuple[str, ...] | None = None,
+        position: dict[str, int] | None = None,
+        merge_points: tuple[str, ...] | None = None,
+        branch_points: tuple[str, ...] | None = None,
+    ) -> None:
+        self.topological = topological
+        self.position = position
+        self.merge_points = merge_points
+        self.branch_points = branch_points
 
 
 @frozen

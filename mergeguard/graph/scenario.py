@@ -11,13 +11,12 @@ workspace (the edge) decides which refs and trees they are.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import field
 from pathlib import PurePosixPath
 
 from mergeguard.git.snapshot import Snapshot
 from mergeguard.graph.environments import EnvironmentRead
 from mergeguard.graph.revisions import RevisionGraph
-from mergeguard.model import DatabaseReading, FileOperations, MigrationScript, frozen
+from mergeguard.model import DatabaseReading, FileOperations, MigrationScript, field, frozen
 
 OperationsLoader = Callable[[Sequence[MigrationScript]], dict[str, FileOperations]]
 

@@ -16,9 +16,8 @@ import ast
 import copy
 import hashlib
 from collections.abc import Iterator, Sequence
-from dataclasses import field
 
-from mergeguard.model import frozen
+from mergeguard.model import field, frozen
 from mergeguard.parse.bounds import check_nesting, check_size
 from mergeguard.parse.digest import without_docstring
 from mergeguard.parse.header_walk import ignore_codes, source_lines

@@ -23,9 +23,8 @@ import ast
 import copy
 import hashlib
 from collections.abc import Iterator
-from dataclasses import field
 
-from mergeguard.model import frozen
+from mergeguard.model import field, frozen
 from mergeguard.parse.bodies import (
     FUNCTION_PREFIXES,
     NESTED,

@@ -12,11 +12,10 @@ to MG106: deleting one copy is the fix, not a new id.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
 from pathlib import PurePosixPath
 
 from mergeguard.graph.scenario import MERGE, MergeScenario
-from mergeguard.model import Diagnostic, MigrationScript
+from mergeguard.model import Diagnostic, MigrationScript, replace
 from mergeguard.rules.mg106_redundant_merge import twin_files
 
 GRAPH_BREAKING = frozenset({"MG003", "MG004", "MG005", "MG006"})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mergeguard.codes import Code, diagnostic
@@ -193,11 +192,12 @@ def _digests(code: MigrationCode) -> tuple[dict[str, str], str]:
     return {name: body.digest for name, body in code.bodies.items()}, code.module.digest
 
 
-@dataclass(eq=False, repr=False)
 class _BodyReader:
-    """The bodies of the few files MG107 compares, read once per blob."""
+    """The bodies of the few files MG107 compares, read once per blob (a plain
+    class: a dataclass would import dataclasses on every check's path)."""
 
-    by_blob: dict[str, MigrationCode | None] | None = None
+    def __init__(self, by_blob: dict[str, MigrationCode | None] | None = None) -> None:
+        self.by_blob = by_blob
 
     def read(self, side: Side, scripts: Sequence[MigrationScript]) -> None:
         from mergeguard.parse.module_code import read_code

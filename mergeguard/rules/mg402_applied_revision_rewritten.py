@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -36,14 +35,17 @@ CODE = Code(
 _ABSENT = ("absent",)  # the state of a revision a side does not have
 
 
-@dataclass
 class _Applied:
     """One revision some databases applied: as the side they applied it from
-    has it, and the row of each database that brought it in."""
+    has it, and the row of each database that brought it in (a plain class:
+    a dataclass would import dataclasses on every check's path)."""
 
-    before: MigrationScript
-    holder: Side
-    rows: dict[str, str] = field(default_factory=dict)  # database name -> its row
+    def __init__(
+        self, before: MigrationScript, holder: Side, rows: dict[str, str] | None = None
+    ) -> None:
+        self.before = before
+        self.holder = holder
+        self.rows: dict[str, str] = {} if rows is None else rows  # database name -> its row
 
 
 def applied_revision_rewritten(scenario: MergeScenario, env: str) -> Iterator[Diagnostic]:
