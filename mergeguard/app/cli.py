@@ -189,9 +189,8 @@ def check(args: Namespace) -> None:
 def _run_check(request: CheckRequest, fmt: str, summary: Path | None = None) -> Report:
     """Check, print the report in ``fmt`` (and append Markdown to ``summary``),
     return the report (the caller decides the exit code; ``demo`` uses it too)."""
-    from dataclasses import replace
-
     from mergeguard.app import pipeline
+    from mergeguard.model import replace
     from mergeguard.report.render import CHART_FORMATS, SCHEMA_CHANGE_FORMATS
 
     shown = {fmt, "markdown"} if summary is not None else {fmt}
