@@ -87,6 +87,8 @@ class Scenarios:
         merge_head = self.repo.merge_head() if self.repo.work_tree else None
         if merge_head:
             return self.merge_scenario(merge_head, staged)
+        if not self.options.base and not self.environ.get("GITHUB_BASE_REF"):
+            self.repo.guess_default_branch(self._remote())  # while the settings are read
         pushed = self.pushed_scenario()
         if pushed:
             return pushed
@@ -116,7 +118,7 @@ class Scenarios:
         if not source or not target or target == NULL_SHA:
             return None
         pushed = self.environ.get("PRE_COMMIT_LOCAL_BRANCH", "").removeprefix("refs/heads/")
-        remote = self.environ.get("PRE_COMMIT_REMOTE_NAME") or "origin"
+        remote = self._remote()
         base = self.configured_base(
             staged=False, branch=pushed or self.display_name(target), remote=remote
         )
@@ -125,6 +127,11 @@ class Scenarios:
         # no target known: the commit on its own (the remote's old copy of the
         # branch would make the branch's own rewritten revisions look published)
         return self.ref_scenario(target)
+
+    def _remote(self) -> str:
+        """The remote whose default branch is the base: the pushed-to one
+        under pre-push, else origin."""
+        return self.environ.get("PRE_COMMIT_REMOTE_NAME") or "origin"
 
     def configured_base(
         self, staged: bool, branch: str | None = None, remote: str = "origin"

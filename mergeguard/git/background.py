@@ -8,11 +8,15 @@ git process it waits on).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
-from typing import Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 _T = TypeVar("_T")
+
+# the work still running: a fork waits for it (see _finish_running)
+_running: set[Background[Any]] = set()
 
 
 class Background(Generic[_T]):
@@ -22,6 +26,7 @@ class Background(Generic[_T]):
         self._result: _T | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(work,), daemon=True)
+        _running.add(self)
         self._thread.start()
 
     def _run(self, work: Callable[[], _T]) -> None:
@@ -29,6 +34,8 @@ class Background(Generic[_T]):
             self._result = work()
         except BaseException as error:  # noqa: BLE001 - not swallowed: raised in the waiting thread
             self._error = error
+        finally:
+            _running.discard(self)
 
     def result(self) -> _T:
         """What ``work()`` returned, once it has; what it raised is raised here."""
@@ -36,3 +43,15 @@ class Background(Generic[_T]):
         if self._error is not None:
             raise self._error
         return cast(_T, self._result)
+
+
+def _finish_running() -> None:
+    """Before a fork (the cold read's children, parse/parallel.py): the work
+    started here ends first, so no child is made while one of its threads
+    runs (a child would inherit any lock it held; Python 3.12 warns of it)."""
+    for work in list(_running):
+        work._thread.join()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(before=_finish_running)

@@ -77,6 +77,7 @@ class GitRepository:
         self._resolved: dict[str, str] = {}
         self._trees: dict[str, BlobMap] = {}
         self._listing_trees: dict[str, Background[BlobMap]] = {}
+        self._default_branches: dict[str, Background[str | None]] = {}
         self._blob_cache: dict[str, bytes] = {}
 
     def __repr__(self) -> str:
@@ -264,7 +265,26 @@ class GitRepository:
         One ``for-each-ref`` lists the three refs (a pre-commit run pays for
         every git process it starts); only a ref naming a commit counts, and
         names are compared exactly (a remote named like a glob matches
-        nothing else)."""
+        nothing else).  Found in the background when ``guess_default_branch``
+        started it."""
+        started = self._default_branches.get(remote)
+        return started.result() if started else self._find_default_branch(remote)
+
+    def guess_default_branch(self, remote: str = "origin") -> None:
+        """Start finding ``default_branch(remote)`` and resolving it with HEAD,
+        in a thread (``git.background``): a check without a ``--base`` needs
+        both, and found while the index is listed they cost it no wait.
+        Nothing is decided here: a run that needs neither ignores them."""
+        if remote not in self._default_branches:
+            self._default_branches[remote] = Background(partial(self._default_and_head, remote))
+
+    def _default_and_head(self, remote: str) -> str | None:
+        name = self._find_default_branch(remote)
+        if name is not None:
+            self.resolve_together(["HEAD", name])
+        return name
+
+    def _find_default_branch(self, remote: str) -> str | None:
         prefix = f"refs/remotes/{remote}/"
         wanted = [prefix + name for name in ("HEAD", "main", "master")]
         commits = self._commit_refs(wanted)
