@@ -283,3 +283,41 @@ def test_defaults_are_shown(
     assert "(default: text)" in out and "(default: 6)" in out and "(default: 300.0)" in out
     assert "--format {text,json,github,sarif,markdown}" in out
     assert "(default: tree)" in run(capsys, "graph", "--help")[1]
+
+
+# -- values that look like options, output a stream cannot encode --------------------
+
+
+def test_an_option_takes_the_next_argument_whatever_it_looks_like(
+    repo: RepoBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As with click: ``--base -x`` is the base ``-x`` (an unknown ref, exit
+    3), not a missing value; ``-m -x`` a message; after the range too."""
+    diverged(repo)
+    code, _, err = run(capsys, "check", "-C", str(repo.root), "--base", "-x")
+    assert code == 3 and "unknown git ref '-x'" in err
+    code, _, err = run(capsys, "-C", str(repo.root), "check", "main..feature", "--select", "-x")
+    assert code == 2 and "no rule is named -x" in err
+    code, out, err = run(
+        capsys, "fix", "-C", str(repo.root), "--merge", "--dry-run", "-m", "-x", "main..feature"
+    )
+    assert code == 1 and "cannot fix: no script.py.mako" in err  # -m took "-x": fix ran
+    assert_usage_error(run(capsys, "fix", "--merge", "-m"), "mergeguard fix", "expected one")
+
+
+def test_output_a_stream_cannot_encode_is_replaced_not_an_error(tmp_path: Path) -> None:
+    """An ASCII stdout (PYTHONIOENCODING=ascii): what it cannot encode is
+    written replaced, as click wrote it, and the command succeeds."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MERGEGUARD_")}
+    env["PYTHONIOENCODING"] = "ascii"
+    done = subprocess.run(
+        [sys.executable, "-m", "mergeguard", "rules", "--markdown"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0 and b"Traceback" not in done.stderr
+    assert b"MG102" in done.stdout and b"?" in done.stdout
+    assert max(done.stdout) < 128  # ASCII, as the stream asked

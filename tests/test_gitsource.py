@@ -661,6 +661,21 @@ def test_the_default_branch_in_one_git_process(
     assert open_repository(repo.root).default_branch("up") is None
     repo.git("update-ref", "refs/remotes/up/master", repo.git("rev-parse", "v1").strip())
     assert open_repository(repo.root).default_branch("up") == "up/master"  # a tag of a commit
+    repo.git("tag", "-a", "v1-again", "-m", "a tag of a tag", "v1")
+    repo.git("update-ref", "refs/remotes/ox/master", repo.git("rev-parse", "v1-again").strip())
+    assert open_repository(repo.root).default_branch("ox") == "ox/master"  # peeled to the end
+
+
+def test_the_default_branch_is_named_unambiguously(repo: RepoBuilder) -> None:
+    """A local branch named ``origin/main`` beside the remote's: origin/HEAD's
+    target by the name git itself would give (``symbolic-ref --short``)."""
+    first, _ = two_commits(repo)
+    repo.git("update-ref", "refs/remotes/origin/main", first)
+    repo.git("symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main")
+    repo.git("branch", "origin/main", first)
+    git = open_repository(repo.root)
+    assert git.default_branch() == "remotes/origin/main"
+    assert git.resolve("remotes/origin/main") == first
 
 
 def test_prefetched_trees_are_the_trees_listed_alone(
@@ -698,7 +713,14 @@ def test_the_index_reads_a_file_staged_as_it_is_from_the_disk(
     (repo.root / "other.ini").write_text("[a]\nchanged = after staging\n")
     assert index.read(PurePosixPath("other.ini")) == b"[a]\n"
     assert [c[0] for c in git_calls] == ["ls-files", "cat-file"]
+    (repo.root / "same.txt").write_bytes(b"[alembic]\nscript_location = migrations\n")
     (repo.root / "alembic.ini").unlink()
-    (repo.root / "alembic.ini").symlink_to("other.ini")
+    (repo.root / "alembic.ini").symlink_to("same.txt")  # the staged bytes, through a link
+    git_calls.clear()
+    fresh = open_repository(repo.root).index()
+    assert fresh.read(PurePosixPath("alembic.ini")) == b"[alembic]\nscript_location = migrations\n"
+    assert [c[0] for c in git_calls][-1] == "cat-file"  # the link not followed
+    (repo.root / "alembic.ini").unlink()
+    (repo.root / "alembic.ini").mkdir()  # a directory where the staged file was
     fresh = open_repository(repo.root).index()
     assert fresh.read(PurePosixPath("alembic.ini")) == b"[alembic]\nscript_location = migrations\n"

@@ -113,6 +113,11 @@ class Parser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(allow_abbrev=False, add_help=False, **kwargs)
         self._pending = pending
+        self._has_commands = False
+
+    def add_subparsers(self, **kwargs: Any) -> Any:
+        self._has_commands = True
+        return super().add_subparsers(**kwargs)
 
     def add_help_option(self) -> None:
         self.add_argument("-h", "--help", action="help", help="Show this message and exit.")
@@ -127,10 +132,33 @@ class Parser(argparse.ArgumentParser):
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
         self._complete()
-        parsed, extras = super().parse_known_args(args, namespace)
+        given = list(sys.argv[1:] if args is None else args)
+        parsed, extras = super().parse_known_args(self._values_attached(given), namespace)
         if extras:
             self.error(f"unrecognized arguments: {' '.join(extras)}")
         return parsed, extras
+
+    def _values_attached(self, args: list[str]) -> list[str]:
+        """``--message -x`` as ``--message=-x`` (``-C -x`` as ``-C-x``): an
+        option that takes a value takes the next argument, whatever it looks
+        like, as click did (argparse would take ``-x`` for an option).  Up to
+        ``--``, or the command's name: what follows it is the command's."""
+        attached: list[str] = []
+        rest = iter(args)
+        for arg in rest:
+            action = self._option_string_actions.get(arg)
+            command = self._has_commands and action is None and not arg.startswith("-")
+            if arg == "--" or command:
+                attached.append(arg)
+                attached.extend(rest)  # "--", or the command's name: the rest as is
+                break
+            takes_value = action is not None and action.nargs is None  # one value
+            value = next(rest, None) if takes_value else None
+            if value is None:
+                attached.append(arg)
+            else:
+                attached.append(f"{arg}={value}" if arg.startswith("--") else arg + value)
+        return attached
 
     def format_help(self) -> str:
         self._complete()

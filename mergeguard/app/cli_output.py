@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from mergeguard.app.exit_codes import for_findings
 
@@ -30,8 +30,25 @@ def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
     stream = sys.stderr if err else sys.stdout
     if stream is None:  # no console (pythonw): nowhere to write
         return
-    stream.write(f"{text}\n" if nl else text)
+    line = f"{text}\n" if nl else text
+    try:
+        stream.write(line)
+    except UnicodeEncodeError:  # a stream that cannot encode it (PYTHONIOENCODING=ascii)
+        _write_replaced(stream, line)
     stream.flush()
+
+
+def _write_replaced(stream: TextIO, text: str) -> None:
+    """``text`` in the stream's encoding, what it cannot encode replaced (as
+    click.echo wrote it): never an error for a character of a revision message."""
+    encoding = stream.encoding or "utf-8"
+    data = text.encode(encoding, errors="replace")
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:  # a text-only stream: the replaced text, decoded back
+        stream.write(data.decode(encoding, errors="replace"))
+        return
+    stream.flush()  # what was written before comes first
+    buffer.write(data)
 
 
 def usage_error(message: str, usage: str, prog: str) -> None:

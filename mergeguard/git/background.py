@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar, cast
 
 _T = TypeVar("_T")
 
-# the work still running: a fork waits for it (see _finish_running)
+# the work not yet waited for: a fork waits for it first (see _finish_running)
 _running: set[Background[Any]] = set()
 
 
@@ -34,15 +34,19 @@ class Background(Generic[_T]):
             self._result = work()
         except BaseException as error:  # noqa: BLE001 - not swallowed: raised in the waiting thread
             self._error = error
-        finally:
-            _running.discard(self)
 
     def result(self) -> _T:
         """What ``work()`` returned, once it has; what it raised is raised here."""
-        self._thread.join()
+        self._join()
         if self._error is not None:
             raise self._error
         return cast(_T, self._result)
+
+    def _join(self) -> None:
+        """Until the thread has ended; only then is the work no longer running
+        (a thread that has set its result may still be alive)."""
+        self._thread.join()
+        _running.discard(self)
 
 
 def _finish_running() -> None:
@@ -50,7 +54,7 @@ def _finish_running() -> None:
     started here ends first, so no child is made while one of its threads
     runs (a child would inherit any lock it held; Python 3.12 warns of it)."""
     for work in list(_running):
-        work._thread.join()
+        work._join()
 
 
 if hasattr(os, "register_at_fork"):  # POSIX

@@ -290,19 +290,21 @@ class GitRepository:
         commits = self._commit_refs(wanted)
         target = commits.get(wanted[0])  # a commit: so is the ref it points at
         if target:
-            return self.short_name(target)
+            return target
         for candidate in wanted[1:]:
             if candidate in commits:
                 return self.short_name(candidate)
         return None
 
     def _commit_refs(self, names: Sequence[str]) -> dict[str, str]:
-        """Which of the full ref ``names`` exist and name a commit (an
-        annotated tag of one too): name -> the ref a symbolic ref points at
-        ("" for an ordinary ref)."""
+        """Which of the full ref ``names`` exist and name a commit (a tag of
+        one too): name -> the ref a symbolic ref points at, by its shortest
+        unambiguous name as ``git symbolic-ref --short`` gives it
+        (``remotes/origin/main`` beside a local branch ``origin/main``);
+        "" for an ordinary ref."""
         proc = self._git(
             "for-each-ref",
-            "--format=%(refname)%00%(symref)%00%(objecttype)%00%(*objecttype)",
+            "--format=%(refname)%00%(symref:short)%00%(objecttype)%00%(*objecttype)",
             "--",
             *names,
             check=False,
@@ -313,7 +315,9 @@ class GitRepository:
             if len(fields) != 4 or fields[0] not in names:
                 continue  # a pattern also matches refs below it: only the names asked
             name, symref, kind, peeled = fields
-            if kind == "commit" or (kind == "tag" and peeled == "commit"):
+            # a tag of a tag: peeled to the end by rev-parse, as before
+            nested = kind == "tag" and peeled == "tag" and self.exists(name)
+            if kind == "commit" or (kind == "tag" and peeled == "commit") or nested:
                 found[name] = symref
         return found
 
@@ -534,18 +538,24 @@ class GitRepository:
 
 def _small_regular_file(path: Path, limit: int) -> bytes | None:
     """The bytes of ``path`` when it is a regular file (not through a symbolic
-    link) of at most ``limit`` bytes, else None; a FIFO or device swapped in
-    meanwhile is never waited on (opened non-blocking, checked once open)."""
+    link) of at most ``limit`` bytes, else None; a directory, FIFO or device
+    swapped in meanwhile is never read or waited on (opened non-blocking,
+    checked once open)."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         descriptor = os.open(path, flags)
     except OSError:
         return None
-    with os.fdopen(descriptor, "rb") as file:
-        try:
-            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-                return None
-            data = file.read(limit + 1)
-        except OSError:
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
             return None
-    return data if len(data) <= limit else None
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit and (chunk := os.read(descriptor, limit + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
+    return b"".join(chunks) if size <= limit else None
