@@ -142,6 +142,21 @@ def _ini_error_line(error: configparser.Error) -> int | None:
     return errors[0][0] if isinstance(errors, list) and errors else None
 
 
+# Inis parsed in this run, by path and bytes: the snapshots of a check mostly
+# hold the same files (a monorepo's twenty inis, four times over).  Only what
+# parsed is kept (an error names its snapshot); nothing changes a parser once
+# made: discovery only reads it.
+_PARSED_INIS: dict[tuple[PurePosixPath, bytes], configparser.ConfigParser] = {}
+
+
+def _parsed_ini(snapshot: Snapshot, path: PurePosixPath, data: bytes) -> configparser.ConfigParser:
+    """``_parse_ini``, once per path and bytes in a run."""
+    parser = _PARSED_INIS.get((path, data))
+    if parser is None:
+        parser = _PARSED_INIS[path, data] = _parse_ini(snapshot, path, data)
+    return parser
+
+
 def _parse_ini(snapshot: Snapshot, path: PurePosixPath, data: bytes) -> configparser.ConfigParser:
     """The ini ``data`` parsed as Alembic does (``%(here)s`` = the ini's directory)."""
     parser = configparser.ConfigParser({"here": _here(path.parent)})
@@ -212,7 +227,7 @@ class DiscoveryContext:
         """The parsed ini at ``path``, None when the snapshot has no such file."""
         if path not in self.inis:
             data = self.snapshot.read(path)
-            self.inis[path] = None if data is None else _parse_ini(self.snapshot, path, data)
+            self.inis[path] = None if data is None else _parsed_ini(self.snapshot, path, data)
         return self.inis[path]
 
     def toml(self, path: PurePosixPath) -> dict[str, object] | None:

@@ -54,7 +54,7 @@ def build(
 
 # The last few graphs built, by the identity of their scripts.  A graph and its
 # problems are immutable values, so handing the same ones out twice is safe.
-_RECENT_GRAPHS = 8
+_RECENT_GRAPHS = 128  # a monorepo's environments, on the four sides of a check
 _recent: dict[
     tuple[str, tuple[int, ...]],
     tuple[tuple[MigrationScript, ...], tuple[RevisionGraph, tuple[Diagnostic, ...]]],

@@ -139,6 +139,11 @@ class Reader:
         self.files_read = files_read
         self.records_used = records_used
         self._scripts: dict[tuple[str, str], MigrationScript] = {}
+        # by record key, what a listing read gave: the snapshots of a check
+        # share most environments' listings (a monorepo's twenty, four times)
+        self._listings_read: dict[
+            str, tuple[tuple[MigrationScript, ...], tuple[Diagnostic, ...]]
+        ] = {}
 
     def read(self, snapshot: Snapshot, config: Config) -> tuple[EnvironmentRead, ...]:
         """Every configured environment of ``snapshot``, in configuration order
@@ -154,12 +159,13 @@ class Reader:
             else [entry for listing in listings for entry in listing]
         )
         key = record_key(CACHE_NAMESPACE, environment, self.constants, listings)
-        found = self.recorded(key, listed)
+        found = self._listings_read.get(key) or self.recorded(key, listed)
         if found is None:
             positions = version_positions(environment, listings)
             found = self.read_listed(snapshot, listed, positions, key)
         else:
             self.records_used += 1
+            self._listings_read[key] = found
         scripts, problems = found
         named = tuple(replace(d, environment=environment.name) for d in problems)
         return EnvironmentRead(environment, snapshot.origin, scripts, named)
@@ -252,6 +258,8 @@ class Reader:
             value = record_to_json(record)
             if bounded_json(value | {"columns": None}):  # columns: flat lists of read values
                 self.records.put(key, value)
+            # what depends on the listing alone, another snapshot listing the same shares
+            self._listings_read[key] = (tuple(scripts), tuple(problems))
         return tuple(scripts), tuple(problems)
 
     def known_script(self, entry: tuple[str, str]) -> MigrationScript | None:
