@@ -183,6 +183,26 @@ def test_every_snapshot_kind_shares_the_key_of_its_listing(history: RepoBuilder)
     assert reader.records_used == 3 and reader.files_parsed == 0
 
 
+def test_a_listing_is_read_once_per_run_whatever_lists_it(repo: RepoBuilder) -> None:
+    """Two snapshots listing the same files share one read (the same scripts,
+    the same graph), cold or warm; a changed listing is read on its own."""
+    repo.init_alembic()
+    for i in range(3):
+        repo.migration(f"r{i}", f"r{i - 1}" if i else None)
+    repo.commit()
+    for _ in ("cold", "warm"):
+        reader = reader_for(repo.root)
+        repository = open_repository(repo.root)
+        [head] = reader.read(repository.tree("HEAD"), discover(repository.tree("HEAD")))
+        [index] = reader.read(repository.index(), discover(repository.index()))
+        assert index.scripts is head.scripts and index.graph is head.graph
+        reader.records.save()
+    repo.migration("r3", "r2")
+    repo.git("add", "-A")
+    [staged] = reader.read(repository.index(), discover(repository.index()))
+    assert staged.scripts is not head.scripts and staged.graph.heads == ("r3",)
+
+
 @pytest.mark.parametrize(
     "damage",
     [

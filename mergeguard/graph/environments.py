@@ -250,6 +250,7 @@ class Reader:
                     if pos not in rows:
                         columned.append(script)
         self.files_read += len(positions)
+        found = (tuple(scripts), tuple(problems))
         if recorded is not None:
             columns = scripts_to_columns(columned)
             record = EnvironmentRecord(
@@ -259,8 +260,8 @@ class Reader:
             if bounded_json(value | {"columns": None}):  # columns: flat lists of read values
                 self.records.put(key, value)
             # what depends on the listing alone, another snapshot listing the same shares
-            self._listings_read[key] = (tuple(scripts), tuple(problems))
-        return tuple(scripts), tuple(problems)
+            self._listings_read[key] = found
+        return found
 
     def known_script(self, entry: tuple[str, str]) -> MigrationScript | None:
         """The script of a listed (path, blob) from this run or from a cached row
