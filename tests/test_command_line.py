@@ -302,6 +302,8 @@ def test_an_option_takes_the_next_argument_whatever_it_looks_like(
         capsys, "fix", "-C", str(repo.root), "--merge", "--dry-run", "-m", "-x", "main..feature"
     )
     assert code == 1 and "cannot fix: no script.py.mako" in err  # -m took "-x": fix ran
+    code, _, err = run(capsys, "fix", "-C", str(repo.root), "--merge", "-m", "", "main..feature")
+    assert code == 1 and "cannot fix: no script.py.mako" in err  # an empty message too
     assert_usage_error(run(capsys, "fix", "--merge", "-m"), "mergeguard fix", "expected one")
 
 

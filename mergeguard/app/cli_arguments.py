@@ -156,8 +156,10 @@ class Parser(argparse.ArgumentParser):
             value = next(rest, None) if takes_value else None
             if value is None:
                 attached.append(arg)
-            else:
+            elif value.startswith("-") and value != "-":  # what argparse would take for an option
                 attached.append(f"{arg}={value}" if arg.startswith("--") else arg + value)
+            else:  # as argparse reads it (an empty value too)
+                attached.extend((arg, value))
         return attached
 
     def format_help(self) -> str:
