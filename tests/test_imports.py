@@ -81,14 +81,14 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RepoBuilder]:
     yield diverged_alembic_project(repo)
 
 
-def run(repo: RepoBuilder, *args: str, cache: bool = True) -> tuple[int, str, set[str]]:
-    """Exit code, stdout and the modules imported by ``mergeguard ARGS`` with
-    stdout a pipe (``cache=False``: nothing read from or written to disk)."""
+def python(repo: RepoBuilder, *args: str, cache: bool = True) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter run with ``args`` in ``repo``, stdout a pipe, in the
+    environment of a user's shell (``cache=False``: no parse cache)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(OUTSIDE)}
     if not cache:
         env["MERGEGUARD_NO_CACHE"] = "1"
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "mergeguard", *args],
+    return subprocess.run(
+        [sys.executable, *args],
         cwd=repo.root,
         env=env,
         capture_output=True,
@@ -96,6 +96,12 @@ def run(repo: RepoBuilder, *args: str, cache: bool = True) -> tuple[int, str, se
         timeout=120,
         check=False,
     )
+
+
+def run(repo: RepoBuilder, *args: str, cache: bool = True) -> tuple[int, str, set[str]]:
+    """Exit code, stdout and the modules imported by ``mergeguard ARGS`` with
+    stdout a pipe (``cache=False``: nothing read from or written to disk)."""
+    done = python(repo, "-X", "importtime", "-m", "mergeguard", *args, cache=cache)
     return done.returncode, done.stdout, set(IMPORT_LINE.findall(done.stderr))
 
 
@@ -187,16 +193,8 @@ def test_a_warm_check_imports_no_dataclasses_or_inspect(project: RepoBuilder) ->
         "print(len(units) == len(mergeguard.rules.catalogue.RULES) > 20)\n"
         f"print(sorted(sys.modules.keys() & {set(INTROSPECTION)!r}))\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(OUTSIDE)}
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=project.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    done = python(project, "-c", probe)
+    assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == lines[-1] == "[]", lines
     assert all("MG102" in line and line.endswith("True") for line in lines[1:3]), lines
@@ -210,16 +208,7 @@ def test_a_pyproject_is_read_with_tomllib(tmp_path: Path) -> None:
     alembic_project(repo)
     repo.write("pyproject.toml", '[tool.mergeguard]\nbase = "no-such-base"\n')
     repo.commit("settings")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(OUTSIDE)}
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "mergeguard", "check"],
-        cwd=repo.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = python(repo, "-X", "importtime", "-m", "mergeguard", "check")
     assert done.returncode == 3 and "no-such-base" in done.stderr
     assert {"tomllib", "tomli"} & set(IMPORT_LINE.findall(done.stderr))
 
