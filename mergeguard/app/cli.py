@@ -497,8 +497,7 @@ def exit_now(code: int) -> None:
     waiting to write what it saw.  Otherwise, or when a stream cannot be
     flushed (a closed pipe), the exit is the interpreter's, which reports and
     exits exactly as it always has."""
-    watched = sys.getprofile() is not None or sys.gettrace() is not None
-    if watched or any(name in sys.modules for name in EXIT_WORK) or _threads_pending():
+    if _watched() or any(name in sys.modules for name in EXIT_WORK) or _threads_pending():
         sys.exit(code)
     try:
         for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
@@ -507,6 +506,18 @@ def exit_now(code: int) -> None:
     except (OSError, ValueError):  # a closed pipe or stream: the interpreter reports it
         sys.exit(code)
     os._exit(code)
+
+
+def _watched() -> bool:
+    """True when a profiler, tracer or monitoring tool (a debugger, coverage)
+    waits for the run to end: ``python -m cProfile`` on 3.12+ shows in no
+    hook ``sys.getprofile`` reads, but its module is imported."""
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        return True
+    if "cProfile" in sys.modules or "profile" in sys.modules:
+        return True
+    monitoring = getattr(sys, "monitoring", None)  # 3.12+: tools by id, 0 to 5
+    return monitoring is not None and any(monitoring.get_tool(i) for i in range(6))
 
 
 def _threads_pending() -> bool:
