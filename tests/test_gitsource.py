@@ -19,6 +19,7 @@ from mergeguard.errors import MergeguardError
 from mergeguard.git.opening import open_repository
 from mergeguard.git.repository import GitRepository
 from mergeguard.git.snapshot import MemoryTree, Snapshot
+from mergeguard.model import FileEntry
 from tests.conftest import RepoBuilder
 
 VERSIONS = PurePosixPath("migrations/versions")
@@ -724,3 +725,38 @@ def test_the_index_reads_a_file_staged_as_it_is_from_the_disk(
     (repo.root / "alembic.ini").mkdir()  # a directory where the staged file was
     fresh = open_repository(repo.root).index()
     assert fresh.read(PurePosixPath("alembic.ini")) == b"[alembic]\nscript_location = migrations\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_a_work_tree_file_swapped_for_a_fifo_is_an_error_not_a_wait(repo: RepoBuilder) -> None:
+    """A file listed in the work tree, then replaced by a FIFO (or a
+    directory) before it is read: an error naming it, at once, never a read
+    that waits for a writer."""
+    import threading
+
+    repo.write("migrations/versions/a.py", "revision = 'a'\n")
+    repo.write("migrations/versions/b.py", "revision = 'b'\n")
+    repo.commit()
+    worktree = open_repository(repo.root).worktree()
+    entries = worktree.files(VERSIONS)
+    (repo.root / "migrations/versions/a.py").unlink()
+    os.mkfifo(repo.root / "migrations/versions/a.py")
+    (repo.root / "migrations/versions/b.py").unlink()
+    (repo.root / "migrations/versions/b.py").mkdir()
+    errors: list[str] = []
+
+    def read(entry: FileEntry) -> None:
+        try:
+            worktree.read_many([entry])
+        except MergeguardError as error:
+            errors.append(error.message)
+
+    for entry in entries:
+        thread = threading.Thread(target=read, args=(entry,), daemon=True)
+        thread.start()
+        thread.join(10)
+        assert not thread.is_alive(), f"reading {entry} waited"
+    assert errors == [
+        "cannot read migrations/versions/a.py in the work tree: not a regular file",
+        "cannot read migrations/versions/b.py in the work tree: not a regular file",
+    ]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from collections.abc import Iterable, Sequence
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -39,7 +38,12 @@ from mergeguard.git.plumbing import (
     split_z,
 )
 from mergeguard.git.snapshot import Snapshot, blob_id
-from mergeguard.git.trees import ObjectSnapshot, WorktreeSnapshot, is_regular_file
+from mergeguard.git.trees import (
+    ObjectSnapshot,
+    WorktreeSnapshot,
+    is_regular_file,
+    read_regular_file,
+)
 
 # the largest file read from the work tree in place of its staged blob
 _DISK_READ_BYTES = 1 << 20
@@ -315,6 +319,8 @@ class GitRepository:
             if len(fields) != 4 or fields[0] not in names:
                 continue  # a pattern also matches refs below it: only the names asked
             name, symref, kind, peeled = fields
+            if symref:
+                ref_names("for-each-ref", symref.encode())  # garbled output is an error
             # a tag of a tag: peeled to the end by rev-parse, as before
             nested = kind == "tag" and peeled == "tag" and self.exists(name)
             if kind == "commit" or (kind == "tag" and peeled == "commit") or nested:
@@ -512,7 +518,10 @@ class GitRepository:
         found = self._blob_cache.get(blob)
         if found is not None:
             return found
-        data = _small_regular_file(root / key, _DISK_READ_BYTES)
+        try:
+            data = read_regular_file(root / key, _DISK_READ_BYTES)
+        except OSError:  # vanished or unreadable: the index has it
+            return None
         if data is None or blob_id(data) != blob:
             return None
         self._blob_cache[blob] = data
@@ -534,28 +543,3 @@ class GitRepository:
             out = self._git("cat-file", "--batch", "--buffer", input=request).stdout
             self._blob_cache.update(parse_batch(out, missing))
         return {b: (b"" if b == EMPTY_BLOB else self._blob_cache[b]) for b in wanted}
-
-
-def _small_regular_file(path: Path, limit: int) -> bytes | None:
-    """The bytes of ``path`` when it is a regular file (not through a symbolic
-    link) of at most ``limit`` bytes, else None; a directory, FIFO or device
-    swapped in meanwhile is never read or waited on (opened non-blocking,
-    checked once open)."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        descriptor = os.open(path, flags)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            return None
-        chunks: list[bytes] = []
-        size = 0
-        while size <= limit and (chunk := os.read(descriptor, limit + 1 - size)):
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError:
-        return None
-    finally:
-        os.close(descriptor)
-    return b"".join(chunks) if size <= limit else None

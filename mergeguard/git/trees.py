@@ -9,6 +9,7 @@ from disk instead.  They implement ``mergeguard.git.snapshot.Snapshot``.
 from __future__ import annotations
 
 import bisect
+import errno
 import os
 import stat
 from abc import ABC, abstractmethod
@@ -257,14 +258,20 @@ class WorktreeSnapshot(ListedSnapshot):
         return {key: self._blob_of(key) for key in list(self._blobs)}
 
     def _read_disk(self, key: PurePosixPath | str) -> bytes:
-        """The bytes of a file on disk; a file that vanished meanwhile is an error."""
+        """The bytes of a file on disk; a file that vanished meanwhile, or
+        became something other than a regular file, is an error."""
         try:
-            return (self._root / key).read_bytes()
+            data = read_regular_file(self._root / key)
         except OSError as exc:
-            raise MergeguardError(
-                f"cannot read {key} in the work tree: {exc.strerror}",
-                hint="the file changed while mergeguard ran; run it again",
-            ) from exc
+            problem = exc.strerror
+        else:
+            if data is not None:
+                return data
+            problem = "not a regular file"
+        raise MergeguardError(
+            f"cannot read {key} in the work tree: {problem}",
+            hint="the file changed while mergeguard ran; run it again",
+        )
 
     def read(self, path: PurePosixPath) -> bytes | None:
         """The bytes of one file on disk, or None when it is not part of the snapshot.
@@ -289,6 +296,32 @@ class WorktreeSnapshot(ListedSnapshot):
             SourceFile(entry.path, entry.blob, self._read_disk(entry.path), self._origin)
             for entry in entries
         )
+
+
+def read_regular_file(path: Path, limit: int | None = None) -> bytes | None:
+    """The bytes of ``path`` when it is a regular file, not reached through a
+    symbolic link (its last part), of at most ``limit`` bytes; else None.
+    Opened non-blocking and checked once open, so a FIFO, device or
+    directory swapped in after a listing is never read or waited on.  Raises
+    OSError when it cannot be opened or read (vanished, unreadable)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # O_NOFOLLOW refused a symbolic link
+            return None
+        raise
+    try:
+        regular = stat.S_ISREG(os.fstat(descriptor).st_mode)
+    except OSError:
+        os.close(descriptor)
+        raise
+    if not regular:
+        os.close(descriptor)
+        return None
+    with os.fdopen(descriptor, "rb") as file:  # closes the descriptor
+        data = file.read(-1 if limit is None else limit + 1)
+    return data if limit is None or len(data) <= limit else None
 
 
 def is_regular_file(path: Path) -> bool:

@@ -159,13 +159,16 @@ class Reader:
             else [entry for listing in listings for entry in listing]
         )
         key = record_key(CACHE_NAMESPACE, environment, self.constants, listings)
-        found = self._listings_read.get(key) or self.recorded(key, listed)
+        found = self._listings_read.get(key)
+        if found is None:
+            found = self.recorded(key, listed)
+            if found is not None:
+                self._listings_read[key] = found
         if found is None:
             positions = version_positions(environment, listings)
-            found = self.read_listed(snapshot, listed, positions, key)
+            found = self.read_listed(snapshot, listed, positions, key)  # kept when it may be
         else:
             self.records_used += 1
-            self._listings_read[key] = found
         scripts, problems = found
         named = tuple(replace(d, environment=environment.name) for d in problems)
         return EnvironmentRead(environment, snapshot.origin, scripts, named)
